@@ -1,0 +1,7 @@
+// The ordered list of migrations. A landed migration is never edited: add a new file.
+import type { Migration } from 'kysely/migration';
+import * as m0001 from './0001_foundation.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': m0001,
+};

@@ -1,0 +1,99 @@
+// Rules of local accounts: sign-up, email verification, password login.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Account } from '../db/schema.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { Throttle } from '../http/throttle.js';
+import { randomToken } from '../secrets.js';
+import type { AccountStore } from './store.js';
+import { hashPassword, passwordProblem, verifyAgainstDecoy, verifyPassword } from './passwords.js';
+
+export const EMAIL_TOKEN_HOURS = 24;
+const EMAILS_PER_HOUR = 5;
+
+export const emailSchema = z.string().trim().max(254).pipe(z.email());
+
+/** Tokens sent by email are stored hashed: a database leak does not give working links. */
+export const hashEmailToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export type FieldErrors = Partial<Record<string, string>>;
+
+export type LoginResult =
+  | { ok: true; account: Account }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'blocked'; until: Date }
+  | { ok: false; reason: 'unverified'; account: Account };
+
+export function createAccountService(deps: { store: AccountStore; mailer: Mailer; throttle: Throttle; issuer: string }) {
+  const { store, mailer, throttle, issuer } = deps;
+
+  async function sendVerification(account: Account, now: Date, returnTo?: string): Promise<void> {
+    if (!account.email) return;
+    if (!(await throttle.allow([`mail:${account.id}`], EMAILS_PER_HOUR, now))) return;
+    const token = randomToken();
+    await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'verify_email', expiresAt: new Date(now.getTime() + EMAIL_TOKEN_HOURS * 3600_000) });
+    const link = new URL('/inscription/confirmer', issuer);
+    link.searchParams.set('jeton', token);
+    if (returnTo) link.searchParams.set('retour', returnTo);
+    await mailer.send(account.email, 'verify-email', { link: link.href, validHours: EMAIL_TOKEN_HOURS, helpUrl: `${issuer}/aide` });
+  }
+
+  return {
+    sendVerification,
+
+    /** Creates an unverified account; the same answer whether or not the email is taken. */
+    async signUp(input: { email: string; password: string; passwordConfirmation: string }, now: Date, returnTo?: string): Promise<{ ok: true } | { ok: false; errors: FieldErrors }> {
+      const errors: FieldErrors = {};
+      const email = emailSchema.safeParse(input.email);
+      if (!email.success) errors.email = 'Saisissez une adresse électronique valide, par exemple nom@exemple.fr.';
+      const weak = passwordProblem(input.password, email.success ? [email.data, ...email.data.split(/[@.]/)] : []);
+      if (weak) errors.password = weak;
+      else if (input.password !== input.passwordConfirmation) errors.passwordConfirmation = 'Les deux mots de passe ne sont pas identiques.';
+      if (!email.success || Object.keys(errors).length) return { ok: false, errors };
+
+      const existing = await store.findByEmail(email.data);
+      if (existing) {
+        // Someone may be trying to find out whether this email has an account: answer as for a
+        // new one, and tell the owner by mail instead (when not verified yet, resend the link).
+        if (!existing.email_verified_at) await sendVerification(existing, now, returnTo);
+        else if (await throttle.allow([`mail:${existing.id}`], EMAILS_PER_HOUR, now)) {
+          await mailer.send(existing.email!, 'signup-existing', { loginUrl: `${issuer}/compte`, resetUrl: `${issuer}/mot-de-passe-oublie` });
+        }
+        return { ok: true };
+      }
+      const account = await store.create({ email: email.data, passwordHash: await hashPassword(input.password) }, now);
+      await store.recordEvent(account.id, 'signup', { method: 'password' });
+      await sendVerification(account, now, returnTo);
+      return { ok: true };
+    },
+
+    async verifyEmail(token: string, now: Date): Promise<Account | undefined> {
+      const used = await store.useEmailToken(hashEmailToken(token), 'verify_email', now);
+      if (!used) return undefined;
+      await store.update(used.account_id, { email_verified_at: now });
+      await store.recordEvent(used.account_id, 'email_verified');
+      return store.findById(used.account_id);
+    },
+
+    /** Password login with throttling per account and per client IP. One neutral failure. */
+    async logIn(input: { email: string; password: string; ip: string }, now: Date): Promise<LoginResult> {
+      const email = input.email.trim().toLowerCase();
+      const keys = [`login:email:${email}`, `login:ip:${input.ip}`];
+      const until = await throttle.blockedUntil(keys, now);
+      if (until) return { ok: false, reason: 'blocked', until };
+      const account = email ? await store.findByEmail(email) : undefined;
+      const valid = account?.password_hash ? await verifyPassword(account.password_hash, input.password) : await verifyAgainstDecoy(input.password);
+      if (!account || !valid) {
+        await throttle.recordFailure(keys, now);
+        if (account) await store.recordEvent(account.id, 'login_failed', { method: 'password' });
+        return { ok: false, reason: 'invalid' };
+      }
+      await throttle.reset([keys[0]!]);
+      if (!account.email_verified_at) return { ok: false, reason: 'unverified', account };
+      await store.recordEvent(account.id, 'login', { method: 'password' });
+      await store.touchActivity(account.id, now);
+      return { ok: true, account };
+    },
+  };
+}
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,40 @@
+// Koa composition: logs, errors, security headers, GLC's pages, then node-oidc-provider.
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { Services } from './services.js';
+import { errorHandler, requestLog, securityHeaders } from './http/middleware.js';
+import { opsRoutes } from './http/ops-routes.js';
+import { staticPageRoutes } from './http/static-pages.js';
+import { interactionRoutes } from './interactions/routes.js';
+import { accountRoutes } from './accounts/routes.js';
+import { devMailboxRoutes } from './mail/dev-routes.js';
+
+// Paths served by oidc-provider (its default routes).
+const PROVIDER_PATHS = /^\/(auth|token|me|jwks|session\/end|request|reg|backchannel|device|\.well-known\/openid-configuration)(\/|$)/;
+
+export function createApp(s: Services, extraRouters: Router[] = []): Koa {
+  const app = new Koa();
+  app.keys = s.secrets.cookieKeys;
+  app.proxy = s.config.trustProxy;
+  app.silent = true;
+
+  app.use(requestLog(s.log));
+  app.use(securityHeaders({ production: s.config.production }));
+  app.use(errorHandler(s.log));
+
+  const routers = [opsRoutes(s), staticPageRoutes(), interactionRoutes(s), accountRoutes(s), ...extraRouters];
+  if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+
+  // The provider may be replaced (key rotation): always delegate to the current one.
+  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  app.use(async (ctx, next) => {
+    if (!PROVIDER_PATHS.test(ctx.path)) return next();
+    let callback = callbacks.get(s.provider);
+    if (!callback) callbacks.set(s.provider, (callback = s.provider.callback()));
+    ctx.respond = false;
+    await callback(ctx.req, ctx.res);
+  });
+  return app;
+}

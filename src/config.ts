@@ -1,0 +1,120 @@
+// Every setting of GLC, read from the environment and checked once at start-up.
+// A wrong value stops the process with one line naming the variable (see ConfigError).
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+  ) {
+    super(`${variable}: ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  production: boolean;
+  port: number;
+  issuer: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  secretsKey: string | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Behind a load balancer: trust X-Forwarded-For/Proto (client IP for throttling, https). */
+  trustProxy: boolean;
+  franceConnect: {
+    issuer: string | undefined; // undefined → built-in mock (never in production)
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    scopes: string;
+    idTokenAlg: 'ES256' | 'RS256';
+    autoLink: boolean;
+  };
+  consentTtlDays: number;
+  consentProofDays: number;
+  inactivity: {
+    deleteAfterDays: number;
+    warnDays: number[];
+    deletedAccountsRetentionDays: number;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+function read<T>(env: Env, name: string, schema: z.ZodType<T>, expected: string): T {
+  const raw = env[name];
+  const parsed = schema.safeParse(raw === '' ? undefined : raw);
+  if (!parsed.success) throw new ConfigError(name, expected);
+  return parsed.data;
+}
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = read(env, 'NODE_ENV', z.enum(['production', 'development', 'test']).default('development'), 'one of production, development, test');
+  const production = nodeEnv === 'production';
+  const port = read(env, 'PORT', z.coerce.number().int().min(0).max(65535).default(3000), 'a TCP port number (0-65535)');
+  const issuer = read(env, 'ISSUER', httpUrl.optional(), 'an absolute http(s) URL without query or fragment, e.g. https://connect.grandlyon.com')
+    ?? `http://localhost:${port}`;
+  const issuerUrl = new URL(issuer);
+  if (issuerUrl.search || issuerUrl.hash || issuer.endsWith('/')) {
+    throw new ConfigError('ISSUER', 'an absolute URL without query, fragment or trailing slash');
+  }
+  const databaseUrl = read(env, 'DATABASE_URL', z.url({ protocol: /^postgres(ql)?$/ }).optional(), 'a postgres:// connection URL');
+  const secretsKey = read(env, 'SECRETS_KEY', z.string().regex(/^[A-Za-z0-9_-]{43}$|^[0-9a-fA-F]{64}$/).optional(), '32 random bytes as 64 hex characters or 43 base64url characters');
+  const smtpUrl = read(env, 'SMTP_URL', z.url({ protocol: /^smtps?$/ }).optional(), 'an smtp:// or smtps:// URL');
+  const fcIssuer = read(env, 'FC_ISSUER', httpUrl.optional(), 'the FranceConnect issuer URL, e.g. https://oidc.franceconnect.gouv.fr/api/v2');
+
+  if (production) {
+    if (issuerUrl.protocol !== 'https:') throw new ConfigError('ISSUER', 'an https:// URL in production');
+    if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'required in production (the embedded database is for development only)');
+    if (!secretsKey) throw new ConfigError('SECRETS_KEY', 'required in production (32 random bytes as 64 hex characters)');
+    if (!smtpUrl) throw new ConfigError('SMTP_URL', 'required in production (the dev mailbox is for development only)');
+    if (!fcIssuer) throw new ConfigError('FC_ISSUER', 'required in production (the FranceConnect mock is for development only)');
+    if (new URL(fcIssuer).protocol !== 'https:') throw new ConfigError('FC_ISSUER', 'an https:// URL in production');
+  }
+  const fcClientId = read(env, 'FC_CLIENT_ID', z.string().min(1).optional(), 'the client_id given by FranceConnect');
+  const fcClientSecret = read(env, 'FC_CLIENT_SECRET', z.string().min(1).optional(), 'the client secret given by FranceConnect');
+  if (fcIssuer && (!fcClientId || !fcClientSecret)) {
+    throw new ConfigError(fcClientId ? 'FC_CLIENT_SECRET' : 'FC_CLIENT_ID', 'required when FC_ISSUER is set');
+  }
+
+  const warnDays = read(env, 'INACTIVITY_WARN_DAYS', z.string().regex(/^\d+(,\d+)*$/).default('30,7'), 'comma-separated day counts, e.g. 30,7')
+    .split(',').map(Number).sort((a, b) => b - a);
+
+  return {
+    env: nodeEnv,
+    production,
+    port,
+    issuer,
+    databaseUrl,
+    dataDir: read(env, 'DATA_DIR', z.string().min(1).default('./data'), 'a folder path'),
+    secretsKey,
+    smtpUrl,
+    mailFrom: read(env, 'MAIL_FROM', z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'), 'a sender address such as "GrandLyon Connect <no-reply@example.fr>"'),
+    logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
+    trustProxy: read(env, 'TRUST_PROXY', bool.default(false), 'true or false'),
+    franceConnect: {
+      issuer: fcIssuer,
+      clientId: fcClientId,
+      clientSecret: fcClientSecret,
+      scopes: read(env, 'FC_SCOPES', z.string().regex(/(^|\s)openid(\s|$)/).default('openid identite_pivot email preferred_username'), 'space-separated FranceConnect scopes including openid'),
+      idTokenAlg: read(env, 'FC_ID_TOKEN_ALG', z.enum(['ES256', 'RS256']).default('ES256'), 'ES256 or RS256'),
+      autoLink: read(env, 'FC_AUTO_LINK', bool.default(true), 'true or false'),
+    },
+    consentTtlDays: read(env, 'CONSENT_TTL_DAYS', positiveInt.default(395), 'a positive number of days'),
+    consentProofDays: read(env, 'CONSENT_PROOF_DAYS', positiveInt.default(1825), 'a positive number of days'),
+    inactivity: {
+      deleteAfterDays: read(env, 'INACTIVITY_DELETE_AFTER_DAYS', positiveInt.default(730), 'a positive number of days'),
+      warnDays,
+      deletedAccountsRetentionDays: read(env, 'DELETED_ACCOUNTS_RETENTION_DAYS', positiveInt.default(400), 'a positive number of days'),
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Cross-cutting HTTP middleware: request id and access log, security headers, errors.
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from '../log.js';
+import { render } from './views.js';
+
+export function requestLog(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    const started = process.hrtime.bigint();
+    const incoming = ctx.get('x-request-id');
+    ctx.state.requestId = /^[A-Za-z0-9-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+    ctx.set('X-Request-Id', ctx.state.requestId as string);
+    try {
+      await next();
+    } finally {
+      // Path only: query strings carry codes, tokens and emails.
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+    }
+  };
+}
+
+export function securityHeaders(options: { production: boolean }) {
+  // Set before the handler runs: the provider writes its responses directly.
+  return async (ctx: Context, next: Next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
+    ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+    // form-action stays open: a completed login form redirects to the service's own URL.
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' http: https:");
+    if (options.production) ctx.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
+    await next();
+  };
+}
+
+interface HttpError extends Error { status?: number; statusCode?: number; expose?: boolean; code?: string; error?: string }
+
+const FRENCH: Record<number, { title: string; message: string }> = {
+  400: { title: 'Demande incorrecte', message: 'La demande n’a pas pu être comprise. Revenez à la page précédente et recommencez.' },
+  403: { title: 'Action refusée', message: 'Cette action n’est pas autorisée.' },
+  404: { title: 'Page introuvable', message: 'Cette page n’existe pas ou a été déplacée.' },
+  405: { title: 'Action non permise', message: 'Cette action n’est pas permise sur cette page.' },
+  413: { title: 'Envoi trop volumineux', message: 'Les informations envoyées sont trop volumineuses.' },
+  429: { title: 'Trop de demandes', message: 'Trop de demandes en peu de temps. Patientez quelques minutes puis réessayez.' },
+  500: { title: 'Erreur inattendue', message: 'Une erreur inattendue s’est produite de notre côté. Réessayez dans quelques instants.' },
+  503: { title: 'Service momentanément indisponible', message: 'GrandLyon Connect est momentanément indisponible. Réessayez dans quelques minutes.' },
+};
+
+/** A resident sees a French page, a service a JSON error, an operator one log line. */
+export function errorHandler(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
+    } catch (caught) {
+      const err = caught as HttpError;
+      let status = err.status ?? err.statusCode ?? 500;
+      if (status < 400 || status > 599) status = 500;
+      const entry = { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status, error: err.code ?? err.error ?? err.name };
+      if (status >= 500) log.error({ ...entry, err }, 'request failed');
+      else log.info(entry, 'request refused');
+      ctx.status = status;
+      if (ctx.path.startsWith('/api/') || ctx.accepts('html', 'json') === 'json') {
+        ctx.body = { error: status >= 500 ? 'server_error' : (err.error ?? 'invalid_request'), error_description: status >= 500 ? 'internal error' : (err.expose ? err.message : FRENCH[status]?.title ?? 'error') };
+        return;
+      }
+      const page = err.code === 'csrf'
+        ? { title: 'Formulaire expiré', message: 'Pour votre sécurité, ce formulaire a expiré. Revenez à la page précédente, rechargez-la et recommencez.' }
+        : err.name === 'SessionNotFound' || err.error === 'invalid_request' && /interaction/i.test(err.message)
+          ? { title: 'Demande de connexion expirée', message: 'Votre demande de connexion a expiré ou a déjà été utilisée. Revenez sur le site du service et cliquez à nouveau sur « Se connecter ».' }
+          : FRENCH[status] ?? FRENCH[status >= 500 ? 500 : 400]!;
+      render(ctx, 'errors/generic.njk', { ...page, requestId: ctx.state.requestId }, status);
+    }
+  };
+}

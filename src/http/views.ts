@@ -1,0 +1,32 @@
+// Server-side HTML with nunjucks: auto-escaping on, one shared layout, French only.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+import type { Context } from 'koa';
+
+const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
+
+export const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir, { noCache: false }), {
+  autoescape: true,
+  throwOnUndefined: false,
+});
+views.addFilter('date_fr', (value: Date | string | null | undefined) => {
+  if (!value) return '';
+  return new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Paris' }).format(new Date(value));
+});
+views.addFilter('day_fr', (value: Date | string | null | undefined) => {
+  if (!value) return '';
+  return new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(new Date(value));
+});
+
+export function renderView(template: string, vars: Record<string, unknown> = {}): string {
+  return views.render(template, vars);
+}
+
+/** Renders a page into the response, with the CSRF token every form needs. */
+export function render(ctx: Context, template: string, vars: Record<string, unknown> = {}, status = 200): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = renderView(template, { csrfToken: ctx.state.csrfToken, ...vars });
+}

@@ -1,0 +1,97 @@
+// node-oidc-provider's storage adapter on Kysely: every protocol object (sessions,
+// interactions, codes, tokens, grants) is a row of oidc_payloads, so any app instance can
+// serve any request. Clients come from the clients table (see clients/store.ts).
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { ClientStore } from '../clients/store.js';
+
+// Models whose single use matters: a second consume() is a replay, refused atomically.
+const CONSUMABLE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
+
+export function createAdapterClass(db: Db, clients: ClientStore) {
+  return class KyselyAdapter implements Adapter {
+    constructor(readonly model: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      if (this.model === 'Client') throw new Error('clients are managed with the glc CLI');
+      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+      const row = {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        user_code: payload.userCode ?? null,
+        expires_at: expiresAt,
+      };
+      await db.insertInto('oidc_payloads').values(row)
+        .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
+          payload: row.payload, grant_id: row.grant_id, uid: row.uid, user_code: row.user_code, expires_at: row.expires_at,
+        }))
+        .execute();
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') return clients.findProviderMetadata(id);
+      return this.findWhere('id', id);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.findWhere('uid', uid);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.findWhere('user_code', userCode);
+    }
+
+    private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      const row = await db.selectFrom('oidc_payloads')
+        .select(['payload', 'consumed_at'])
+        .where('model', '=', this.model)
+        .where(column, '=', value)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const payload = row.payload as AdapterPayload;
+      return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
+    }
+
+    async consume(id: string): Promise<void> {
+      // The conditional update is the lock: of two concurrent redemptions exactly one wins.
+      const result = await db.updateTable('oidc_payloads')
+        .set({ consumed_at: sql<Date>`now()` })
+        .where('model', '=', this.model)
+        .where('id', '=', id)
+        .where('consumed_at', 'is', null)
+        .returning('grant_id')
+        .executeTakeFirst();
+      if (!result && CONSUMABLE.has(this.model)) {
+        const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', this.model).where('id', '=', id).executeTakeFirst();
+        if (row?.grant_id) await revokeGrant(db, row.grant_id);
+        throw new errors.InvalidGrant('grant already used');
+      }
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('grant_id', '=', grantId).execute();
+    }
+  };
+}
+
+/** Everything issued under a grant (codes, tokens, the grant itself) disappears at once. */
+export async function revokeGrant(db: Db, grantId: string): Promise<void> {
+  await db.deleteFrom('oidc_payloads')
+    .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))
+    .execute();
+}
+
+/** Expired protocol rows are useless; the scheduler removes them periodically. */
+export async function deleteExpiredPayloads(db: Db, now: Date): Promise<number> {
+  const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

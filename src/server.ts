@@ -1,0 +1,81 @@
+// Start-up and shut-down of one GLC instance: config → db → migrations → services → app →
+// listen → jobs. Used by main.ts and by the tests, which start real servers this way.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Router from '@koa/router';
+import { loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createLogger } from './log.js';
+import { createServices, reloadProviderIfKeysChanged, type Services } from './services.js';
+import { createApp } from './app.js';
+import { startScheduler, type Job } from './jobs/scheduler.js';
+import { deleteExpiredPayloads } from './oidc/adapter.js';
+import { demoRoutes, ensureDemoClient } from './demo/routes.js';
+
+export interface RunningGlc {
+  config: Config;
+  services: Services;
+  server: http.Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+const KEY_CHECK_MS = 30_000;
+
+export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config } = {}): Promise<RunningGlc> {
+  const config = options.config ?? loadConfig(env);
+  const log = createLogger(config.logLevel);
+  const db = await openDatabase(config);
+  try {
+    await migrateToLatest(db);
+    const services = await createServices(config, db, log);
+    const routers: Router[] = [];
+    const jobs: Job[] = [
+      {
+        name: 'cleanup-expired', everyMs: 10 * 60_000, lockId: 7_001,
+        run: async (now) => {
+          const payloads = await deleteExpiredPayloads(db, now);
+          await services.throttle.deleteStale(now);
+          return payloads ? { expiredRowsDeleted: payloads } : undefined;
+        },
+      },
+    ];
+    if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
+
+    const app = createApp(services, routers);
+    const server = http.createServer(app.callback());
+    server.keepAliveTimeout = 5_000;
+    if (options.listen !== false) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, () => resolve());
+      });
+    }
+    const port = (server.address() as AddressInfo | null)?.port ?? config.port;
+    const stopJobs = startScheduler(db, log, jobs);
+    const keyCheck = setInterval(() => {
+      reloadProviderIfKeysChanged(services).catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
+    }, KEY_CHECK_MS).unref();
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        services.shuttingDown = true;
+        clearInterval(keyCheck);
+        // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
+        server.closeAllConnections();
+        await stopJobs();
+        await db.destroy();
+      })();
+      return stopping;
+    };
+    return { config, services, server, url: `http://localhost:${port}`, stop };
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw err;
+  }
+}
