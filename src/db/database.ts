@@ -1,6 +1,6 @@
 // One Kysely instance for the whole process: PostgreSQL in production and tests,
 // an embedded PGlite database in DATA_DIR for the newcomer's `npm start`.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect, PGliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -20,9 +20,40 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
   }
   const dir = path.resolve(options.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
+  const release = lockEmbeddedDatabase(dir);
   const { PGlite } = await import('@electric-sql/pglite');
   const pglite = await PGlite.create(dir);
-  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    await destroy();
+    release();
+  };
+  return db;
+}
+
+/** PGlite is single-process: a second process on the same folder would corrupt it. */
+function lockEmbeddedDatabase(dir: string): () => void {
+  const file = path.join(dir, '..', 'pglite.lock');
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(file, 'utf8'));
+    if (holder && holder !== process.pid && isAlive(holder)) {
+      throw new Error(`la base embarquée (${dir}) est déjà ouverte par le processus ${holder} ; arrêtez-le d’abord (npm start et glc ne peuvent pas l’ouvrir en même temps)`);
+    }
+    writeFileSync(file, String(process.pid));
+  }
+  return () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function isDatabaseReachable(db: Db): Promise<boolean> {
