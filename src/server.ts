@@ -12,6 +12,7 @@ import { createApp } from './app.js';
 import { startScheduler, type Job } from './jobs/scheduler.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
+import { registerDomains } from './domains.js';
 
 export interface RunningGlc {
   config: Config;
@@ -41,6 +42,9 @@ export async function startGlc(env: Record<string, string | undefined> = process
         },
       },
     ];
+    const domains = await registerDomains(services);
+    routers.push(...domains.routers);
+    jobs.push(...domains.jobs);
     if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
 
     const app = createApp(services, routers);

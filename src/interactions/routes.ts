@@ -3,7 +3,8 @@
 import type Router from '@koa/router';
 import { pageRouter } from '../http/page-router.js';
 import type { Context } from 'koa';
-import type { InteractionResults } from 'oidc-provider';
+import type { Interaction, InteractionResults } from 'oidc-provider';
+import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import { CLAIM_LABELS, claimsOfScopes } from '../oidc/claims.js';
@@ -33,6 +34,18 @@ export async function finishInteraction(s: Services, ctx: Context, result: Inter
   ctx.redirect(returnTo);
 }
 
+/** Grants everything the request asks for (first-party client, or before the consent domain exists). */
+async function grantAll(s: Services, ctx: Context, details: Interaction): Promise<void> {
+  const grant = details.grantId
+    ? (await s.provider.Grant.find(details.grantId))!
+    : new s.provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+  const promptDetails = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+  if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
+  if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+  const grantId = await grant.save();
+  await finishInteraction(s, ctx, { consent: { grantId } });
+}
+
 export function interactionRoutes(s: Services): Router {
   const router = pageRouter(s, '/interaction/:uid');
 
@@ -43,6 +56,8 @@ export function interactionRoutes(s: Services): Router {
       return;
     }
     if (details.prompt.name === 'consent') {
+      // The resident's own area shares no data with anyone: nothing to consent to.
+      if (details.params.client_id === ACCOUNT_CLIENT_ID) return grantAll(s, ctx, details);
       if (s.consentPage) return s.consentPage(ctx, details, view);
       const scopes = String(details.params.scope ?? '').split(' ');
       const claims = [...claimsOfScopes(scopes)].filter((c) => c in CLAIM_LABELS).map((c) => ({ name: c, label: CLAIM_LABELS[c] }));
@@ -91,15 +106,8 @@ export function interactionRoutes(s: Services): Router {
   router.post('/consent', async (ctx) => {
     const { details } = await interactionView(s, ctx);
     if (details.prompt.name !== 'consent' || !details.session?.accountId) return ctx.throw(400, 'no consent expected');
-    if (s.consentSubmit) return s.consentSubmit(ctx, details);
-    const grant = details.grantId
-      ? (await s.provider.Grant.find(details.grantId))!
-      : new s.provider.Grant({ accountId: details.session.accountId, clientId: String(details.params.client_id) });
-    const promptDetails = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-    if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
-    if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
-    const grantId = await grant.save();
-    await finishInteraction(s, ctx, { consent: { grantId } });
+    if (s.consentSubmit && details.params.client_id !== ACCOUNT_CLIENT_ID) return s.consentSubmit(ctx, details);
+    await grantAll(s, ctx, details);
   });
 
   // « Annuler » / « Refuser »: the service receives access_denied.

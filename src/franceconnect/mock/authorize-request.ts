@@ -1,4 +1,5 @@
 import { SUPPORTED_SCOPES } from './claims.js';
+import { checkParameterNames, splitList, type ParameterRefusal } from './request-parameters.js';
 import type { AuthorizationRequest } from './store.js';
 import type { FcMockClient } from './types.js';
 
@@ -26,9 +27,7 @@ const MIN_RANDOM_LENGTH = 22;
  * text in views/franceconnect-mock/error.njk.
  */
 export type PageErrorReason =
-  | 'unknown_parameter'
-  | 'duplicate_parameter'
-  | 'missing_parameter'
+  | ParameterRefusal['reason']
   | 'too_short'
   | 'invalid_prompt'
   | 'unknown_client'
@@ -43,11 +42,6 @@ export type AuthorizeOutcome =
 const page = (reason: PageErrorReason, parameter?: string): AuthorizeOutcome =>
   parameter === undefined ? { kind: 'page', reason } : { kind: 'page', reason, parameter };
 
-/** Splits a space-separated list as FranceConnect does (runs of spaces, no empty items). */
-export function splitList(value: string): string[] {
-  return value.split(/ +/).filter((item) => item !== '');
-}
-
 /**
  * Checks an authorization request in FranceConnect's order: first everything that makes it
  * keep the resident on an error page (it cannot trust the return address yet), then what it
@@ -57,7 +51,7 @@ export function checkAuthorizeRequest(
   params: URLSearchParams,
   clients: ReadonlyMap<string, FcMockClient>,
 ): AuthorizeOutcome {
-  const shapeError = checkShape(params);
+  const shapeError = checkParameterNames(params, ALLOWED_PARAMETERS, REQUIRED_PARAMETERS);
   if (shapeError) return shapeError;
   const value = (name: string): string => params.get(name) ?? '';
 
@@ -81,17 +75,6 @@ export function checkAuthorizeRequest(
   };
   const redirectError = checkForRedirect(params, request);
   return redirectError ?? { kind: 'accepted', request };
-}
-
-function checkShape(params: URLSearchParams): AuthorizeOutcome | undefined {
-  for (const name of new Set(params.keys())) {
-    if (!ALLOWED_PARAMETERS.has(name)) return page('unknown_parameter', truncate(name));
-    if (params.getAll(name).length > 1) return page('duplicate_parameter', name);
-  }
-  for (const name of REQUIRED_PARAMETERS) {
-    if (!params.get(name)) return page('missing_parameter', name);
-  }
-  return undefined;
 }
 
 /** `login` and/or `consent`, each once; `none` and `select_account` are not offered by FranceConnect. */
@@ -120,13 +103,14 @@ function checkForRedirect(params: URLSearchParams, request: AuthorizationRequest
   if (params.get('acr_values') !== 'eidas1') {
     return redirect('invalid_acr', 'acr_values is not supported by this service provider');
   }
-  if (!isJsonObject(params.get('claims'))) {
+  if (!isValidClaimsParameter(params.get('claims'))) {
     return redirect('invalid_request', 'could not parse the claims parameter JSON');
   }
   return undefined;
 }
 
-function isJsonObject(value: string | null): boolean {
+/** Optional; when given, a JSON object (its requests are not acted on by the mock). */
+function isValidClaimsParameter(value: string | null): boolean {
   if (value === null) return true;
   try {
     const parsed: unknown = JSON.parse(value);
@@ -134,9 +118,4 @@ function isJsonObject(value: string | null): boolean {
   } catch {
     return false;
   }
-}
-
-/** Unknown parameter names are echoed on the error page: keep them short. */
-function truncate(name: string): string {
-  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
 }

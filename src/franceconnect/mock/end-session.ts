@@ -5,6 +5,7 @@ import { endSsoSession } from './browser-session.js';
 import type { MockDeps } from './context.js';
 import { redirectTo } from './http.js';
 import { renderErrorPage, type ErrorReason } from './pages.js';
+import { checkParameterNames } from './request-parameters.js';
 import type { FcMockClient } from './types.js';
 
 const ALLOWED_PARAMETERS = new Set([
@@ -17,7 +18,11 @@ const ALLOWED_PARAMETERS = new Set([
   'ui_locales',
 ]);
 
-type LogoutCheck = { ok: true; redirectUri: string; state: string } | { ok: false; reason: ErrorReason; parameter?: string };
+const REQUIRED_PARAMETERS = ['id_token_hint', 'post_logout_redirect_uri', 'state'];
+
+type LogoutCheck =
+  | { ok: true; redirectUri: string; state: string }
+  | { ok: false; reason: ErrorReason; parameter?: string };
 
 /**
  * GET /session/end: ends the mock's SSO session and sends the browser back to the service.
@@ -31,13 +36,8 @@ export async function endSession(ctx: Koa.Context, deps: MockDeps): Promise<void
 }
 
 async function checkLogoutRequest(params: URLSearchParams, deps: MockDeps): Promise<LogoutCheck> {
-  for (const name of new Set(params.keys())) {
-    if (!ALLOWED_PARAMETERS.has(name)) return { ok: false, reason: 'unknown_parameter', parameter: name.slice(0, 64) };
-    if (params.getAll(name).length > 1) return { ok: false, reason: 'duplicate_parameter', parameter: name };
-  }
-  for (const name of ['id_token_hint', 'post_logout_redirect_uri', 'state']) {
-    if (!params.get(name)) return { ok: false, reason: 'missing_parameter', parameter: name };
-  }
+  const shapeError = checkParameterNames(params, ALLOWED_PARAMETERS, REQUIRED_PARAMETERS);
+  if (shapeError) return { ok: false, reason: shapeError.reason, parameter: shapeError.parameter };
   const client = await clientOfIdToken(params.get('id_token_hint') ?? '', deps);
   if (!client) return { ok: false, reason: 'logout_invalid_hint' };
   const clientId = params.get('client_id');
