@@ -14,6 +14,7 @@ import {
   type JSONWebKeySet,
   type JWTPayload,
 } from 'jose';
+import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -70,8 +71,9 @@ let clock = T0;
 let running: Running;
 
 /** A real HTTP server on 127.0.0.1, port 0, with the mock mounted in front of a stand-in app. */
-async function startMock(overrides: Partial<FcMockOptions> = {}): Promise<Running> {
+async function startMock(overrides: Partial<FcMockOptions> = {}, before?: Koa.Middleware): Promise<Running> {
   const app = new Koa();
+  if (before) app.use(before);
   let mock: FranceConnectMock | undefined;
   app.use((ctx, next) => (mock ? mock.middleware(ctx, next) : next()));
   app.use((ctx) => {
@@ -323,6 +325,15 @@ describe('start-up', () => {
     const response = await fetch(`${running.base}/franceconnect-mock/api/v2x/authorize`);
     expect(response.status).toBe(418);
     expect((await fetch(`${running.base}/`)).status).toBe(418);
+  });
+
+  it('works behind a body parser mounted before it', async () => {
+    await running.close();
+    running = await startMock({}, bodyParser());
+    const tokens = await exchange((await loginAs(new Browser())).code);
+    expect(tokens.token_type).toBe('Bearer');
+    const replay = await tokenRequest({ ...exchangeForm('x'), client_secret: 'wrong' });
+    expect(replay.status).toBe(401);
   });
 
   it('answers 404 for an unknown path under its prefix, 405 for a wrong method', async () => {

@@ -1,10 +1,15 @@
 // The typed shape of every table. Migrations in /migrations create them; queries live in
 // each domain's store.ts.
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { AccountAreaTables } from '../accounts/tables.js';
+import type { ConsentTables } from '../consent/tables.js';
+import type { DeletionTables } from '../deletion/tables.js';
+import type { FranceConnectTables } from '../franceconnect/tables.js';
 
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
-type Json<T> = ColumnType<T, string, string>;
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+export type Json<T> = ColumnType<T, string, string>;
+
 
 export interface OidcPayloadTable {
   model: string;
@@ -90,7 +95,8 @@ export interface RateLimitTable {
   blocked_until: Timestamp | null;
 }
 
-export interface Database {
+// Each domain declares its own tables next to its store (src/<domain>/tables.ts).
+export interface Database extends AccountAreaTables, ConsentTables, DeletionTables, FranceConnectTables {
   oidc_payloads: OidcPayloadTable;
   clients: ClientTable;
   signing_keys: SigningKeyTable;

@@ -3,12 +3,11 @@ import type Koa from 'koa';
 const MAX_FORM_BYTES = 64 * 1024;
 
 /**
- * The form body as URLSearchParams, whether or not a body parser ran before the mock
- * (duplicates are kept, so that they can be refused).
+ * The form body as URLSearchParams (duplicates kept, so that they can be refused). Reads the
+ * request stream itself, unless a body parser mounted before the mock already consumed it.
  */
 export async function readForm(ctx: Koa.Context): Promise<URLSearchParams> {
-  const parsed = (ctx.request as { body?: unknown }).body;
-  if (parsed !== undefined) return paramsFromParsedBody(parsed);
+  if (ctx.req.readableEnded) return paramsFromParsedBody((ctx.request as { body?: unknown }).body);
   if (!ctx.is('application/x-www-form-urlencoded')) return new URLSearchParams();
   return new URLSearchParams(await readRawBody(ctx));
 }
