@@ -15,6 +15,9 @@ import { createAccountService, type AccountService } from './accounts/service.js
 import { createDevMailbox, createSmtpMailer, type DevMailbox, type Mailer } from './mail/mailer.js';
 import { createThrottle, type Throttle } from './http/throttle.js';
 import { createProvider, type ProviderHooks } from './oidc/provider.js';
+import type { DeletionService } from './deletion/service.js';
+import type { ConsentService } from './consent/service.js';
+import type { FranceConnectService } from './franceconnect/service.js';
 
 export interface Services {
   config: Config;
@@ -35,6 +38,10 @@ export interface Services {
   providerKeysVersion: string;
   /** Set on SIGTERM: /readyz answers 503 so the load balancer stops sending traffic. */
   shuttingDown?: boolean;
+  /** Domain services, assigned by each domain's register function (src/domains.ts). */
+  deletion: DeletionService;
+  consent: ConsentService;
+  franceConnect: FranceConnectService;
   /** Extension points filled by the FranceConnect and consent domains. */
   franceConnectEnabled?: boolean;
   consentPage?: (ctx: Context, details: Interaction, view: Record<string, unknown>) => Promise<void>;
@@ -53,7 +60,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const providerHooks: ProviderHooks = {
     onAccountUsed: (accountId) => accountStore.touchActivity(accountId, new Date()),
   };
-  const services: Omit<Services, 'provider' | 'providerKeysVersion'> = {
+  const services: Omit<Services, 'provider' | 'providerKeysVersion' | 'deletion' | 'consent' | 'franceConnect'> = {
     config, db, log, secrets, clientStore, keys, accountStore, mailer, devMailbox, throttle, providerHooks,
     clients: createClientService(clientStore, { production: config.production }),
     accounts: createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer }),

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+import { bodyParser } from '@koa/bodyparser';
 import {
   createLocalJWKSet,
   decodeJwt,
@@ -14,7 +15,6 @@ import {
   type JSONWebKeySet,
   type JWTPayload,
 } from 'jose';
-import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
