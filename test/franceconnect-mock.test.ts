@@ -680,7 +680,8 @@ describe('/token', () => {
 
   it('refuses a code issued to another client', async () => {
     const { code } = await loginAs(new Browser());
-    const response = await tokenRequest({ ...exchangeForm(code, OTHER_CLIENT), redirect_uri: CLIENT.redirectUris[0] ?? '' });
+    const form = { ...exchangeForm(code, OTHER_CLIENT), redirect_uri: CLIENT.redirectUris[0] ?? '' };
+    const response = await tokenRequest(form);
     expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
   });
 
