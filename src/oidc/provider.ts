@@ -131,7 +131,11 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
         // A service may only introspect its own tokens.
         allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId && ctx.oidc.client?.clientId === client.clientId,
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A service may only revoke its own tokens (RFC 7009 §2.1).
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       jwtUserinfo: { enabled: true },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
@@ -148,6 +152,14 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       resourceIndicators: { enabled: false },
     },
     extraParams: [],
+    // oidc-provider refuses outgoing requests (back-channel logout, jwks_uri) to loopback and
+    // private addresses (SSRF protection). Outside production, services run on localhost.
+    ...(!config.production && {
+      fetch: (url: string | URL | Request, options?: RequestInit) => {
+        delete (options as { dispatcher?: unknown } | undefined)?.dispatcher;
+        return globalThis.fetch(url, options);
+      },
+    }),
     discovery: {
       service_documentation: `${config.issuer}/docs/kit-de-raccordement`,
       ui_locales_supported: ['fr-FR'],
@@ -176,7 +188,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     onAny(event, (...args: unknown[]) => {
       const err = args.find((a): a is errors.OIDCProviderError => a instanceof Error) as (Error & { error?: string; statusCode?: number }) | undefined;
       const level = err?.statusCode && err.statusCode >= 500 ? 'error' : 'info';
-      log[level]({ event, error: err?.error ?? err?.name, description: (err as { error_description?: string } | undefined)?.error_description }, 'oidc error');
+      log[level]({ event, error: err?.error ?? err?.name, description: (err as { error_description?: string } | undefined)?.error_description ?? (err?.error ? undefined : err?.message) }, 'oidc error');
     });
   }
   provider.on('grant.success', (ctx) => {
