@@ -1,0 +1,80 @@
+// The glc command, run in-process against the test database as an operator would.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.js';
+import { startTestGlc, type TestGlc } from './support/glc.js';
+
+let glc: TestGlc;
+const saved = { ...process.env };
+
+async function glcCommand(...args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await runCli(args, (t) => { out += t; });
+  return { code, out };
+}
+
+beforeAll(async () => {
+  glc = await startTestGlc();
+  // The CLI reads the same settings as the server.
+  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, ...(glc.database.env.DATABASE_URL && { DATABASE_URL: glc.database.env.DATABASE_URL }) });
+});
+afterAll(async () => {
+  process.env = saved;
+  await glc?.close();
+});
+
+describe('glc client', () => {
+  it('adds a client, shows its secret once, stores it encrypted, and lists it', async () => {
+    const added = await glcCommand('client', 'add', '--name', 'Villeurbanne', '--organisation', 'Ville de Villeurbanne',
+      '--redirect-uri', 'https://www.villeurbanne.fr/cb', '--scope', 'openid profile email', '--auth-method', 'client_secret_post',
+      '--claims-optional', 'email', '--purpose', 'Vos démarches en ligne', '--json');
+    expect(added.code).toBe(0);
+    const { client_id, client_secret } = JSON.parse(added.out) as { client_id: string; client_secret: string };
+    expect(client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const row = await glc.services.clientStore.find(client_id);
+    expect(row!.secret_encrypted).not.toContain(client_secret);
+    expect(glc.services.secrets.decrypt(row!.secret_encrypted!)).toBe(client_secret);
+
+    const shown = await glcCommand('client', 'show', client_id, '--json');
+    expect(shown.out).not.toContain(client_secret);
+    expect(JSON.parse(shown.out)).toMatchObject({ client_id, name: 'Villeurbanne', claims_optional: ['email'], purpose: 'Vos démarches en ligne', has_secret: true });
+    expect((await glcCommand('client', 'list')).out).toContain(client_id);
+
+    const rotated = JSON.parse((await glcCommand('client', 'rotate-secret', client_id, '--json')).out) as { client_secret: string };
+    expect(rotated.client_secret).not.toBe(client_secret);
+    expect((await glcCommand('client', 'disable', client_id)).code).toBe(0);
+    expect((await glc.services.clientStore.find(client_id))!.enabled).toBe(false);
+  });
+
+  it.each([
+    [['client', 'add', '--redirect-uri', 'https://x.fr/cb']],
+    [['client', 'add', '--name', 'X', '--redirect-uri', 'not a url']],
+    [['client', 'add', '--name', 'X', '--redirect-uri', 'http://x.fr/cb', '--scope', 'openid telepathy']],
+    [['client', 'add', '--name', 'X', '--redirect-uri', 'https://x.fr/cb', '--auth-method', 'magic']],
+    [['client', 'nonsense']],
+    [['client', 'show', 'glc_unknown']],
+  ])('exits with code 2 on wrong arguments: %j', async (args) => {
+    expect((await glcCommand(...args)).code).toBe(2);
+  });
+});
+
+describe('glc keys', () => {
+  it('rotates: the new key signs after the reload, the old one stays published until retired', async () => {
+    const before = (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const rotated = JSON.parse((await glcCommand('keys', 'rotate', '--json')).out) as { added: string[] };
+    expect(rotated.added).toHaveLength(2);
+
+    const { reloadProviderIfKeysChanged } = await import('../src/services.js');
+    expect(await reloadProviderIfKeysChanged(glc.services)).toBe(true);
+    const after = (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    expect(after).toEqual(expect.arrayContaining([...before, ...rotated.added]));
+    expect(after.slice(0, 2).sort()).toEqual([...rotated.added].sort()); // newest first: they sign
+
+    const retired = JSON.parse((await glcCommand('keys', 'retire', '--json')).out) as { retired: string[] };
+    expect(retired.retired.sort()).toEqual([...before].sort());
+    await reloadProviderIfKeysChanged(glc.services);
+    const final = (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    expect(final.sort()).toEqual([...rotated.added].sort());
+    expect((await glcCommand('keys', 'retire', '--kid', rotated.added[0]!)).code).toBe(1);
+  });
+});
