@@ -1,12 +1,11 @@
 // Operations endpoints and static assets.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import { isDatabaseReachable } from '../db/database.js';
 import type { Services } from '../services.js';
+import { projectPath } from '../paths.js';
 
-const css = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views/static/glc.css'));
+const css = readFileSync(projectPath('views', 'static', 'glc.css'));
 
 export function opsRoutes(s: Services): Router {
   const router = new Router();

@@ -1,10 +1,9 @@
 // Server-side HTML with nunjucks: auto-escaping on, one shared layout, French only.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import type { Context } from 'koa';
+import { projectPath } from '../paths.js';
 
-const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
+const viewsDir = projectPath('views');
 
 export const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir, { noCache: false }), {
   autoescape: true,
