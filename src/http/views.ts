@@ -18,6 +18,14 @@ views.addFilter('day_fr', (value: Date | string | null | undefined) => {
   return new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(new Date(value));
 });
 
+// Plain-text mails: no HTML escaping (a link's « & » must stay « & »). Never used for pages.
+const textViews = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir), { autoescape: false });
+for (const name of ['date_fr', 'day_fr']) textViews.addFilter(name, views.getFilter(name));
+
+export function renderText(template: string, vars: Record<string, unknown> = {}): string {
+  return textViews.render(template, vars);
+}
+
 export function renderView(template: string, vars: Record<string, unknown> = {}): string {
   return views.render(template, vars);
 }

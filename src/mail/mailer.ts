@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { renderView } from '../http/views.js';
+import { renderText } from '../http/views.js';
 
 export interface MailMessage { to: string; subject: string; text: string }
 export interface StoredMail extends MailMessage { id: string; sentAt: string }
@@ -15,7 +15,7 @@ export interface Mailer {
 }
 
 export function composeMail(to: string, template: string, vars: Record<string, unknown>): MailMessage {
-  const rendered = renderView(`mail/${template}.njk`, vars).replace(/^\s+/, '');
+  const rendered = renderText(`mail/${template}.njk`, vars).replace(/^\s+/, '');
   const [first = '', ...rest] = rendered.split('\n');
   const subject = first.replace(/^Objet\s*:\s*/, '').trim();
   return { to, subject, text: rest.join('\n').trim() + '\n' };

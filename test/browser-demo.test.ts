@@ -1,0 +1,89 @@
+// What README promises a newcomer, in a real browser: at /demo, sign up, confirm the email
+// from the dev mailbox, log in, consent, and see the claims the demo service received.
+// Everything is done with the keyboard only, at phone width.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser as PwBrowser, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
+import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
+
+let glc: TestGlc;
+let chromium: PwBrowser;
+beforeAll(async () => {
+  [glc, chromium] = await Promise.all([startTestGlc(), launchChromium()]);
+});
+afterAll(async () => {
+  await chromium?.close();
+  await glc?.close();
+});
+
+/** Tabs until the element matching `selector` has the focus, then presses Enter. */
+async function activate(page: Page, selector: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) {
+      await page.keyboard.press('Enter');
+      return;
+    }
+  }
+  throw new Error(`${selector} not reachable with the keyboard`);
+}
+
+async function typeInto(page: Page, selector: string, text: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) {
+      await page.keyboard.type(text);
+      return;
+    }
+  }
+  throw new Error(`${selector} not reachable with the keyboard`);
+}
+
+describe('the demo service in Chromium', () => {
+  it('lets a newcomer sign up and log in with the keyboard alone on a phone-sized screen', async () => {
+    const context = await chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
+    const page = await context.newPage();
+    await page.goto(`${glc.config.issuer}/demo`);
+    await activate(page, 'a[href="/demo/login"]');
+    await page.waitForURL(/\/interaction\//);
+    expect(await page.getAttribute('html', 'lang')).toBe('fr');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+
+    await activate(page, 'a[href$="/inscription"]');
+    await page.waitForURL(/inscription/);
+    await typeInto(page, '#email', 'chromium@example.fr');
+    await typeInto(page, '#password', STRONG_PASSWORD);
+    await typeInto(page, '#passwordConfirmation', STRONG_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Vérifiez votre messagerie' }).waitFor();
+
+    const link = glc.linkInLastMail('chromium@example.fr', /http\S+\/inscription\/confirmer\S+/);
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Votre adresse est confirmée' }).waitFor();
+    await activate(page, 'a.button');
+    await page.waitForURL(/\/interaction\//);
+
+    await typeInto(page, '#email', 'chromium@example.fr');
+    await typeInto(page, '#password', STRONG_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Autoriser' }).waitFor();
+    await activate(page, 'button[type=submit]:not(.button-secondary)');
+    await page.waitForURL(`${glc.config.issuer}/demo`);
+    const userinfo = await page.getByTestId('userinfo').textContent();
+    expect(JSON.parse(userinfo!)).toMatchObject({ email: 'chromium@example.fr', email_verified: true });
+    await context.close();
+  });
+
+  it('shows a wrong password next to the form, in French, without revealing whether the account exists', async () => {
+    const context = await chromium.newContext();
+    const page = await context.newPage();
+    await page.goto(`${glc.config.issuer}/demo/login`);
+    await page.fill('#email', 'personne@example.fr');
+    await page.fill('#password', 'mauvais mot de passe');
+    await page.click('button:has-text("Se connecter")');
+    const alert = page.getByRole('alert');
+    await expect(alert.textContent()).resolves.toContain('Adresse électronique ou mot de passe incorrect.');
+    expect(await page.getAttribute('#password', 'aria-invalid')).toBe('true');
+    await context.close();
+  });
+});
