@@ -1,9 +1,9 @@
 // Structured JSON logs (pino). Never log personal data or secrets: log ids, codes, counts.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
     base: { service: 'glc' },
@@ -13,5 +13,5 @@ export function createLogger(level: string): Logger {
       paths: ['password', '*.password', 'email', '*.email', 'secret', '*.secret', 'token', '*.token', 'headers.authorization', 'headers.cookie', 'req.headers.cookie', 'req.headers.authorization'],
       censor: '[masqué]',
     },
-  });
+  }, destination ?? pino.destination(1));
 }

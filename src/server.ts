@@ -6,6 +6,7 @@ import type Router from '@koa/router';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from './log.js';
 import { createServices, reloadProviderIfKeysChanged, type Services } from './services.js';
 import { createApp } from './app.js';
@@ -24,9 +25,9 @@ export interface RunningGlc {
 
 const KEY_CHECK_MS = 30_000;
 
-export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config } = {}): Promise<RunningGlc> {
+export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config; logDestination?: DestinationStream } = {}): Promise<RunningGlc> {
   const config = options.config ?? loadConfig(env);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, options.logDestination);
   const db = await openDatabase(config);
   try {
     await migrateToLatest(db);

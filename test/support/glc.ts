@@ -24,13 +24,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startTestGlc(env: Record<string, string> = {}): Promise<TestGlc> {
+export async function startTestGlc(env: Record<string, string> = {}, options: { logDestination?: { write(line: string): void } } = {}): Promise<TestGlc> {
   const database = await createTestDatabase();
   const port = await freePort();
   const glc = await startGlc({
     NODE_ENV: 'test', PORT: String(port), ISSUER: `http://localhost:${port}`, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...database.env, ...env,
-  });
+  }, options);
   const mailbox = glc.services.devMailbox!;
   return {
     ...glc,
