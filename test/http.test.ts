@@ -1,0 +1,69 @@
+// HTTP behaviour shared by every page: security headers, French error pages, CSRF, health.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { Browser } from './support/browser.js';
+import { authorizationRequest, registerClient, startTestGlc, type TestGlc } from './support/glc.js';
+import { deleteExpiredPayloads } from '../src/oidc/adapter.js';
+
+let glc: TestGlc;
+beforeAll(async () => { glc = await startTestGlc(); });
+afterAll(async () => { await glc?.close(); });
+
+describe('pages and errors', () => {
+  it('sends security headers on pages', async () => {
+    const res = await fetch(`${glc.config.issuer}/aide`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'none'");
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers an unknown page with a French 404 page, and JSON to an API client', async () => {
+    const page = await fetch(`${glc.config.issuer}/page-inconnue`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain('Page introuvable');
+    const api = await fetch(`${glc.config.issuer}/api/v1/inconnu`, { headers: { accept: 'application/json' } });
+    expect(api.status).toBe(404);
+    expect(await api.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('refuses a form without its CSRF token with a French page', async () => {
+    const client = await registerClient(glc);
+    const browser = new Browser(glc.config.issuer);
+    const login = await browser.follow(await browser.get((await authorizationRequest(client)).url.href));
+    const uid = /\/interaction\/([^/"]+)\/login/.exec(login.html)![1];
+    const res = await browser.post(`/interaction/${uid}/login`, { email: 'x@example.fr', password: 'y' });
+    expect(res.status).toBe(403);
+    expect(res.html).toContain('Formulaire expiré');
+  });
+
+  it('answers an expired or unknown interaction with a French page, not a stack trace', async () => {
+    const res = await new Browser(glc.config.issuer).get('/interaction/inconnue-123456');
+    expect(res.status).toBe(400);
+    expect(res.html).toContain('Demande de connexion expirée');
+    expect(res.html).not.toMatch(/Error:|at \S+\.(js|ts):\d+/);
+  });
+
+  it('reports health and readiness', async () => {
+    expect((await fetch(`${glc.config.issuer}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${glc.config.issuer}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'ok' });
+  });
+});
+
+describe('expired protocol rows', () => {
+  it('are removed by the cleanup job, live ones are kept', async () => {
+    const db = glc.services.db;
+    await db.insertInto('oidc_payloads').values([
+      { model: 'Test', id: 'old', payload: '{}', grant_id: null, uid: null, user_code: null, expires_at: new Date('2026-01-01T00:00:00Z') },
+      { model: 'Test', id: 'live', payload: '{}', grant_id: null, uid: null, user_code: null, expires_at: new Date('2027-01-01T00:00:00Z') },
+    ]).execute();
+    expect(await deleteExpiredPayloads(db, new Date('2026-06-01T00:00:00Z'))).toBeGreaterThanOrEqual(1);
+    const left = await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Test').execute();
+    expect(left.map((r) => r.id)).toEqual(['live']);
+    await sql`delete from oidc_payloads where model = 'Test'`.execute(db);
+  });
+});
