@@ -13,7 +13,7 @@ import { devMailboxRoutes } from './mail/dev-routes.js';
 // Paths served by oidc-provider (its default routes).
 const PROVIDER_PATHS = /^\/(auth|token|me|jwks|session\/end|request|reg|backchannel|device|\.well-known\/openid-configuration)(\/|$)/;
 
-export function createApp(s: Services, extraRouters: Router[] = []): Koa {
+export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlewares: Koa.Middleware[] = []): Koa {
   const app = new Koa();
   app.keys = s.secrets.cookieKeys;
   app.proxy = s.config.trustProxy;
@@ -23,6 +23,7 @@ export function createApp(s: Services, extraRouters: Router[] = []): Koa {
   app.use(securityHeaders({ production: s.config.production }));
   app.use(errorHandler(s.log));
 
+  for (const middleware of extraMiddlewares) app.use(middleware);
   const routers = [opsRoutes(s), staticPageRoutes(), interactionRoutes(s), accountRoutes(s), ...extraRouters];
   if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());

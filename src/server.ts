@@ -48,7 +48,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
     jobs.push(...domains.jobs);
     if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
 
-    const app = createApp(services, routers);
+    const app = createApp(services, routers, domains.middlewares);
     const server = http.createServer(app.callback());
     server.keepAliveTimeout = 5_000;
     if (options.listen !== false) {

@@ -1,3 +1,64 @@
-// Tables of this domain, merged into the Database interface of db/schema.ts.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface FranceConnectTables {}
+// Tables of the FranceConnect domain, merged into the Database interface of db/schema.ts.
+import type { ColumnType, Generated } from 'kysely';
+import type { CreatedAt, Json, Timestamp } from '../db/schema.js';
+
+/** One FranceConnect identity (pairwise `sub`) per account, one account per `sub`. */
+export interface FranceConnectLinkTable {
+  account_id: string;
+  sub: string;
+  linked_at: Timestamp;
+  last_login_at: Timestamp;
+}
+
+/** The pivot fields FranceConnect certified for an account (value, source, level, time). */
+export interface FranceConnectCertifiedFieldTable {
+  account_id: string;
+  field: string;
+  value: string;
+  source: ColumnType<string, string | undefined, string>;
+  acr: string;
+  certified_at: Timestamp;
+}
+
+export type FranceConnectPurpose = 'login' | 'link' | 'logout';
+export type FranceConnectOutcome = 'known' | 'auto_linked' | 'choose' | 'linked' | 'link_refused';
+
+/**
+ * One round trip to FranceConnect: its state (stored hashed) and nonce, the browser it is bound
+ * to, what it was for, and, once FranceConnect answered, the verified identity until used.
+ */
+export interface FranceConnectAttemptTable {
+  id: string;
+  state_hash: string;
+  nonce: string;
+  browser_hash: string;
+  purpose: FranceConnectPurpose;
+  interaction_uid: string | null;
+  account_id: string | null;
+  return_to: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  state_used_at: Timestamp | null;
+  outcome: FranceConnectOutcome | null;
+  sub: string | null;
+  identity: Json<Record<string, unknown>> | null;
+  id_token_encrypted: string | null;
+  finished_at: Timestamp | null;
+}
+
+/** The raw FranceConnect ID token of a GLC session opened through FranceConnect (logout needs it). */
+export interface FranceConnectSessionTable {
+  id: Generated<number>;
+  account_id: string;
+  browser_hash: string;
+  id_token_encrypted: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface FranceConnectTables {
+  franceconnect_links: FranceConnectLinkTable;
+  franceconnect_certified_fields: FranceConnectCertifiedFieldTable;
+  franceconnect_attempts: FranceConnectAttemptTable;
+  franceconnect_sessions: FranceConnectSessionTable;
+}

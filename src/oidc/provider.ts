@@ -20,6 +20,8 @@ export interface ProviderHooks {
   loadExistingGrant?: NonNullable<Configuration['loadExistingGrant']>;
   /** Called when an account is used by a service (activity for the inactivity rule). */
   onAccountUsed?: (accountId: string) => Promise<void>;
+  /** After a logout ended the session: somewhere to send the browser first (FranceConnect's logout), or undefined. */
+  afterLogout?: (ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>;
 }
 
 export interface ProviderDeps {
@@ -194,6 +196,15 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   provider.on('grant.success', (ctx) => {
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
     if (accountId && hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);
+  });
+  // A logout that ended the session may continue elsewhere first (FranceConnect's own logout).
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path !== '/session/end/confirm' || ctx.status !== 303 || !hooks.afterLogout) return;
+    const session = ctx.oidc?.session as { destroyed?: boolean; accountId?: string } | undefined;
+    if (!session?.destroyed || !session.accountId) return;
+    const target = await hooks.afterLogout(ctx as KoaContextWithOIDC, { accountId: session.accountId, location: ctx.response.get('Location') });
+    if (target) ctx.redirect(target);
   });
   return provider;
 }

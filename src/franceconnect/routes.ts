@@ -1,0 +1,234 @@
+// HTTP side of FranceConnect: the button of an authorization, the callback, the choice pages,
+// the account area (link, unlink) and the return from FranceConnect's logout. Thin: the rules
+// are in service.ts.
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { pageRouter } from '../http/page-router.js';
+import { render } from '../http/views.js';
+import { finishInteraction, interactionView } from '../interactions/routes.js';
+import { requireRecentLogin, requireResident, residentSession } from '../accounts/session.js';
+import { CLAIM_LABELS } from '../oidc/claims.js';
+import type { Services } from '../services.js';
+import { randomToken } from '../secrets.js';
+import { FcProtocolError } from './client.js';
+import { FC_SESSION_TTL_MS, maskEmail, type FcErrorCategory, type PendingLogin } from './service.js';
+
+/** A random id binding FranceConnect round trips (and the FC session, for logout) to this browser. */
+export const BROWSER_COOKIE = 'glc.fc';
+
+export function browserHashOf(s: Services, value: string | undefined): string {
+  return value && /^[A-Za-z0-9_-]{43}$/.test(value) ? s.secrets.hmac('fc-browser', value) : 'none';
+}
+
+function ensureBrowser(s: Services, ctx: Context): string {
+  let value = ctx.cookies.get(BROWSER_COOKIE);
+  if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
+    value = randomToken();
+    ctx.cookies.set(BROWSER_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', maxAge: FC_SESSION_TTL_MS, overwrite: true });
+  }
+  return browserHashOf(s, value);
+}
+
+const browserOf = (s: Services, ctx: Context) => browserHashOf(s, ctx.cookies.get(BROWSER_COOKIE));
+
+type Form = Record<string, string | undefined>;
+const form = (ctx: Context): Form => (ctx.request.body ?? {}) as Form;
+
+const ERROR_PAGES: Record<FcErrorCategory | 'expired', { title: string; message: string; status: number }> = {
+  cancelled: {
+    title: 'Connexion avec FranceConnect annulée',
+    message: 'Vous n’êtes pas connecté avec FranceConnect. Vous pouvez réessayer, ou vous connecter avec votre adresse électronique et votre mot de passe.',
+    status: 200,
+  },
+  config: {
+    title: 'FranceConnect n’est pas disponible pour le moment',
+    message: 'La connexion avec FranceConnect n’a pas pu aboutir à cause d’un problème technique de notre côté. Connectez-vous avec votre adresse électronique et votre mot de passe, ou réessayez plus tard.',
+    status: 503,
+  },
+  unavailable: {
+    title: 'FranceConnect est momentanément indisponible',
+    message: 'Réessayez dans quelques minutes, ou connectez-vous avec votre adresse électronique et votre mot de passe.',
+    status: 503,
+  },
+  rejected: {
+    title: 'La connexion avec FranceConnect n’a pas pu être vérifiée',
+    message: 'Pour votre sécurité, nous n’avons pas pu confirmer votre identité : la page a peut-être été ouverte deux fois, ou trop de temps s’est écoulé. Recommencez.',
+    status: 400,
+  },
+  expired: {
+    title: 'Connexion avec FranceConnect expirée',
+    message: 'Cette étape de connexion avec FranceConnect a expiré ou a déjà été utilisée. Recommencez.',
+    status: 400,
+  },
+};
+
+function renderError(ctx: Context, category: FcErrorCategory | 'expired', where: { interactionUid?: string; accountArea?: boolean } = {}): void {
+  const page = ERROR_PAGES[category];
+  render(ctx, 'franceconnect/error.njk', {
+    title: page.title, message: page.message, category,
+    uid: where.interactionUid, accountArea: where.accountArea === true, requestId: ctx.state.requestId,
+  }, page.status);
+}
+
+const GENDER_LABELS: Record<string, string> = { male: 'Masculin', female: 'Féminin', unspecified: 'Non précisé' };
+
+export function franceConnectRoutes(s: Services): Router[] {
+  const fc = () => s.franceConnect;
+
+  /* ------------------------------------------------------------ within an authorization */
+  const interaction = pageRouter(s, '/interaction/:uid');
+
+  interaction.post('/franceconnect', async (ctx) => {
+    const { details } = await interactionView(s, ctx);
+    try {
+      const url = await fc().startLogin({ browserHash: ensureBrowser(s, ctx), interactionUid: details.uid }, new Date());
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 303;
+      ctx.redirect(url);
+    } catch (err) {
+      if (!(err instanceof FcProtocolError)) throw err;
+      s.log.error({ event: 'franceconnect_unreachable', reason: err.reason }, 'FranceConnect discovery failed');
+      renderError(ctx, 'unavailable', { interactionUid: details.uid });
+    }
+  });
+
+  /** The pending FranceConnect identity of this browser for this interaction, or an error page. */
+  async function pending(ctx: Context): Promise<{ pending: PendingLogin; view: Record<string, unknown> } | undefined> {
+    const { details, view } = await interactionView(s, ctx);
+    const found = await fc().pendingLogin(browserOf(s, ctx), details.uid, new Date());
+    if (!found) {
+      renderError(ctx, 'expired', { interactionUid: details.uid });
+      return undefined;
+    }
+    return { pending: found, view };
+  }
+
+  async function logIn(ctx: Context, accountId: string | undefined): Promise<void> {
+    if (!accountId) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
+    await finishInteraction(s, ctx, { login: { accountId, amr: ['fc'], acr: 'eidas1' } });
+  }
+
+  async function renderChoice(ctx: Context, p: PendingLogin, view: Record<string, unknown>, extra: Record<string, unknown> = {}, status = 200) {
+    render(ctx, 'franceconnect/choice.njk', {
+      ...view, identity: p.identity.pivot, newAccountEmail: await fc().emailForNewAccount(p), email: p.identity.email ?? '', ...extra,
+    }, status);
+  }
+
+  interaction.get('/franceconnect/suite', async (ctx) => {
+    const found = await pending(ctx);
+    if (!found) return;
+    const { pending: p, view } = found;
+    if (p.outcome === 'known') return logIn(ctx, await fc().completeLogin(p, browserOf(s, ctx), new Date()));
+    if (p.outcome === 'auto_linked') {
+      const account = p.accountId ? await s.accountStore.findById(p.accountId) : undefined;
+      render(ctx, 'franceconnect/linked-notice.njk', { ...view, maskedEmail: maskEmail(account?.email) });
+      return;
+    }
+    await renderChoice(ctx, p, view);
+  });
+
+  interaction.post('/franceconnect/continuer', async (ctx) => {
+    const found = await pending(ctx);
+    if (!found) return;
+    await logIn(ctx, await fc().completeLogin(found.pending, browserOf(s, ctx), new Date()));
+  });
+
+  interaction.post('/franceconnect/associer', async (ctx) => {
+    const found = await pending(ctx);
+    if (!found) return;
+    const { email = '', password = '' } = form(ctx);
+    const result = await fc().linkWithPassword(found.pending, { email, password, ip: ctx.ip }, browserOf(s, ctx), new Date());
+    if (result.ok) return logIn(ctx, result.accountId);
+    const messages: Record<string, string> = {
+      invalid: 'Adresse électronique ou mot de passe incorrect.',
+      blocked: 'Trop de tentatives de connexion. Pour protéger votre compte, réessayez plus tard.',
+      unverified: 'L’adresse électronique de ce compte n’est pas encore confirmée. Nous venons de vous renvoyer le lien de confirmation.',
+      linked_elsewhere: 'Cette identité FranceConnect est déjà associée à un autre compte.',
+      expired: ERROR_PAGES.expired.message,
+    };
+    if (result.reason === 'unverified') await s.accounts.sendVerification(result.account, new Date(), ctx.params.uid);
+    await renderChoice(ctx, found.pending, found.view, {
+      email, error: messages[result.reason], retryAt: result.reason === 'blocked' ? result.until : undefined,
+    }, result.reason === 'blocked' ? 429 : 401);
+  });
+
+  interaction.post('/franceconnect/creer', async (ctx) => {
+    const found = await pending(ctx);
+    if (!found) return;
+    await logIn(ctx, await fc().createAccount(found.pending, browserOf(s, ctx), new Date()));
+  });
+
+  /* ------------------------------------------------------------ FranceConnect's returns */
+  const returns = pageRouter(s, '/franceconnect');
+
+  returns.get('/callback', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const result = await fc().handleCallback(ctx.query, browserOf(s, ctx), new Date());
+    if (result.kind === 'login') {
+      ctx.redirect(`/interaction/${encodeURIComponent(result.interactionUid)}/franceconnect/suite`);
+      return;
+    }
+    if (result.kind === 'linked') {
+      ctx.redirect(`/compte/franceconnect?resultat=${result.ok ? 'associe' : 'deja-associe'}`);
+      return;
+    }
+    renderError(ctx, result.category, { interactionUid: result.interactionUid, accountArea: result.purpose === 'link' });
+  });
+
+  // Back from FranceConnect's /session/end: a static page (never a new login: no loop).
+  returns.get('/deconnexion', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const result = await fc().finishLogout(ctx.query.state, browserOf(s, ctx), new Date());
+    if (result.ok && result.returnTo) return ctx.redirect(result.returnTo);
+    render(ctx, 'franceconnect/logged-out.njk', { title: 'Vous êtes déconnecté', confirmed: result.ok });
+  });
+
+  /* ------------------------------------------------------------ account area */
+  const area = pageRouter(s, '/compte/franceconnect');
+
+  async function accountPage(ctx: Context, accountId: string, extra: Record<string, unknown> = {}, httpStatus = 200) {
+    const status = await fc().status(accountId);
+    const fields = status.fields.map((f) => ({
+      label: CLAIM_LABELS[f.field] ?? f.field,
+      value: f.field === 'gender' ? GENDER_LABELS[f.value] ?? f.value : f.field === 'birthplace' && f.value === '' ? 'Né(e) à l’étranger' : f.value,
+      certifiedAt: f.certified_at,
+    }));
+    render(ctx, 'franceconnect/account.njk', { title: 'FranceConnect et identité certifiée', status, fields, ...extra }, httpStatus);
+  }
+
+  area.get('/', requireResident(s), async (ctx) => {
+    const resident = (await residentSession(s, ctx))!;
+    const resultat = typeof ctx.query.resultat === 'string' ? ctx.query.resultat : undefined;
+    await accountPage(ctx, resident.accountId, { resultat });
+  });
+
+  area.post('/associer', requireResident(s), requireRecentLogin(s), async (ctx) => {
+    const resident = (await residentSession(s, ctx))!;
+    try {
+      const url = await fc().startLink({ browserHash: ensureBrowser(s, ctx), accountId: resident.accountId }, new Date());
+      ctx.status = 303;
+      ctx.redirect(url);
+    } catch (err) {
+      if (!(err instanceof FcProtocolError)) throw err;
+      s.log.error({ event: 'franceconnect_unreachable', reason: err.reason }, 'FranceConnect discovery failed');
+      renderError(ctx, 'unavailable', { accountArea: true });
+    }
+  });
+
+  area.post('/dissocier', requireResident(s), requireRecentLogin(s), async (ctx) => {
+    const resident = (await residentSession(s, ctx))!;
+    const result = await fc().unlink(resident.accountId, new Date());
+    if (result.ok) {
+      ctx.status = 303;
+      ctx.redirect('/compte/franceconnect?resultat=dissocie');
+      return;
+    }
+    await accountPage(ctx, resident.accountId, {
+      error: result.reason === 'no_other_login'
+        ? 'Vous ne pouvez pas dissocier FranceConnect : c’est aujourd’hui le seul moyen de vous connecter à votre compte. Choisissez d’abord un mot de passe pour votre compte, puis recommencez.'
+        : 'Votre compte n’est pas associé à FranceConnect.',
+    }, 409);
+  });
+
+  return [interaction, returns, area];
+}
