@@ -24,7 +24,7 @@ export function accountAreaRoutes(s: Services): Router {
     ctx.redirect(returnTo);
   });
 
-  router.get('/au-revoir', (ctx) => render(ctx, 'accounts/goodbye.njk', { title: 'Vous êtes déconnecté' }));
+  router.get('/au-revoir', (ctx) => render(ctx, 'accounts/goodbye.njk', { title: 'Vous êtes déconnecté', everywhere: ctx.query.partout === '1' }));
 
   // Sign-out goes through the provider's RP-initiated logout: every service of the session
   // is told (back-channel logout) and the session ends everywhere at once.

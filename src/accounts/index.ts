@@ -1,9 +1,31 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import type { DomainParts } from '../domains.js';
 import type { Services } from '../services.js';
 import { accountAreaRoutes } from './area-routes.js';
+import { emailChangeRoutes } from './email-change-routes.js';
+import { identityRoutes } from './identity-routes.js';
+import { passwordResetRoutes } from './password-reset-routes.js';
+import { rightsRoutes } from './rights-routes.js';
+import { securityRoutes } from './security-routes.js';
+import { createSelfService, deleteThrottleKeysOf } from './self-service.js';
 import { ensureAccountClient } from './session.js';
 
 export async function registerAccountArea(s: Services): Promise<DomainParts> {
   await ensureAccountClient(s);
-  return { routers: [accountAreaRoutes(s)] };
+  const self = createSelfService(s);
+  // Throttling counters of the account go with it when it is deleted (same transaction).
+  const deletion = s.deletion as { registerCleanup?: (fn: (trx: Transaction<Database>, accountId: string) => Promise<void>) => void } | undefined;
+  deletion?.registerCleanup?.((trx, accountId) => deleteThrottleKeysOf(s, trx, accountId));
+  return {
+    routers: [accountAreaRoutes(s), identityRoutes(s, self), emailChangeRoutes(s, self), securityRoutes(s, self), rightsRoutes(s, self), passwordResetRoutes(s, self)],
+    jobs: [{
+      // Sign-ups whose address was never confirmed are removed after 7 days.
+      name: 'purge-unverified-signups', everyMs: 3600_000, lockId: 7_301,
+      run: async (now) => {
+        const deleted = await self.purgeUnverifiedSignUps(now);
+        return deleted ? { unverifiedSignUpsDeleted: deleted } : undefined;
+      },
+    }],
+  };
 }

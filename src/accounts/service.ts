@@ -7,9 +7,10 @@ import type { Throttle } from '../http/throttle.js';
 import { randomToken } from '../secrets.js';
 import type { AccountStore } from './store.js';
 import { hashPassword, passwordProblem, verifyAgainstDecoy, verifyPassword } from './passwords.js';
+import { THROTTLE } from './throttle-rules.js';
 
 export const EMAIL_TOKEN_HOURS = 24;
-const EMAILS_PER_HOUR = 5;
+const EMAILS_PER_HOUR = THROTTLE.mailPerRecipient;
 
 export const emailSchema = z.string().trim().max(254).pipe(z.email());
 
@@ -24,12 +25,14 @@ export type LoginResult =
   | { ok: false; reason: 'blocked'; until: Date }
   | { ok: false; reason: 'unverified'; account: Account };
 
+export type SignUpResult = { ok: true } | { ok: false; errors: FieldErrors; retryAt?: Date };
+
 export function createAccountService(deps: { store: AccountStore; mailer: Mailer; throttle: Throttle; issuer: string }) {
   const { store, mailer, throttle, issuer } = deps;
 
   async function sendVerification(account: Account, now: Date, returnTo?: string): Promise<void> {
     if (!account.email) return;
-    if (!(await throttle.allow([`mail:${account.id}`], EMAILS_PER_HOUR, now))) return;
+    if (!(await throttle.allow([`mail:${account.id}`, `mail:to:${account.email.toLowerCase()}`], EMAILS_PER_HOUR, now))) return;
     const token = randomToken();
     await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'verify_email', expiresAt: new Date(now.getTime() + EMAIL_TOKEN_HOURS * 3600_000) });
     const link = new URL('/inscription/confirmer', issuer);
@@ -42,7 +45,7 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
     sendVerification,
 
     /** Creates an unverified account; the same answer whether or not the email is taken. */
-    async signUp(input: { email: string; password: string; passwordConfirmation: string }, now: Date, returnTo?: string): Promise<{ ok: true } | { ok: false; errors: FieldErrors }> {
+    async signUp(input: { email: string; password: string; passwordConfirmation: string; ip?: string }, now: Date, returnTo?: string): Promise<SignUpResult> {
       const errors: FieldErrors = {};
       const email = emailSchema.safeParse(input.email);
       if (!email.success) errors.email = 'Saisissez une adresse électronique valide, par exemple nom@exemple.fr.';
@@ -50,13 +53,20 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
       if (weak) errors.password = weak;
       else if (input.password !== input.passwordConfirmation) errors.passwordConfirmation = 'Les deux mots de passe ne sont pas identiques.';
       if (!email.success || Object.keys(errors).length) return { ok: false, errors };
+      if (input.ip) {
+        const quota = await throttle.consume([`signup:ip:${input.ip}`], THROTTLE.signUpsPerIp, now);
+        if (!quota.ok) {
+          const at = new Intl.DateTimeFormat('fr-FR', { timeStyle: 'short', timeZone: 'Europe/Paris' }).format(quota.retryAt);
+          return { ok: false, retryAt: quota.retryAt, errors: { email: `Trop de comptes ont été créés depuis votre connexion internet. Pour votre sécurité, réessayez à partir de ${at}.` } };
+        }
+      }
 
       const existing = await store.findByEmail(email.data);
       if (existing) {
         // Someone may be trying to find out whether this email has an account: answer as for a
         // new one, and tell the owner by mail instead (when not verified yet, resend the link).
         if (!existing.email_verified_at) await sendVerification(existing, now, returnTo);
-        else if (await throttle.allow([`mail:${existing.id}`], EMAILS_PER_HOUR, now)) {
+        else if (await throttle.allow([`mail:${existing.id}`, `mail:to:${existing.email!.toLowerCase()}`], EMAILS_PER_HOUR, now)) {
           await mailer.send(existing.email!, 'signup-existing', { loginUrl: `${issuer}/compte`, resetUrl: `${issuer}/mot-de-passe-oublie` });
         }
         return { ok: true };
@@ -84,7 +94,8 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
       const account = email ? await store.findByEmail(email) : undefined;
       const valid = account?.password_hash ? await verifyPassword(account.password_hash, input.password) : await verifyAgainstDecoy(input.password);
       if (!account || !valid) {
-        await throttle.recordFailure(keys, now);
+        await throttle.recordFailure([keys[0]!], now);
+        await throttle.recordFailure([keys[1]!], now, { freeFailures: THROTTLE.loginFreeFailuresPerIp });
         if (account) await store.recordEvent(account.id, 'login_failed', { method: 'password' });
         return { ok: false, reason: 'invalid' };
       }

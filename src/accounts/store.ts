@@ -49,6 +49,85 @@ export function createAccountStore(db: Db) {
         .returning(['account_id', 'new_email']).executeTakeFirst();
     },
 
+    /** The token if it is valid now, without using it (to show the form a link leads to). */
+    findValidEmailToken: (tokenHash: string, purpose: EmailTokenTable['purpose'], now: Date) =>
+      db.selectFrom('email_tokens').select(['account_id', 'new_email', 'expires_at'])
+        .where('token_hash', '=', tokenHash).where('purpose', '=', purpose)
+        .where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst(),
+
+    /** Uses a reset link and sets the new password in one transaction (the link works once). */
+    async resetPasswordWithToken(tokenHash: string, passwordHash: string, now: Date): Promise<string | undefined> {
+      return db.transaction().execute(async (trx) => {
+        const used = await trx.updateTable('email_tokens').set({ used_at: now })
+          .where('token_hash', '=', tokenHash).where('purpose', '=', 'reset_password')
+          .where('used_at', 'is', null).where('expires_at', '>', now)
+          .returning('account_id').executeTakeFirst();
+        if (!used) return undefined;
+        await trx.updateTable('accounts').set({
+          password_hash: passwordHash, password_changed_at: now, updated_at: now,
+          // The link reached the mailbox: the address is proven.
+          email_verified_at: sql`coalesce(email_verified_at, ${now})`,
+        }).where('id', '=', used.account_id).execute();
+        // Other reset links of the account stop working.
+        await trx.updateTable('email_tokens').set({ used_at: now })
+          .where('account_id', '=', used.account_id).where('purpose', '=', 'reset_password').where('used_at', 'is', null).execute();
+        await trx.insertInto('account_events').values({ account_id: used.account_id, type: 'password_reset', detail: JSON.stringify({}) }).execute();
+        return used.account_id;
+      });
+    },
+
+    /**
+     * Uses an email-change link and switches the address in one transaction. 'taken' when the
+     * new address now belongs to another account (the link stays unused).
+     */
+    async changeEmailWithToken(tokenHash: string, now: Date): Promise<{ accountId: string; oldEmail: string | null; newEmail: string } | 'invalid' | 'taken'> {
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const used = await trx.updateTable('email_tokens').set({ used_at: now })
+            .where('token_hash', '=', tokenHash).where('purpose', '=', 'change_email')
+            .where('used_at', 'is', null).where('expires_at', '>', now).where('new_email', 'is not', null)
+            .returning(['account_id', 'new_email']).executeTakeFirst();
+          if (!used) return 'invalid' as const;
+          const before = await trx.selectFrom('accounts').select('email').where('id', '=', used.account_id).forUpdate().executeTakeFirstOrThrow();
+          await trx.updateTable('accounts').set({ email: used.new_email, email_verified_at: now, updated_at: now })
+            .where('id', '=', used.account_id).execute();
+          await trx.updateTable('email_tokens').set({ used_at: now })
+            .where('account_id', '=', used.account_id).where('purpose', '=', 'change_email').where('used_at', 'is', null).execute();
+          await trx.insertInto('account_events').values({ account_id: used.account_id, type: 'email_changed', detail: JSON.stringify({}) }).execute();
+          return { accountId: used.account_id, oldEmail: before.email, newEmail: used.new_email! };
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') return 'taken';
+        throw err;
+      }
+    },
+
+    listEvents: (accountId: string, limit = 100) =>
+      db.selectFrom('account_events').select(['type', 'detail', 'created_at'])
+        .where('account_id', '=', accountId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute(),
+
+    /** The resident's open sessions (oidc-provider Session payloads). */
+    listSessions: (accountId: string) =>
+      db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
+        .where('model', '=', 'Session').where(sql`payload->>'accountId'`, '=', accountId).execute(),
+
+    /** The services holding a grant for the account (what they may receive). */
+    listGrants: (accountId: string) =>
+      db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
+        .where('model', '=', 'Grant').where(sql`payload->>'accountId'`, '=', accountId).execute(),
+
+    /** Sign-ups whose email was never confirmed, created before `cutoff`, that never logged in. */
+    async deleteUnverifiedBefore(cutoff: Date): Promise<number> {
+      const rows = await db.deleteFrom('accounts')
+        .where('email_verified_at', 'is', null).where('password_hash', 'is not', null).where('created_at', '<', cutoff)
+        .where(({ not, exists, selectFrom }) => not(exists(
+          selectFrom('account_events').select('account_events.id')
+            .whereRef('account_events.account_id', '=', 'accounts.id').where('account_events.type', '=', 'login'),
+        )))
+        .returning('id').execute();
+      return rows.length;
+    },
+
     async recordEvent(accountId: string, type: string, detail: Record<string, unknown> = {}): Promise<void> {
       await db.insertInto('account_events').values({ account_id: accountId, type, detail: JSON.stringify(detail) }).execute();
     },

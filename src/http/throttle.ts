@@ -1,7 +1,10 @@
 // Throttling shared by every app instance (kept in PostgreSQL, not in process memory).
 // Rules (CNIL deliberation 2022-100): after 5 failures within an hour, each new failure
 // blocks the key for a doubling delay — 30 s, 1 min, 2 min … — capped at one hour.
-// Keys are hashed: no email or IP address is stored in clear.
+// Keys shared by many people (a client IP address) get more free failures (freeFailures).
+// Counted actions (sign-ups, reset requests, emails sent) allow `limit` uses per hour and key.
+// Keys are hashed: no email or IP address is stored in clear. The rules per action are in
+// src/accounts/throttle-rules.ts and docs/fiche-identite.md.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Secrets } from '../secrets.js';
@@ -11,9 +14,9 @@ const WINDOW_MS = 3600_000;
 const BASE_DELAY_MS = 30_000;
 const MAX_DELAY_MS = 3600_000;
 
-export function delayAfter(failures: number): number {
-  if (failures < FREE_FAILURES) return 0;
-  return Math.min(BASE_DELAY_MS * 2 ** (failures - FREE_FAILURES), MAX_DELAY_MS);
+export function delayAfter(failures: number, freeFailures = FREE_FAILURES): number {
+  if (failures < freeFailures) return 0;
+  return Math.min(BASE_DELAY_MS * 2 ** (failures - freeFailures), MAX_DELAY_MS);
 }
 
 export function createThrottle(db: Db, secrets: Secrets) {
@@ -40,9 +43,9 @@ export function createThrottle(db: Db, secrets: Secrets) {
     },
 
     /** Counts a failure (or a use, for counted actions) on each key and blocks when due. */
-    async recordFailure(keys: string[], now: Date): Promise<void> {
+    async recordFailure(keys: string[], now: Date, options: { freeFailures?: number } = {}): Promise<void> {
       for (const k of keys.map(key)) {
-        const delay = delayAfter(await increment(k, now));
+        const delay = delayAfter(await increment(k, now), options.freeFailures);
         if (delay > 0) {
           await db.updateTable('rate_limits').set({ blocked_until: new Date(now.getTime() + delay) }).where('key', '=', k).execute();
         }
@@ -56,6 +59,18 @@ export function createThrottle(db: Db, secrets: Secrets) {
         if ((await increment(k, now)) > limit) allowed = false;
       }
       return allowed;
+    },
+
+    /** Like allow(), and says when the first exhausted key allows again (end of its hour). */
+    async consume(keys: string[], limit: number, now: Date): Promise<{ ok: true } | { ok: false; retryAt: Date }> {
+      let retryAt: Date | undefined;
+      for (const k of keys.map((x) => key(`count:${x}`))) {
+        if ((await increment(k, now)) <= limit) continue;
+        const row = await db.selectFrom('rate_limits').select('window_started_at').where('key', '=', k).executeTakeFirst();
+        const at = new Date((row?.window_started_at ?? now).getTime() + WINDOW_MS);
+        if (!retryAt || at > retryAt) retryAt = at;
+      }
+      return retryAt ? { ok: false, retryAt } : { ok: true };
     },
 
     async reset(keys: string[]): Promise<void> {

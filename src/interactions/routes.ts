@@ -95,9 +95,9 @@ export function interactionRoutes(s: Services): Router {
   router.post('/inscription', async (ctx) => {
     const { view } = await interactionView(s, ctx);
     const { email = '', password = '', passwordConfirmation = '' } = form(ctx);
-    const result = await s.accounts.signUp({ email, password, passwordConfirmation }, new Date(), view.uid);
+    const result = await s.accounts.signUp({ email, password, passwordConfirmation, ip: ctx.ip }, new Date(), view.uid);
     if (!result.ok) {
-      render(ctx, 'interactions/signup.njk', { ...view, email, errors: result.errors }, 400);
+      render(ctx, 'interactions/signup.njk', { ...view, email, errors: result.errors }, result.retryAt ? 429 : 400);
       return;
     }
     render(ctx, 'interactions/check-mailbox.njk', { ...view, email });
