@@ -5,4 +5,5 @@ import * as m0001 from './0001_foundation.js';
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_franceconnect': await import('./0002_franceconnect.js'),
+  '0003_consent': await import('./0003_consent.js'),
 };

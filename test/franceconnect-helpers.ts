@@ -42,9 +42,12 @@ async function cancel(browser: Browser, form: Page): Promise<Page> {
 }
 
 /** GET the callback at GLC and follow GLC's own redirects (stops before leaving for a service). */
-export async function backAtGlc(browser: Browser, callback: URL, stopAt?: (u: URL) => boolean): Promise<Page> {
+export async function backAtGlc(browser: Browser, callback: URL, stopAt: (u: URL) => boolean = isAccountAreaCallback): Promise<Page> {
   return browser.follow(await browser.get(callback.href), stopAt);
 }
+
+/** The authorization finished: the provider sends the browser to the account area's redirect URI. */
+export const isAccountAreaCallback = (u: URL) => u.pathname === '/compte/callback';
 
 /** Button → mock → callback → GLC's next page. */
 export async function franceConnectLogin(glc: TestGlc, login: string, opened?: { browser: Browser; page: Page }): Promise<{ browser: Browser; page: Page }> {

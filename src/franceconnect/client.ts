@@ -115,6 +115,8 @@ export function createFranceConnectClient(options: FcClientOptions) {
         issuer: options.issuer,
         audience: options.clientId,
         clockTolerance: CLOCK_TOLERANCE_S,
+        // FC tokens live 60 s: older is refused, and so is an iat in the future beyond the leeway.
+        maxTokenAge: 60 + CLOCK_TOLERANCE_S,
         currentDate: now,
         requiredClaims: what === 'id_token' ? ['iss', 'sub', 'aud', 'exp', 'iat', 'nonce', 'acr'] : ['iss', 'sub', 'aud'],
       });

@@ -16,6 +16,8 @@ import type { KeyStore } from './keys.js';
 export interface ProviderHooks {
   /** Extra claims of an account (FranceConnect certification adds verified_claims). */
   extraClaims?: (accountId: string, claims: Claims) => Promise<Claims>;
+  /** Last filter on claims leaving GLC, after extraClaims: only consented data (consent domain). */
+  releaseClaims?: (accountId: string, clientId: string | undefined, claims: Claims) => Promise<Claims>;
   /** Returns the grant to reuse, or undefined to ask for consent again (consent issue). */
   loadExistingGrant?: NonNullable<Configuration['loadExistingGrant']>;
   /** Called when an account is used by a service (activity for the inactivity rule). */
@@ -100,7 +102,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
     },
     pairwiseIdentifier: async (_ctx, accountId, client) => secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`),
-    findAccount: async (_ctx, id) => {
+    findAccount: async (ctx, id) => {
       const account = await accounts.findById(id);
       if (!account) return undefined;
       return {
@@ -110,6 +112,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
           if (hooks.extraClaims) claims = await hooks.extraClaims(id, claims);
           // Defence in depth: oidc-provider masks rejected claims too.
           for (const r of rejected) delete claims[r];
+          if (hooks.releaseClaims) claims = await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims);
           return claims as { sub: string };
         },
       };
