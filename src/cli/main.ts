@@ -8,6 +8,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { createLogger } from '../log.js';
 import { createServices, type Services } from '../services.js';
 import { ClientInputError, detectLogoType } from '../clients/service.js';
+import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 
 export class UsageError extends Error {}
@@ -186,6 +187,7 @@ export function buildProgram(write: (text: string) => void): Command {
 
   const helpers: CliHelpers = { withServices, out, jsonOption };
   void helpers; // domain commands: registerXCommands(program, helpers)
+  registerDeletionCommands(program, helpers);
   registerConsentCommands(program, helpers);
   return program;
 }

@@ -1,7 +1,302 @@
-// The one account-deletion routine (self-deletion, inactivity purge, operator) — to build.
-export type DeletionReason = 'user_request' | 'inactivity' | 'operator';
+// The one account-deletion routine (self-deletion, inactivity purge, operator), the inactivity
+// warnings and purge, and the rules of the deleted-accounts feed.
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Services } from '../services.js';
+import { subjectFor } from '../oidc/provider.js';
+import { withAdvisoryLock } from '../jobs/scheduler.js';
+import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
+import { createDeletionStore, type AccountToDelete, type DeletionReason, type DeletionStore, type FeedRecord } from './store.js';
+
+export type { DeletionReason } from './store.js';
+
+/** Runs inside the deleting transaction, once per account, before the account row goes. */
+export type DeletionCleanup = (trx: Transaction<Database>, accountId: string, now: Date) => Promise<void>;
+/** The same, once per batch of accounts (faster for the purge of many accounts). */
+export type DeletionBatchCleanup = (trx: Transaction<Database>, accountIds: string[], now: Date) => Promise<void>;
+
+export interface DeletionResult { deleted: string[]; records: number }
+
+export interface PurgeReport {
+  now: string;
+  dryRun: boolean;
+  /** Warnings sent (or, in a dry run, to send), by number of days before deletion. */
+  warned: Record<string, number>;
+  /** Accounts reaching a warning stage that have no verified email: they cannot be warned. */
+  cannotBeWarned: number;
+  warningsFailed: number;
+  deleted: number;
+  /** Due for deletion when the run started but not deleted by it: used again meanwhile, or taken by another run. */
+  skipped: number;
+  /** Accounts whose deletion failed (left intact; the next run retries). */
+  failed: number;
+  staleWarningsRemoved: number;
+  recordsExpired: number;
+  ms: number;
+}
 
 export interface DeletionService {
-  /** Deletes everything of the account in one transaction and records what communes must learn. */
-  deleteAccount(accountId: string, reason: DeletionReason, now: Date): Promise<void>;
+  /** Deletes everything of the account in one transaction and records what communes must learn. Absent account: no-op. */
+  deleteAccount(accountId: string, reason: DeletionReason, now: Date): Promise<{ deleted: boolean; records: number }>;
+  /** The same routine for several accounts at once (one transaction). */
+  deleteAccounts(accountIds: string[], reason: DeletionReason, now: Date): Promise<DeletionResult>;
+  /** Domains whose rows must be erased or pseudonymised in the deleting transaction register here. */
+  registerCleanup(fn: DeletionCleanup): void;
+  registerBatchCleanup(fn: DeletionBatchCleanup): void;
+  /** A service obtained the account's `sub` (recorded once per service). */
+  recordSubject(accountId: string, clientId: string, sub: string, now: Date): Promise<void>;
+  /** Warnings and deletion of inactive accounts, on one instance at a time (advisory lock). Undefined when another run holds the lock. */
+  purgeInactive(now: Date, options?: { dryRun?: boolean; batchSize?: number }): Promise<PurgeReport | undefined>;
+  /** The same without the lock (the job and the CLI go through purgeInactive). */
+  runPurge(now: Date, options?: { dryRun?: boolean; batchSize?: number }): Promise<PurgeReport>;
+  /** Records older than DELETED_ACCOUNTS_RETENTION_DAYS are removed. */
+  expireRecords(now: Date): Promise<number>;
+  /** One page of a service's records after `afterId` (limit + 1 are read to know whether more follow). */
+  feedPage(clientId: string, afterId: number, limit: number): Promise<{ items: FeedRecord[]; hasMore: boolean }>;
+  feedStartSince(clientId: string, since: Date): Promise<number>;
+  store: DeletionStore;
 }
+
+export const PURGE_LOCK_ID = 7_006;
+const DAY_MS = 86_400_000;
+const MAX_CONSECUTIVE_FAILURES = 20;
+
+interface SessionPayload { authorizations?: Record<string, { sid?: string }>; accountId?: string }
+interface LogoutTarget { accountId: string; clientId: string; sid: string }
+
+/** The sector of a registered client, as oidc-provider derives it (helpers/sector_identifier.js). */
+function subjectFromMetadata(s: Services, metadata: Record<string, unknown>, accountId: string): string | undefined {
+  const subjectType = (metadata.subject_type as string | undefined) ?? 'pairwise';
+  if (subjectType !== 'pairwise') return subjectFor(s.secrets, { subjectType }, accountId);
+  const sectorUri = metadata.sector_identifier_uri as string | undefined;
+  const redirect = (metadata.redirect_uris as string[] | undefined)?.[0];
+  const responseTypes = (metadata.response_types as string[] | undefined) ?? ['code'];
+  const sector = sectorUri ? new URL(sectorUri).host : responseTypes.length && redirect ? new URL(redirect).host : undefined;
+  return sector ? subjectFor(s.secrets, { subjectType, sectorIdentifier: sector }, accountId) : undefined;
+}
+
+/** « deux ans », « un an », « 400 jours » */
+export function durationFr(days: number): string {
+  const words = ['', 'un', 'deux', 'trois', 'quatre', 'cinq'];
+  if (days % 365 === 0 && days / 365 < words.length) return `${words[days / 365]} an${days === 365 ? '' : 's'}`;
+  return `${days} jours`;
+}
+
+export function createDeletionService(s: Services): DeletionService {
+  const store = createDeletionStore(s.db);
+  const cleanups: DeletionCleanup[] = [];
+  const batchCleanups: DeletionBatchCleanup[] = [];
+  const { deleteAfterDays, warnDays, deletedAccountsRetentionDays } = s.config.inactivity;
+
+  /** Everything of the accounts in one transaction; returns what to do once committed. */
+  async function deleteInTransaction(trx: Transaction<Database>, accounts: AccountToDelete[], reason: DeletionReason, now: Date) {
+    const ids = accounts.map((a) => a.id);
+    // Which services knew each account: recorded subjects, plus services holding a grant.
+    const known = new Map<string, { clientId: string; sub: string }>();
+    for (const r of await store.subjectsOf(trx, ids)) known.set(`${r.account_id}|${r.client_id}`, { clientId: r.client_id, sub: r.sub });
+    for (const g of await store.grantClientsOf(trx, ids)) {
+      const key = `${g.account_id}|${g.client_id}`;
+      if (known.has(key) || g.client_id === ACCOUNT_CLIENT_ID) continue;
+      const sub = subjectFromMetadata(s, g.metadata as Record<string, unknown>, g.account_id);
+      if (sub) known.set(key, { clientId: g.client_id, sub });
+    }
+    // Back-channel logout targets, read before the sessions go.
+    const targets: LogoutTarget[] = [];
+    for (const { payload } of await store.sessionsOf(trx, ids)) {
+      const p = payload as SessionPayload;
+      for (const [clientId, a] of Object.entries(p.authorizations ?? {})) {
+        if (p.accountId && clientId !== ACCOUNT_CLIENT_ID) targets.push({ accountId: p.accountId, clientId, sid: a.sid ?? '' });
+      }
+    }
+    for (const fn of batchCleanups) await fn(trx, ids, now);
+    for (const id of ids) for (const fn of cleanups) await fn(trx, id, now);
+    await store.deleteProtocolRows(trx, ids);
+    await store.deleteThrottleKeys(trx, accounts.flatMap((a) => [
+      s.secrets.hmac('throttle', `count:mail:${a.id}`),
+      ...(a.email ? [s.secrets.hmac('throttle', `login:email:${a.email.trim().toLowerCase()}`)] : []),
+    ]));
+    const deleted = new Set(await store.deleteAccountRows(trx, ids));
+    const records = [...known.entries()].filter(([key]) => deleted.has(key.slice(0, key.indexOf('|')))).map(([, v]) => v);
+    await store.appendRecords(trx, records, reason, now);
+    return {
+      deleted: accounts.filter((a) => deleted.has(a.id)),
+      records: records.length,
+      targets: targets.filter((t) => deleted.has(t.accountId)),
+    };
+  }
+
+  /** After commit: tell the services with a session (back-channel logout) and the resident. */
+  async function afterCommit(result: Awaited<ReturnType<typeof deleteInTransaction>>, reason: DeletionReason): Promise<void> {
+    await Promise.all(result.targets.map(async ({ accountId, clientId, sid }) => {
+      try {
+        const client = await s.provider.Client.find(clientId);
+        if (!client?.backchannelLogoutUri) return;
+        await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid);
+        s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
+      } catch (err) {
+        s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
+      }
+    }));
+    for (const account of result.deleted) {
+      if (!account.email || !account.email_verified_at) continue;
+      try {
+        await s.mailer.send(account.email, 'account-deleted', {
+          reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
+        });
+      } catch (err) {
+        s.log.warn({ event: 'account_deleted_mail_failed', error: (err as Error).message }, 'deletion notice not sent');
+      }
+    }
+  }
+
+  async function deleteAccounts(accountIds: string[], reason: DeletionReason, now: Date): Promise<DeletionResult> {
+    const ids = [...new Set(accountIds)].filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
+    if (!ids.length) return { deleted: [], records: 0 };
+    const result = await s.db.transaction().execute(async (trx) => {
+      const accounts = await store.lockAccounts(trx, ids);
+      return accounts.length ? deleteInTransaction(trx, accounts, reason, now) : undefined;
+    });
+    if (!result) return { deleted: [], records: 0 };
+    s.log.info({ event: 'accounts_deleted', reason, accounts: result.deleted.length, records: result.records }, 'accounts deleted');
+    await afterCommit(result, reason);
+    return { deleted: result.deleted.map((a) => a.id), records: result.records };
+  }
+
+  async function sendWarnings(now: Date, dryRun: boolean, batchSize: number, report: PurgeReport): Promise<void> {
+    const dueCutoff = new Date(now.getTime() - deleteAfterDays * DAY_MS);
+    // Nearest stage first: an account entering the 7-day stage unwarned gets that warning only.
+    for (const days of [...warnDays].sort((a, b) => a - b)) {
+      if (days <= 0 || days >= deleteAfterDays) continue;
+      const from = new Date(now.getTime() - (deleteAfterDays - days) * DAY_MS);
+      report.cannotBeWarned += await store.countWarnable(days, from, dueCutoff, false);
+      if (dryRun) {
+        report.warned[days] = await store.countWarnable(days, from, dueCutoff, true);
+        continue;
+      }
+      report.warned[days] = 0;
+      for (;;) {
+        const claimed = await store.claimWarnings(days, from, dueCutoff, now, batchSize);
+        if (!claimed.length) break;
+        const accounts = await store.emailsOf(claimed.map((c) => c.account_id));
+        for (const c of claimed) {
+          const account = accounts.find((a) => a.id === c.account_id);
+          try {
+            if (!account?.email) throw new Error('account gone');
+            await s.mailer.send(account.email, 'inactivity-warning', {
+              deletionDate: new Date(c.activity_at.getTime() + deleteAfterDays * DAY_MS),
+              inactivity: durationFr(deleteAfterDays),
+              loginUrl: `${s.config.issuer}/compte`,
+              helpUrl: `${s.config.issuer}/aide`,
+            });
+            report.warned[days]! += 1;
+          } catch (err) {
+            // Not sent: the claim is withdrawn so that the next run tries again.
+            await store.unclaimWarning(c.account_id, days, c.activity_at);
+            report.warningsFailed += 1;
+            s.log.warn({ event: 'inactivity_warning_failed', error: (err as Error).message }, 'inactivity warning not sent');
+          }
+        }
+        if (claimed.length < batchSize) break;
+      }
+    }
+  }
+
+  async function deleteInactive(now: Date, batchSize: number, report: PurgeReport): Promise<void> {
+    const cutoff = new Date(now.getTime() - deleteAfterDays * DAY_MS);
+    const due = await store.countInactive(cutoff);
+    const failedIds: string[] = [];
+    let consecutiveFailures = 0;
+    /** One transaction: lock (re-checking inactivity against the cutoff), delete, record. */
+    const deleteLocked = (pick: (trx: Transaction<Database>) => Promise<AccountToDelete[]>) => s.db.transaction().execute(async (trx) => {
+      const accounts = await pick(trx);
+      return { selected: accounts.length, result: accounts.length ? await deleteInTransaction(trx, accounts, 'inactivity', now) : undefined };
+    });
+    for (;;) {
+      let batch: Awaited<ReturnType<typeof deleteLocked>>;
+      try {
+        batch = await deleteLocked((trx) => store.lockInactive(trx, cutoff, batchSize, failedIds));
+      } catch (err) {
+        // The batch was rolled back whole. Retry its accounts one by one, so that one account
+        // that cannot be deleted does not hold back the others; it stays intact for the next run.
+        s.log.warn({ event: 'purge_batch_failed', error: (err as Error).message }, 'purge batch rolled back; retrying one by one');
+        const ids = await store.inactiveIds(cutoff, batchSize, failedIds);
+        if (!ids.length) break;
+        for (const id of ids) {
+          try {
+            const one = await deleteLocked((trx) => store.lockAccounts(trx, [id], { inactiveSince: cutoff, skipLocked: true }));
+            if (one.result) {
+              report.deleted += one.result.deleted.length;
+              await afterCommit(one.result, 'inactivity');
+            }
+            consecutiveFailures = 0;
+          } catch (e) {
+            failedIds.push(id);
+            report.failed += 1;
+            s.log.error({ event: 'purge_account_failed', error: (e as Error).message }, 'inactive account not deleted');
+            if (++consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) throw e;
+          }
+        }
+        continue;
+      }
+      if (!batch.result) break;
+      report.deleted += batch.result.deleted.length;
+      s.log.info({ event: 'purge_batch', accounts: batch.result.deleted.length, records: batch.result.records }, 'inactive accounts deleted');
+      await afterCommit(batch.result, 'inactivity');
+      if (batch.selected < batchSize) break;
+    }
+    report.skipped = Math.max(0, due - report.deleted - report.failed);
+  }
+
+  async function runPurge(now: Date, options: { dryRun?: boolean; batchSize?: number } = {}): Promise<PurgeReport> {
+    const started = Date.now();
+    const dryRun = options.dryRun === true;
+    const batchSize = options.batchSize ?? 500;
+    const report: PurgeReport = {
+      now: now.toISOString(), dryRun, warned: {}, cannotBeWarned: 0, warningsFailed: 0, deleted: 0, skipped: 0, failed: 0,
+      staleWarningsRemoved: 0, recordsExpired: 0, ms: 0,
+    };
+    if (dryRun) {
+      await sendWarnings(now, true, batchSize, report);
+      report.deleted = await store.countInactive(new Date(now.getTime() - deleteAfterDays * DAY_MS));
+    } else {
+      report.staleWarningsRemoved = await store.deleteStaleWarnings();
+      await deleteInactive(now, batchSize, report);
+      await sendWarnings(now, false, batchSize, report);
+      report.recordsExpired = await expireRecords(now);
+    }
+    report.ms = Date.now() - started;
+    s.log.info({ event: 'inactivity_purge', ...report }, dryRun ? 'inactivity purge (dry run)' : 'inactivity purge');
+    return report;
+  }
+
+  function expireRecords(now: Date): Promise<number> {
+    return store.deleteRecordsBefore(new Date(now.getTime() - deletedAccountsRetentionDays * DAY_MS));
+  }
+
+  return {
+    store,
+    async deleteAccount(accountId, reason, now) {
+      const r = await deleteAccounts([accountId], reason, now);
+      return { deleted: r.deleted.length > 0, records: r.records };
+    },
+    deleteAccounts,
+    registerCleanup: (fn) => { cleanups.push(fn); },
+    registerBatchCleanup: (fn) => { batchCleanups.push(fn); },
+    async recordSubject(accountId, clientId, sub, now) {
+      if (clientId === ACCOUNT_CLIENT_ID) return;
+      await store.recordSubject(accountId, clientId, sub, now);
+    },
+    async purgeInactive(now, options) {
+      const r = await withAdvisoryLock(s.db, PURGE_LOCK_ID, () => runPurge(now, options));
+      return r.ran ? r.value : undefined;
+    },
+    runPurge,
+    expireRecords,
+    async feedPage(clientId, afterId, limit) {
+      const rows = await store.feedPage(clientId, afterId, limit + 1);
+      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
+    feedStartSince: (clientId, since) => store.idBefore(clientId, since),
+  };
+}
+

@@ -22,8 +22,15 @@ export interface ProviderHooks {
   loadExistingGrant?: NonNullable<Configuration['loadExistingGrant']>;
   /** Called when an account is used by a service (activity for the inactivity rule). */
   onAccountUsed?: (accountId: string) => Promise<void>;
+  /** A service obtained an authorization for the account: it knows it by `sub` (deleted-accounts API). */
+  onSubjectIssued?: (accountId: string, clientId: string, sub: string) => Promise<void>;
   /** After a logout ended the session: somewhere to send the browser first (FranceConnect's logout), or undefined. */
   afterLogout?: (ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>;
+}
+
+/** The `sub` by which a service knows an account, exactly as the provider computes it. */
+export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string }, accountId: string): string {
+  return client.subjectType === 'pairwise' ? secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`) : accountId;
 }
 
 export interface ProviderDeps {
@@ -101,7 +108,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
     },
-    pairwiseIdentifier: async (_ctx, accountId, client) => secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`),
+    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client, accountId),
     findAccount: async (ctx, id) => {
       const account = await accounts.findById(id);
       if (!account) return undefined;
@@ -196,6 +203,15 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       log[level]({ event, error: err?.error ?? err?.name, description: (err as { error_description?: string } | undefined)?.error_description ?? (err?.error ? undefined : err?.message) }, 'oidc error');
     });
   }
+  // A service got an authorization (new login or reuse of the GLC session): activity, and the
+  // service now knows the account by its sub.
+  provider.on('authorization.success', (ctx) => {
+    const accountId = ctx.oidc.session?.accountId;
+    const client = ctx.oidc.client;
+    if (!accountId || !client) return;
+    if (hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);
+    if (hooks.onSubjectIssued) void hooks.onSubjectIssued(accountId, client.clientId, subjectFor(secrets, client, accountId)).catch(() => undefined);
+  });
   provider.on('grant.success', (ctx) => {
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
     if (accountId && hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);

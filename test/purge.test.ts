@@ -1,0 +1,207 @@
+// Inactivity: warnings at the right days and once only, activity cancels, deletion at term,
+// concurrent runs, a crash mid-batch, and the `glc purge-inactive` command. The clock moves by
+// passing `now` (the service) or `--now` (the CLI): nothing sleeps.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { runCli } from '../src/cli/main.js';
+import { withAdvisoryLock } from '../src/jobs/scheduler.js';
+import { PURGE_LOCK_ID } from '../src/deletion/service.js';
+import { startTestGlc, type TestGlc } from './support/glc.js';
+
+let glc: TestGlc;
+const saved = { ...process.env };
+const DAY = 86_400_000;
+const T0 = Date.now();
+// Each scenario lives in its own era, far from the others and from the real clock.
+const at = (era: number, days: number, hours = 0) => new Date(T0 + era * 10_000 * DAY + days * DAY + hours * 3600_000);
+
+beforeAll(async () => {
+  glc = await startTestGlc();
+  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, ...(glc.database.env.DATABASE_URL && { DATABASE_URL: glc.database.env.DATABASE_URL }) });
+});
+afterAll(async () => {
+  process.env = saved;
+  await glc?.close();
+});
+
+let n = 0;
+async function resident(lastActivity: Date, options: { email?: boolean; services?: string[] } = {}) {
+  const email = options.email === false ? null : `inactif${++n}@example.fr`;
+  const account = await glc.services.accountStore.create({ email, passwordHash: null, emailVerifiedAt: email ? lastActivity : null }, lastActivity);
+  for (const clientId of options.services ?? []) await glc.services.deletion.recordSubject(account.id, clientId, `sub-${clientId}-${account.id}`, lastActivity);
+  return account;
+}
+const exists = async (id: string) => Boolean(await glc.services.accountStore.findById(id));
+const mailsTo = (email: string | null) => glc.mails().filter((m) => m.to === email);
+const purge = (now: Date, options?: { batchSize?: number }) => glc.services.deletion.runPurge(now, options);
+/** Accounts of earlier scenarios are deleted before a new era starts. */
+const sweep = (era: number) => purge(at(era, -1));
+
+describe('warnings and deletion at term', () => {
+  it('warns 30 and 7 days before, once each, then deletes at term; activity cancels; no email: deleted without warning', async () => {
+    await sweep(1);
+    const start = at(1, 0);
+    const warned = await resident(start, { services: ['svc-commune'] });
+    const active = await resident(start);
+    const noEmail = await resident(start, { email: false, services: ['svc-commune'] });
+
+    expect((await purge(at(1, 699))).warned).toEqual({ 7: 0, 30: 0 });
+
+    const first = await purge(at(1, 700, 1));
+    expect(first.warned).toEqual({ 7: 0, 30: 2 });
+    expect(first.cannotBeWarned).toBe(1);
+    const mail = mailsTo(warned.email)[0]!;
+    expect(mail.subject).toMatch(/^Votre compte GrandLyon Connect sera supprimé le \d{1,2} \S+ \d{4}$/);
+    const term = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(at(1, 730));
+    expect(mail.subject).toContain(term);
+    expect(mail.text).toContain('il suffit de vous connecter une seule fois');
+    expect(mail.text).toContain(`${glc.config.issuer}/compte`);
+
+    // Never twice.
+    expect((await purge(at(1, 701))).warned).toEqual({ 7: 0, 30: 0 });
+    expect(mailsTo(warned.email)).toHaveLength(1);
+
+    // The resident of `active` logs in on day 705: a new period of inactivity starts.
+    await glc.services.accountStore.touchActivity(active.id, at(1, 705));
+
+    const second = await purge(at(1, 723, 1));
+    expect(second.warned).toEqual({ 7: 1, 30: 0 });
+    expect(second.staleWarningsRemoved).toBe(1); // the warning of the finished period of `active`
+    expect(mailsTo(warned.email)).toHaveLength(2);
+    expect(mailsTo(active.email)).toHaveLength(1);
+    expect((await purge(at(1, 724))).warned).toEqual({ 7: 0, 30: 0 });
+
+    // One hour before term nothing is deleted; at term the inactive accounts go, the used one stays.
+    expect((await purge(at(1, 729, 23))).deleted).toBe(0);
+    const final = await purge(at(1, 730, 1));
+    expect(final.deleted).toBe(2);
+    expect(await exists(warned.id)).toBe(false);
+    expect(await exists(noEmail.id)).toBe(false);
+    expect(await exists(active.id)).toBe(true);
+    expect(mailsTo(warned.email)[0]!.subject).toBe('Votre compte GrandLyon Connect a été supprimé');
+    expect(mailsTo(warned.email)[0]!.text).toContain('n’avait pas été utilisé depuis deux ans');
+
+    const records = await glc.services.db.selectFrom('deleted_accounts').select(['client_id', 'sub', 'reason', 'deleted_at']).where('client_id', '=', 'svc-commune').orderBy('sub').execute();
+    expect(records).toEqual([
+      { client_id: 'svc-commune', sub: `sub-svc-commune-${warned.id}`, reason: 'inactivity', deleted_at: at(1, 730, 1) },
+      { client_id: 'svc-commune', sub: `sub-svc-commune-${noEmail.id}`, reason: 'inactivity', deleted_at: at(1, 730, 1) },
+    ].sort((a, b) => a.sub.localeCompare(b.sub)));
+
+    // `active` is warned again for its new period only: 30 days before its new term (day 705 + 700).
+    expect((await purge(at(1, 1404))).warned).toEqual({ 7: 0, 30: 0 });
+    expect((await purge(at(1, 1405, 1))).warned).toEqual({ 7: 0, 30: 1 });
+  });
+
+  it('an account entering the last stage unwarned gets one warning, not two', async () => {
+    await sweep(2);
+    const a = await resident(at(2, 0));
+    expect((await purge(at(2, 725))).warned).toEqual({ 7: 1, 30: 0 });
+    expect(mailsTo(a.email)).toHaveLength(1);
+    expect((await purge(at(2, 726))).warned).toEqual({ 7: 0, 30: 0 });
+  });
+
+  it('never deletes an account used after the run started', async () => {
+    await sweep(3);
+    const accounts = await Promise.all(Array.from({ length: 6 }, () => resident(at(3, 0))));
+    let used: string | undefined;
+    // While the run holds its first batch, the resident of another account logs in.
+    glc.services.deletion.registerBatchCleanup(async (_trx, ids) => {
+      if (used || !ids.some((id) => accounts.some((a) => a.id === id))) return;
+      used = accounts.find((a) => !ids.includes(a.id))!.id;
+      await glc.services.accountStore.touchActivity(used, at(3, 800));
+    });
+    const report = await purge(at(3, 731), { batchSize: 3 });
+    expect(report.deleted).toBe(5);
+    expect(report.skipped).toBe(1);
+    expect(await exists(used!)).toBe(true);
+  });
+});
+
+describe('robustness', () => {
+  it('two runs started at once delete each account once', async () => {
+    await sweep(4);
+    const accounts = await Promise.all(Array.from({ length: 120 }, () => resident(at(4, 0), { services: ['svc-concurrent'] })));
+    const [a, b] = await Promise.all([purge(at(4, 731), { batchSize: 10 }), purge(at(4, 731), { batchSize: 10 })]);
+    expect(a.deleted + b.deleted).toBe(120);
+    expect(a.deleted).toBeGreaterThan(0);
+    expect(b.deleted).toBeGreaterThan(0);
+    const records = await glc.services.db.selectFrom('deleted_accounts').select('sub').where('client_id', '=', 'svc-concurrent').execute();
+    expect(records).toHaveLength(120);
+    expect(new Set(records.map((r) => r.sub)).size).toBe(120);
+    for (const account of accounts) expect(mailsTo(account.email)).toHaveLength(1);
+
+    // The job entry point takes the advisory lock: a second runner skips its turn.
+    const inner = await withAdvisoryLock(glc.services.db, PURGE_LOCK_ID, () => glc.services.deletion.purgeInactive(at(4, 732)));
+    expect(inner).toEqual({ ran: true, value: undefined });
+  });
+
+  it('a crash mid-batch leaves no partial deletion, and the next run finishes the work', async () => {
+    await sweep(5);
+    const accounts = await Promise.all(Array.from({ length: 10 }, () => resident(at(5, 0), { services: ['svc-crash'] })));
+    const broken = accounts[3]!;
+    await glc.services.db.insertInto('oidc_payloads').values({ model: 'Grant', id: `grant-${broken.id}`, payload: JSON.stringify({ accountId: broken.id, clientId: 'svc-crash' }), grant_id: null, uid: null, user_code: null, expires_at: null, consumed_at: null }).execute();
+    await glc.services.accountStore.recordEvent(broken.id, 'login', { method: 'password' });
+    let crash = true;
+    glc.services.deletion.registerCleanup(async (trx, accountId) => {
+      if (crash && accountId === broken.id) await sql`select 1 / 0`.execute(trx); // a failing statement
+    });
+
+    const first = await purge(at(5, 731), { batchSize: 5 });
+    expect(first).toMatchObject({ deleted: 9, failed: 1 });
+    // The failing account is whole: nothing of it went, no record was published.
+    expect(await exists(broken.id)).toBe(true);
+    expect(await glc.services.db.selectFrom('account_subjects').select('sub').where('account_id', '=', broken.id).execute()).toHaveLength(1);
+    expect(await glc.services.db.selectFrom('account_events').select('id').where('account_id', '=', broken.id).execute()).toHaveLength(1);
+    expect(await glc.services.db.selectFrom('oidc_payloads').select('id').where('id', '=', `grant-${broken.id}`).execute()).toHaveLength(1);
+    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('sub', '=', `sub-svc-crash-${broken.id}`).execute()).toHaveLength(0);
+    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-crash').execute()).toHaveLength(9);
+
+    crash = false;
+    const second = await purge(at(5, 731, 1));
+    expect(second).toMatchObject({ deleted: 1, failed: 0 });
+    expect(await exists(broken.id)).toBe(false);
+    expect(await glc.services.db.selectFrom('oidc_payloads').select('id').where('id', '=', `grant-${broken.id}`).execute()).toHaveLength(0);
+    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-crash').execute()).toHaveLength(10);
+  });
+
+  it('removes deletion records after DELETED_ACCOUNTS_RETENTION_DAYS', async () => {
+    await sweep(6);
+    await resident(at(6, 0), { services: ['svc-retention'] });
+    await purge(at(6, 731));
+    const count = async () => (await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-retention').execute()).length;
+    expect(await count()).toBe(1);
+    await glc.services.deletion.expireRecords(at(6, 731 + 399));
+    expect(await count()).toBe(1);
+    await purge(at(6, 731 + 401));
+    expect(await count()).toBe(0);
+  });
+});
+
+describe('glc purge-inactive', () => {
+  async function glcCommand(...args: string[]) {
+    let out = '';
+    const code = await runCli(args, (t) => { out += t; });
+    return { code, out };
+  }
+
+  it('--dry-run --now counts without changing anything; then the run does it and reports', async () => {
+    await sweep(7);
+    const due = await resident(at(7, 0), { services: ['svc-cli'] });
+    const soon = await resident(at(7, 10));
+    const dry = await glcCommand('purge-inactive', '--dry-run', '--now', at(7, 731).toISOString(), '--json');
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.out)).toMatchObject({ ran: true, dryRun: true, deleted: 1, warned: { 30: 1, 7: 0 } });
+    expect(await exists(due.id)).toBe(true);
+    expect(mailsTo(soon.email)).toHaveLength(0);
+
+    const run = await glcCommand('purge-inactive', '--now', at(7, 731).toISOString(), '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({ ran: true, dryRun: false, deleted: 1, warned: { 30: 1, 7: 0 }, failed: 0 });
+    expect(await exists(due.id)).toBe(false);
+    expect(mailsTo(soon.email)).toHaveLength(1);
+
+    const human = await glcCommand('purge-inactive', '--now', at(7, 732).toISOString());
+    expect(human.out).toMatch(/deleted: +0/);
+    expect((await glcCommand('purge-inactive', '--now', 'demain')).code).toBe(2);
+  });
+});
