@@ -350,11 +350,9 @@ describe('expiry, journal and account deletion', () => {
     await signIn(r, svc, { scope: 'openid profile' });
     const subject = glc.services.consent.subjectOf(r.accountId);
     const now = new Date();
-    // What the account-deletion routine does inside its transaction.
-    await glc.services.db.transaction().execute(async (trx) => {
-      await glc.services.consent.onAccountDeleted(trx, r.accountId, now);
-      await trx.deleteFrom('accounts').where('id', '=', r.accountId).execute();
-    });
+    // The one account-deletion routine calls the consent domain inside its transaction.
+    expect((await glc.services.deletion.deleteAccount(r.accountId, 'user_request', now)).deleted).toBe(true);
+    expect(await glc.services.accountStore.findById(r.accountId)).toBeUndefined();
     expect(await glc.services.db.selectFrom('consents').select('client_id').where('account_id', '=', r.accountId).execute()).toEqual([]);
     const kept = await glc.services.db.selectFrom('consent_journal').selectAll().where('subject', '=', subject).orderBy('seq').execute();
     expect(kept.map((e) => e.event)).toEqual(['granted', 'deleted_with_account']);

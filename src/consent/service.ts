@@ -283,8 +283,12 @@ export function createConsentService(s: Services) {
     async releaseClaims(accountId: string, clientId: string | undefined, claims: Claims): Promise<Claims> {
       if (!clientId) return { sub: claims.sub };
       const consent = await store.findInForce(accountId, clientId);
-      if (consent) await store.touchUsed(accountId, clientId, new Date());
-      return filterReleasedClaims(claims, consent?.claims);
+      if (!consent) return filterReleasedClaims(claims, undefined);
+      // A service receives a datum only if it still declares it and the resident consented.
+      const client = await s.clientStore.find(clientId);
+      const registered = client ? registeredOf(client) : new Set<string>();
+      await store.touchUsed(accountId, clientId, new Date());
+      return filterReleasedClaims(claims, consent.claims.filter((c) => registered.has(c)));
     },
 
     /** « Retirer mon consentement »: nothing more is released, every token dies, the service is told. */
