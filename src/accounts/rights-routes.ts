@@ -16,6 +16,9 @@ export function rightsRoutes(s: Services, self: SelfService): Router {
 
   router.get('/mes-donnees', requireRecentLogin(s), (ctx) => render(ctx, 'accounts/my-data.njk', { title: 'Télécharger mes données' }));
 
+  // Back from a re-authentication started by the download form.
+  router.get('/mes-donnees/telecharger', (ctx) => ctx.redirect('/compte/mes-donnees'));
+
   router.post('/mes-donnees/telecharger', requireRecentLogin(s), async (ctx) => {
     const resident = (await residentSession(s, ctx))!;
     const now = new Date();

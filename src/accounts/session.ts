@@ -73,7 +73,8 @@ export function requireRecentLogin(s: Services, maxAgeSeconds = RECENT_AUTH_SECO
     const now = Math.floor(Date.now() / 1000);
     if (!resident) return ctx.redirect(signInUrl(ctx.originalUrl));
     if (now - resident.authTime > maxAgeSeconds) {
-      const back = ctx.method === 'GET' ? ctx.originalUrl : (ctx.get('referer') ? new URL(ctx.get('referer')).pathname : '/compte');
+      // After a POST, back to the page of the same path (pages send no Referer: no-referrer).
+      const back = ctx.method === 'GET' ? ctx.originalUrl : ctx.path;
       return ctx.redirect(signInUrl(back, { forceLogin: true }));
     }
     await next();
