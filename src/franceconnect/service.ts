@@ -251,6 +251,17 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
       return verifiedClaimsOf(await store.certifiedFields(accountId));
     },
 
+    /** The resident's FranceConnect data for the account export (right of access). */
+    async exportFor(accountId: string) {
+      const [link, fields] = await Promise.all([store.findLinkByAccount(accountId), store.certifiedFields(accountId)]);
+      return {
+        linked: link !== undefined,
+        linked_at: link?.linked_at.toISOString() ?? null,
+        last_login_at: link?.last_login_at.toISOString() ?? null,
+        certified: fields.map((f) => ({ field: f.field, value: f.value, source: f.source, acr: f.acr, certified_at: f.certified_at.toISOString() })),
+      };
+    },
+
     /** What the account area shows. */
     async status(accountId: string) {
       const [link, fields, account] = await Promise.all([store.findLinkByAccount(accountId), store.certifiedFields(accountId), accountStore.findById(accountId)]);
