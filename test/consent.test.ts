@@ -121,6 +121,7 @@ describe('consent page', () => {
     expect(page.html).toContain('Certifié par FranceConnect');
     expect(page.html).toMatch(/<fieldset[\s\S]*<legend>[\s\S]*name="optional" value="email"/);
     for (const optional of ['email', 'phone_number', 'birthdate']) expect(page.html).toContain(`value="${optional}"`);
+    expect(page.html).not.toMatch(/name="optional"[^>]*checked/); // nothing pre-ticked: consent is an act
     expect(page.html).not.toContain('value="given_name"');
     expect(page.html).not.toContain('value="gender"'); // not registered: never asked
     const logo = /src="(\/services\/[^"]+\/logo)"/.exec(page.html)![1]!;

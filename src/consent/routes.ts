@@ -1,6 +1,6 @@
-// HTTP of the consent domain: the consent page of an authorization, « Mes services connectés »
-// in the account area, and services' logos (served by GLC, never hot-linked). Thin handlers.
-import Router from '@koa/router';
+// HTTP of the consent domain: the consent page of an authorization and « Mes services
+// connectés » in the account area. Thin handlers. (Logos are served by http/ops-routes.ts.)
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
 import { pageRouter } from '../http/page-router.js';
@@ -70,17 +70,6 @@ export async function consentSubmit(s: Services, ctx: Context, details: Interact
 }
 
 export function consentRoutes(s: Services): Router[] {
-  // Logos: only PNG or JPEG accepted at registration; served with their own type, cacheable.
-  const logos = new Router();
-  logos.get('/services/:clientId/logo', async (ctx) => {
-    const logo = await s.clientStore.find(ctx.params.clientId ?? '');
-    if (!logo?.logo || !logo.logo_type) return ctx.throw(404);
-    ctx.type = logo.logo_type;
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.set('Content-Security-Policy', "default-src 'none'");
-    ctx.body = logo.logo;
-  });
-
   const area = pageRouter(s, '/compte/services');
   area.use(requireResident(s));
 
@@ -133,5 +122,5 @@ export function consentRoutes(s: Services): Router[] {
     ctx.redirect(`/compte/services?${new URLSearchParams({ fait: removed.length ? 'partiel' : 'rien', service: clientId })}`);
   });
 
-  return [logos, area];
+  return [area];
 }
