@@ -280,6 +280,25 @@ describe('a service receives verified_claims (service → GLC → FC → GLC →
     expect(landed.location).toBe(`http://127.0.0.1:9/after-logout?state=${rpState}`);
   });
 
+  it('releases verified_claims requested through the claims parameter (OIDC4IA request)', async () => {
+    // Registered for identite_certifiee, but asking for verified_claims with the claims parameter only.
+    const client = await registerClient(glc, { scope: 'openid profile birth identite_certifiee', redirectUris: ['http://127.0.0.1:9/claims-param'], claimsOptional: ['verified_claims'] });
+    const request = { userinfo: { verified_claims: { verification: { trust_framework: null }, claims: { given_name: null, family_name: null, birthdate: null } } } };
+    const pending = await authorizationRequest(client, { scope: 'openid profile birth', claims: JSON.stringify(request) });
+    const browser = new Browser(glc.config.issuer);
+    const login = await browser.follow(await browser.get(pending.url.href));
+    let page = await backAtGlc(browser, await atFranceConnect(browser, await clickFranceConnect(browser, login), 'naissance_corse_2a'), (u) => u.href.startsWith(client.redirectUri));
+    if (/\/franceconnect\/creer"/.test(page.html)) page = await browser.follow(await browser.submit(page, /\/franceconnect\/creer$/), (u) => u.href.startsWith(client.redirectUri));
+    if (!page.location?.startsWith(client.redirectUri) && /\/consent"/.test(page.html)) {
+      page = await browser.follow(await browser.submit(page, /\/consent$/, { optional: 'verified_claims' }), (u) => u.href.startsWith(client.redirectUri));
+    }
+    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const userinfo = await oidc.fetchUserInfo(client.config, tokens.access_token, tokens.claims()!.sub);
+    const vc = userinfo.verified_claims as { verification: { trust_framework: string }; claims: Record<string, string> };
+    expect(vc.verification.trust_framework).toBe('eidas');
+    expect(vc.claims).toMatchObject({ given_name: 'Paul', family_name: 'SANTONI', birthdate: '1958-02-28' });
+  });
+
   it('leaves verified_claims out without identite_certifiee', async () => {
     const client = await registerClient(glc, { scope: 'openid profile', redirectUris: ['http://127.0.0.1:9/plain'] });
     const pending = await authorizationRequest(client, { scope: 'openid profile' });
