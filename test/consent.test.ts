@@ -168,6 +168,16 @@ describe('consent page', () => {
     expect((await oidc.fetchUserInfo(portal.config, t.access_token, t.claims()!.sub)).email).toBe('camille@example.fr');
     const events = (await journal(camille.accountId)).filter((e) => e.client_id === portal.clientId);
     expect(events.map((e) => [e.event, e.detail.claims])).toEqual([['granted', ['given_name', 'family_name']], ['extended', ['email']]]);
+
+    // The service changes its purpose: a new request version, asked again in full at the next login.
+    await glc.services.clients.updateRequest(portal.clientId, { purpose: 'Nouvelle finalité : vous envoyer la lettre d’information.' });
+    const changed = await authorize(camille, portal, { scope: 'openid profile email' });
+    expect(changed.page.status).toBe(200);
+    expect(changed.page.html).toContain('Nouvelle finalité');
+    expect(changed.page.html).toMatch(/<li id="donnee-given_name"/);
+    await tokens(portal, changed.pending, await allow(camille, changed.page, portal));
+    const last = (await journal(camille.accountId)).filter((e) => e.client_id === portal.clientId).at(-1)!;
+    expect(last).toMatchObject({ event: 'granted', detail: { request_version: 2, claims: ['given_name', 'family_name'], declined: ['email'] } });
   });
 });
 
