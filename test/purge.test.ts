@@ -33,7 +33,7 @@ async function resident(lastActivity: Date, options: { email?: boolean; services
 }
 const exists = async (id: string) => Boolean(await glc.services.accountStore.findById(id));
 const mailsTo = (email: string | null) => glc.mails().filter((m) => m.to === email);
-const purge = (now: Date, options?: { batchSize?: number }) => glc.services.deletion.runPurge(now, options);
+const purge = (now: Date, options?: { batchSize?: number; workers?: number }) => glc.services.deletion.runPurge(now, options);
 /** Accounts of earlier scenarios are deleted before a new era starts. */
 const sweep = (era: number) => purge(at(era, -1));
 
@@ -110,7 +110,7 @@ describe('warnings and deletion at term', () => {
       used = accounts.find((a) => !ids.includes(a.id))!.id;
       await glc.services.accountStore.touchActivity(used, at(3, 800));
     });
-    const report = await purge(at(3, 731), { batchSize: 3 });
+    const report = await purge(at(3, 731), { batchSize: 3, workers: 1 });
     expect(report.deleted).toBe(5);
     expect(report.skipped).toBe(1);
     expect(await exists(used!)).toBe(true);
@@ -146,7 +146,7 @@ describe('robustness', () => {
       if (crash && accountId === broken.id) await sql`select 1 / 0`.execute(trx); // a failing statement
     });
 
-    const first = await purge(at(5, 731), { batchSize: 5 });
+    const first = await purge(at(5, 731), { batchSize: 5, workers: 1 });
     expect(first).toMatchObject({ deleted: 9, failed: 1 });
     // The failing account is whole: nothing of it went, no record was published.
     expect(await exists(broken.id)).toBe(true);

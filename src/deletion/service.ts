@@ -46,9 +46,9 @@ export interface DeletionService {
   /** A service obtained the account's `sub` (recorded once per service). */
   recordSubject(accountId: string, clientId: string, sub: string, now: Date): Promise<void>;
   /** Warnings and deletion of inactive accounts, on one instance at a time (advisory lock). Undefined when another run holds the lock. */
-  purgeInactive(now: Date, options?: { dryRun?: boolean; batchSize?: number }): Promise<PurgeReport | undefined>;
+  purgeInactive(now: Date, options?: { dryRun?: boolean; batchSize?: number; workers?: number }): Promise<PurgeReport | undefined>;
   /** The same without the lock (the job and the CLI go through purgeInactive). */
-  runPurge(now: Date, options?: { dryRun?: boolean; batchSize?: number }): Promise<PurgeReport>;
+  runPurge(now: Date, options?: { dryRun?: boolean; batchSize?: number; workers?: number }): Promise<PurgeReport>;
   /** Records older than DELETED_ACCOUNTS_RETENTION_DAYS are removed. */
   expireRecords(now: Date): Promise<number>;
   /** One page of a service's records after `afterId` (limit + 1 are read to know whether more follow). */
@@ -60,6 +60,9 @@ export interface DeletionService {
 export const PURGE_LOCK_ID = 7_006;
 const DAY_MS = 86_400_000;
 const MAX_CONSECUTIVE_FAILURES = 20;
+/** Concurrent batches of the purge (each its own transaction and connection; the pool has 10). */
+const PURGE_WORKERS = 4;
+const MAIL_CONCURRENCY = 8;
 
 interface SessionPayload { authorizations?: Record<string, { sid?: string }>; accountId?: string }
 interface LogoutTarget { accountId: string; clientId: string; sid: string }
@@ -137,15 +140,18 @@ export function createDeletionService(s: Services): DeletionService {
         s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
       }
     }));
-    for (const account of result.deleted) {
-      if (!account.email || !account.email_verified_at) continue;
-      try {
-        await s.mailer.send(account.email, 'account-deleted', {
-          reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
-        });
-      } catch (err) {
-        s.log.warn({ event: 'account_deleted_mail_failed', error: (err as Error).message }, 'deletion notice not sent');
-      }
+    // Only to a verified address: the notice must not go to someone who never owned the account.
+    const recipients = result.deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
+    for (let i = 0; i < recipients.length; i += MAIL_CONCURRENCY) {
+      await Promise.all(recipients.slice(i, i + MAIL_CONCURRENCY).map(async (email) => {
+        try {
+          await s.mailer.send(email, 'account-deleted', {
+            reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
+          });
+        } catch (err) {
+          s.log.warn({ event: 'account_deleted_mail_failed', error: (err as Error).message }, 'deletion notice not sent');
+        }
+      }));
     }
   }
 
@@ -201,7 +207,7 @@ export function createDeletionService(s: Services): DeletionService {
     }
   }
 
-  async function deleteInactive(now: Date, batchSize: number, report: PurgeReport): Promise<void> {
+  async function deleteInactive(now: Date, batchSize: number, workers: number, report: PurgeReport): Promise<void> {
     const cutoff = new Date(now.getTime() - deleteAfterDays * DAY_MS);
     const due = await store.countInactive(cutoff);
     const failedIds: string[] = [];
@@ -211,43 +217,50 @@ export function createDeletionService(s: Services): DeletionService {
       const accounts = await pick(trx);
       return { selected: accounts.length, result: accounts.length ? await deleteInTransaction(trx, accounts, 'inactivity', now) : undefined };
     });
-    for (;;) {
-      let batch: Awaited<ReturnType<typeof deleteLocked>>;
-      try {
-        batch = await deleteLocked((trx) => store.lockInactive(trx, cutoff, batchSize, failedIds));
-      } catch (err) {
-        // The batch was rolled back whole. Retry its accounts one by one, so that one account
-        // that cannot be deleted does not hold back the others; it stays intact for the next run.
-        s.log.warn({ event: 'purge_batch_failed', error: (err as Error).message }, 'purge batch rolled back; retrying one by one');
-        const ids = await store.inactiveIds(cutoff, batchSize, failedIds);
-        if (!ids.length) break;
-        for (const id of ids) {
-          try {
-            const one = await deleteLocked((trx) => store.lockAccounts(trx, [id], { inactiveSince: cutoff, skipLocked: true }));
-            if (one.result) {
-              report.deleted += one.result.deleted.length;
-              await afterCommit(one.result, 'inactivity');
-            }
-            consecutiveFailures = 0;
-          } catch (e) {
-            failedIds.push(id);
-            report.failed += 1;
-            s.log.error({ event: 'purge_account_failed', error: (e as Error).message }, 'inactive account not deleted');
-            if (++consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) throw e;
+    /** Retry of a rolled-back batch account by account: one account that cannot be deleted stays intact, the others go. */
+    const oneByOne = async (): Promise<boolean> => {
+      const ids = await store.inactiveIds(cutoff, batchSize, failedIds);
+      if (!ids.length) return false;
+      for (const id of ids) {
+        try {
+          const one = await deleteLocked((trx) => store.lockAccounts(trx, [id], { inactiveSince: cutoff, skipLocked: true }));
+          if (one.result) {
+            report.deleted += one.result.deleted.length;
+            await afterCommit(one.result, 'inactivity');
           }
+          consecutiveFailures = 0;
+        } catch (e) {
+          failedIds.push(id);
+          report.failed += 1;
+          s.log.error({ event: 'purge_account_failed', error: (e as Error).message }, 'inactive account not deleted');
+          if (++consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) throw e;
         }
-        continue;
       }
-      if (!batch.result) break;
-      report.deleted += batch.result.deleted.length;
-      s.log.info({ event: 'purge_batch', accounts: batch.result.deleted.length, records: batch.result.records }, 'inactive accounts deleted');
-      await afterCommit(batch.result, 'inactivity');
-      if (batch.selected < batchSize) break;
-    }
+      return true;
+    };
+    // Workers take disjoint batches (FOR UPDATE SKIP LOCKED): the database works while Node waits.
+    const worker = async () => {
+      for (;;) {
+        let batch: Awaited<ReturnType<typeof deleteLocked>>;
+        try {
+          batch = await deleteLocked((trx) => store.lockInactive(trx, cutoff, batchSize, failedIds));
+        } catch (err) {
+          s.log.warn({ event: 'purge_batch_failed', error: (err as Error).message }, 'purge batch rolled back; retrying one by one');
+          if (!(await oneByOne())) return;
+          continue;
+        }
+        if (!batch.result) return;
+        report.deleted += batch.result.deleted.length;
+        s.log.info({ event: 'purge_batch', accounts: batch.result.deleted.length, records: batch.result.records }, 'inactive accounts deleted');
+        await afterCommit(batch.result, 'inactivity');
+        if (batch.selected < batchSize) return;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, workers) }, worker));
     report.skipped = Math.max(0, due - report.deleted - report.failed);
   }
 
-  async function runPurge(now: Date, options: { dryRun?: boolean; batchSize?: number } = {}): Promise<PurgeReport> {
+  async function runPurge(now: Date, options: { dryRun?: boolean; batchSize?: number; workers?: number } = {}): Promise<PurgeReport> {
     const started = Date.now();
     const dryRun = options.dryRun === true;
     const batchSize = options.batchSize ?? 500;
@@ -260,7 +273,7 @@ export function createDeletionService(s: Services): DeletionService {
       report.deleted = await store.countInactive(new Date(now.getTime() - deleteAfterDays * DAY_MS));
     } else {
       report.staleWarningsRemoved = await store.deleteStaleWarnings();
-      await deleteInactive(now, batchSize, report);
+      await deleteInactive(now, batchSize, options.workers ?? PURGE_WORKERS, report);
       await sendWarnings(now, false, batchSize, report);
       report.recordsExpired = await expireRecords(now);
     }
