@@ -255,6 +255,9 @@ describe('a service receives verified_claims (service → GLC → FC → GLC →
     }
     const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
     const claims = tokens.claims()!;
+    // The service can tell the login went through FranceConnect.
+    expect(claims.acr).toBe('eidas1');
+    expect(claims.amr).toEqual(['fc']);
     const userinfo = await oidc.fetchUserInfo(client.config, tokens.access_token, claims.sub);
     expect(userinfo.family_name).toBe('SANTONI');
     expect(userinfo.verified_claims).toEqual({

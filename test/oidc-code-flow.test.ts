@@ -39,6 +39,8 @@ describe('code flow', () => {
     expect(claims.iss).toBe(glc.config.issuer);
     expect(claims.aud).toBe(client.clientId);
     expect(claims.sub).toMatch(/^[0-9a-f]{64}$/); // pairwise by default
+    expect(claims.amr).toEqual(['pwd']);
+    expect(claims.acr).toBeUndefined(); // eidas1 is reserved to FranceConnect logins
 
     // This client registered for signed userinfo: openid-client verifies the JWT.
     const userinfo = await oidc.fetchUserInfo(client.config, tokens.access_token, claims.sub);

@@ -91,8 +91,12 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: SUPPORTED_SCOPES,
-    claims: SCOPE_CLAIMS as unknown as Configuration['claims'],
+    // Scope claims plus the standalone protocol claims (acr, amr, auth_time, sid): a service can
+    // see that a login went through FranceConnect (acr eidas1, amr fc).
+    claims: { ...SCOPE_CLAIMS, openid: ['sub', 'acr', 'amr', 'auth_time'], acr: null, amr: null, auth_time: null, sid: null } as unknown as Configuration['claims'],
     subjectTypes: ['pairwise', 'public'],
+    // eidas1 = the login went through FranceConnect (eIDAS low); password logins carry no acr.
+    acrValues: ['eidas1'],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
