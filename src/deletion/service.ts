@@ -53,6 +53,8 @@ export interface DeletionService {
   expireRecords(now: Date): Promise<number>;
   /** One page of a service's records after `afterId` (limit + 1 are read to know whether more follow). */
   feedPage(clientId: string, afterId: number, limit: number): Promise<{ items: FeedRecord[]; hasMore: boolean }>;
+  /** The same page with its items as a JSON array (built by the database: the API's hot path). */
+  feedPageJson(clientId: string, afterId: number, limit: number): Promise<{ items: string; lastId: number | null; hasMore: boolean }>;
   feedStartSince(clientId: string, since: Date): Promise<number>;
   store: DeletionStore;
 }
@@ -309,6 +311,7 @@ export function createDeletionService(s: Services): DeletionService {
       const rows = await store.feedPage(clientId, afterId, limit + 1);
       return { items: rows.slice(0, limit), hasMore: rows.length > limit };
     },
+    feedPageJson: (clientId, afterId, limit) => store.feedPageJson(clientId, afterId, limit),
     feedStartSince: (clientId, since) => store.idBefore(clientId, since),
   };
 }

@@ -154,6 +154,25 @@ export function createDeletionStore(db: Db) {
       db.selectFrom('deleted_accounts').select(['id', 'sub', 'deleted_at', 'reason'])
         .where('client_id', '=', clientId).where('id', '>', afterId).orderBy('id').limit(limit).execute(),
 
+    /**
+     * The same page as JSON built by PostgreSQL (the API's hot path: no per-row work in Node).
+     * Reads limit + 1 rows to tell whether more follow.
+     */
+    async feedPageJson(clientId: string, afterId: number, limit: number): Promise<{ items: string; lastId: number | null; hasMore: boolean }> {
+      const { rows } = await sql<{ items: string; last_id: number | null; more: boolean }>`
+        select coalesce(json_agg(json_build_object(
+                 'sub', sub,
+                 'deleted_at', to_char(deleted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                 'reason', reason) order by id) filter (where n <= ${limit}), '[]')::text as items,
+               max(id) filter (where n <= ${limit}) as last_id,
+               count(*) > ${limit} as more
+        from (select id, sub, deleted_at, reason, row_number() over (order by id) as n
+              from (select id, sub, deleted_at, reason from deleted_accounts
+                    where client_id = ${clientId} and id > ${afterId} order by id limit ${limit + 1}) page) numbered`.execute(db);
+      const row = rows[0]!;
+      return { items: row.items, lastId: row.last_id === null ? null : Number(row.last_id), hasMore: row.more };
+    },
+
     /** The id just before the service's first record deleted at or after `since`. */
     async idBefore(clientId: string, since: Date): Promise<number> {
       const first = await db.selectFrom('deleted_accounts').select('id').where('client_id', '=', clientId).where('deleted_at', '>=', since)
