@@ -8,6 +8,10 @@ import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 
+// PGlite has a single connection and serves a single process (see lockEmbeddedDatabase).
+const embedded = new WeakSet<Db>();
+export const isEmbedded = (db: Db): boolean => embedded.has(db);
+
 // timestamptz as Date and bigint as number are what the domain code expects.
 pg.types.setTypeParser(20, (v) => Number(v));
 
@@ -24,6 +28,7 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
   const { PGlite } = await import('@electric-sql/pglite');
   const pglite = await PGlite.create(dir);
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  embedded.add(db);
   const destroy = db.destroy.bind(db);
   db.destroy = async () => {
     await destroy();
