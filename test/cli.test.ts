@@ -78,3 +78,25 @@ describe('glc keys', () => {
     expect((await glcCommand('keys', 'retire', '--kid', rotated.added[0]!)).code).toBe(1);
   });
 });
+
+describe('glc client update', () => {
+  it('lets a commune login client also poll the deleted-accounts API, and refuses incoherent changes', async () => {
+    const { client_id } = JSON.parse((await glcCommand('client', 'add', '--name', 'Vénissieux', '--redirect-uri', 'https://www.venissieux.fr/cb', '--json')).out) as { client_id: string };
+    const updated = await glcCommand('client', 'update', client_id, '--grant-type', 'authorization_code', '--grant-type', 'client_credentials', '--scope', 'openid profile email deleted_accounts:read');
+    expect(updated.code).toBe(0);
+    const shown = JSON.parse((await glcCommand('client', 'show', client_id, '--json')).out) as { metadata: { grant_types: string[]; scope: string; redirect_uris: string[] }; request_version: number };
+    expect(shown.metadata.grant_types).toEqual(['authorization_code', 'client_credentials']);
+    expect(shown.metadata.scope).toContain('deleted_accounts:read');
+    expect(shown.metadata.redirect_uris).toEqual(['https://www.venissieux.fr/cb']);
+    expect(shown.request_version).toBe(1); // no change of the data asked: residents are not asked again
+
+    // deleted_accounts:read without client_credentials, or a claim outside the scopes: refused, nothing changed.
+    expect((await glcCommand('client', 'update', client_id, '--grant-type', 'authorization_code')).code).toBe(2);
+    expect((await glcCommand('client', 'update', client_id, '--scope', 'openid', '--claims-required', 'email')).code).toBe(2);
+    const after = JSON.parse((await glcCommand('client', 'show', client_id, '--json')).out) as { metadata: { grant_types: string[] } };
+    expect(after.metadata.grant_types).toEqual(['authorization_code', 'client_credentials']);
+
+    expect((await glcCommand('client', 'update', client_id, '--purpose', 'Vos démarches')).code).toBe(0);
+    expect((JSON.parse((await glcCommand('client', 'show', client_id, '--json')).out) as { request_version: number }).request_version).toBe(2);
+  });
+});

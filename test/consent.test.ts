@@ -170,7 +170,7 @@ describe('consent page', () => {
     expect(events.map((e) => [e.event, e.detail.claims])).toEqual([['granted', ['given_name', 'family_name']], ['extended', ['email']]]);
 
     // The service changes its purpose: a new request version, asked again in full at the next login.
-    await glc.services.clients.updateRequest(portal.clientId, { purpose: 'Nouvelle finalité : vous envoyer la lettre d’information.' });
+    await glc.services.clients.update(portal.clientId, { purpose: 'Nouvelle finalité : vous envoyer la lettre d’information.' });
     const changed = await authorize(camille, portal, { scope: 'openid profile email' });
     expect(changed.page.status).toBe(200);
     expect(changed.page.html).toContain('Nouvelle finalité');

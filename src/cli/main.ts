@@ -7,7 +7,7 @@ import { openDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { createLogger } from '../log.js';
 import { createServices, type Services } from '../services.js';
-import { ClientInputError, detectLogoType } from '../clients/service.js';
+import { ClientInputError, detectLogoType, type ClientUpdate } from '../clients/service.js';
 import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 
@@ -117,14 +117,24 @@ export function buildProgram(write: (text: string) => void): Command {
       ].join('\n'), { client_id: result.clientId, client_secret: result.clientSecret });
     });
 
-  client.command('update <clientId>').description('change what a service asks for; residents are asked again')
+  client.command('update <clientId>').description('change a service; a change of the data it asks for asks residents again')
     .option('--name <name>').option('--organisation <name>')
     .option('--claims-required <claims>').option('--claims-optional <claims>').option('--purpose <text>').option('--logo <file>')
+    .option('--redirect-uri <uri>', 'replaces the redirect URIs (repeatable)', collect)
+    .option('--post-logout-redirect-uri <uri>', 'replaces the post-logout URIs (repeatable)', collect)
+    .option('--backchannel-logout-uri <uri>')
+    .option('--scope <scopes>', 'replaces the allowed scopes')
+    .addOption(new Option('--grant-type <type>', 'replaces the grant types (repeatable)').choices(['authorization_code', 'refresh_token', 'client_credentials']).argParser(collect))
+    .addOption(new Option('--userinfo-alg <alg>').choices(['ES256', 'RS256']))
     .addOption(jsonOption())
-    .action(async (clientId: string, o: Record<string, string | undefined>, cmd: Command) => {
-      await withServices((s) => s.clients.updateRequest(clientId, {
-        name: o.name, organisation: o.organisation, purpose: o.purpose, logo: readLogo(o.logo),
-        claimsRequired: splitList(o.claimsRequired), claimsOptional: splitList(o.claimsOptional),
+    .action(async (clientId: string, o: Record<string, string | string[] | undefined>, cmd: Command) => {
+      await withServices((s) => s.clients.update(clientId, {
+        name: o.name as string | undefined, organisation: o.organisation as string | undefined, purpose: o.purpose as string | undefined,
+        logo: readLogo(o.logo as string | undefined),
+        claimsRequired: splitList(o.claimsRequired as string | undefined), claimsOptional: splitList(o.claimsOptional as string | undefined),
+        redirectUris: o.redirectUri as string[] | undefined, postLogoutRedirectUris: o.postLogoutRedirectUri as string[] | undefined,
+        backchannelLogoutUri: o.backchannelLogoutUri as string | undefined, scope: o.scope as string | undefined,
+        grantTypes: o.grantType as ClientUpdate['grantTypes'], userinfoSignedAlg: o.userinfoAlg as 'ES256' | undefined,
       }));
       out(cmd)(`Updated ${clientId}.`, { client_id: clientId, updated: true });
     });

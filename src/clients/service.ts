@@ -29,6 +29,20 @@ export const clientRegistrationSchema = z.object({
 });
 export type ClientRegistration = z.input<typeof clientRegistrationSchema>;
 
+export interface ClientUpdate {
+  name?: string; organisation?: string; purpose?: string; logo?: { data: Buffer; type: string };
+  claimsRequired?: string[]; claimsOptional?: string[];
+  redirectUris?: string[]; postLogoutRedirectUris?: string[]; backchannelLogoutUri?: string;
+  scope?: string; grantTypes?: ('authorization_code' | 'refresh_token' | 'client_credentials')[]; userinfoSignedAlg?: 'ES256' | 'RS256';
+}
+
+/** The oidc-provider metadata as stored by add()/update(). */
+interface RegisteredMetadata {
+  redirect_uris: string[]; post_logout_redirect_uris?: string[]; backchannel_logout_uri?: string; scope: string;
+  token_endpoint_auth_method: 'client_secret_basic'; jwks_uri?: string; subject_type: 'pairwise' | 'public';
+  grant_types: ('authorization_code' | 'refresh_token' | 'client_credentials')[]; userinfo_signed_response_alg?: 'ES256' | 'RS256';
+}
+
 function checkUri(uri: string, what: string, production: boolean): void {
   let url: URL;
   try {
@@ -124,16 +138,38 @@ export function createClientService(store: ClientStore, options: { production: b
       return { clientId, clientSecret };
     },
 
-    /** Changes what a service asks for; a new request version makes the consent screen ask again. */
-    async updateRequest(clientId: string, changes: { claimsRequired?: string[]; claimsOptional?: string[]; purpose?: string; name?: string; organisation?: string; logo?: { data: Buffer; type: string } }): Promise<void> {
+    /**
+     * Changes a registered service. A change of the data it asks for (claims, purpose) is a new
+     * request version: residents are asked again. Subject type and authentication method cannot
+     * change (the subs services know, and their secrets, would break).
+     */
+    async update(clientId: string, changes: ClientUpdate): Promise<void> {
       const client = await store.find(clientId);
       if (!client) throw new ClientInputError(`client ${clientId} not found`);
-      const scopes = String((client.metadata as { scope?: string }).scope ?? '').split(' ');
+      const m = client.metadata as unknown as RegisteredMetadata;
+      const parsed = clientRegistrationSchema.safeParse({
+        name: changes.name ?? client.name,
+        organisation: changes.organisation ?? client.organisation ?? undefined,
+        redirectUris: changes.redirectUris ?? m.redirect_uris,
+        postLogoutRedirectUris: changes.postLogoutRedirectUris ?? m.post_logout_redirect_uris ?? [],
+        backchannelLogoutUri: changes.backchannelLogoutUri ?? m.backchannel_logout_uri,
+        scope: changes.scope ?? m.scope,
+        authMethod: m.token_endpoint_auth_method,
+        jwksUri: m.jwks_uri,
+        subjectType: m.subject_type,
+        grantTypes: changes.grantTypes ?? m.grant_types,
+        userinfoSignedAlg: changes.userinfoSignedAlg ?? m.userinfo_signed_response_alg,
+      });
+      if (!parsed.success) throw new ClientInputError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      const { scopes, metadata } = buildMetadata(parsed.data);
       const required = changes.claimsRequired ?? client.claims_required;
       const optional = changes.claimsOptional ?? client.claims_optional;
       checkClaims(scopes, required, optional);
       const requestChanged = changes.claimsRequired !== undefined || changes.claimsOptional !== undefined || changes.purpose !== undefined;
-      await store.update(clientId, { ...changes, claimsRequired: required, claimsOptional: optional, bumpRequestVersion: requestChanged });
+      await store.update(clientId, {
+        name: changes.name, organisation: changes.organisation, purpose: changes.purpose, logo: changes.logo,
+        metadata, claimsRequired: required, claimsOptional: optional, bumpRequestVersion: requestChanged,
+      });
     },
 
     async rotateSecret(clientId: string): Promise<string> {
