@@ -17,6 +17,7 @@ COPY --chown=node:node package.json ./
 COPY --chown=node:node views ./views
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node fixtures ./fixtures
+COPY --chown=node:node docs ./docs
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -67,3 +67,18 @@ describe('expired protocol rows', () => {
     await sql`delete from oidc_payloads where model = 'Test'`.execute(db);
   });
 });
+
+describe('published documentation', () => {
+  it('serves the connection kit as a French page, linked from discovery', async () => {
+    const meta = await (await fetch(`${glc.config.issuer}/.well-known/openid-configuration`)).json() as { service_documentation: string };
+    const page = await fetch(meta.service_documentation);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<h1');
+    expect(html).toContain('Kit de raccordement');
+    expect(html).toContain('PKCE');
+    const index = await (await fetch(`${glc.config.issuer}/docs`)).text();
+    expect(index).toContain('href="/docs/api-comptes-supprimes"');
+    expect((await fetch(`${glc.config.issuer}/docs/exploitation`)).status).toBe(404);
+  });
+});
