@@ -7,4 +7,5 @@ export const migrations: Record<string, Migration> = {
   '0002_franceconnect': await import('./0002_franceconnect.js'),
   '0003_consent': await import('./0003_consent.js'),
   '0005_deletion': await import('./0005_deletion.js'),
+  '0006_franceconnect_safety': await import('./0006_franceconnect_safety.js'),
 };

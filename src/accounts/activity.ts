@@ -22,6 +22,8 @@ const EVENTS: Record<string, string> = {
   logout_everywhere: 'Déconnexion de tous les appareils',
   franceconnect_linked: 'Compte relié à FranceConnect',
   franceconnect_unlinked: 'Compte détaché de FranceConnect',
+  franceconnect_link_undone: 'Association automatique à FranceConnect annulée (« Ce n’est pas mon compte »)',
+  franceconnect_sub_change_detected: 'Connexion FranceConnect avec un nouvel identifiant : demande transmise à l’assistance',
   consent_given: 'Consentement donné',
   consent_withdrawn: 'Consentement retiré',
   consent_renewed: 'Consentement renouvelé',

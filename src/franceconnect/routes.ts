@@ -124,7 +124,20 @@ export function franceConnectRoutes(s: Services): Router[] {
       render(ctx, 'franceconnect/linked-notice.njk', { ...view, maskedEmail: maskEmail(account?.email) });
       return;
     }
+    if (p.outcome === 'recovery') {
+      render(ctx, 'franceconnect/recovery.njk', { ...view, reference: await fc().recoveryReference(p, new Date()) });
+      return;
+    }
     await renderChoice(ctx, p, view);
+  });
+
+  // « Ce n’est pas mon compte » on the notice of an automatic link.
+  interaction.post('/franceconnect/pas-mon-compte', async (ctx) => {
+    const found = await pending(ctx);
+    if (!found) return;
+    const { ok } = await fc().undoAutomaticLink(found.pending, new Date());
+    if (!ok) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
+    await renderChoice(ctx, { ...found.pending, outcome: 'choose', accountId: null }, found.view, { undone: true });
   });
 
   interaction.post('/franceconnect/continuer', async (ctx) => {

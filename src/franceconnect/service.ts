@@ -9,7 +9,7 @@ import type { AccountStore } from '../accounts/store.js';
 import type { AccountService } from '../accounts/service.js';
 import type { FranceConnectMock, FcIdentity as FcMockIdentity } from './mock/mock.js';
 import { FcProtocolError, type FranceConnectClient } from './client.js';
-import { birthdateForms, identityFromUserinfo, pivotMatches, type FcIdentity } from './normalise.js';
+import { birthdateForms, identityFromUserinfo, pivotMatches, type DeclaredIdentity, type FcIdentity } from './normalise.js';
 import { verifiedClaimsOf, type VerifiedClaims } from './certification.js';
 import type { FranceConnectStore } from './store.js';
 import type { FranceConnectAttemptTable, FranceConnectPurpose } from './tables.js';
@@ -18,6 +18,8 @@ import type { FranceConnectAttemptTable, FranceConnectPurpose } from './tables.j
 export const ATTEMPT_TTL_MS = 15 * 60_000;
 /** A GLC session lives at most 14 days: so does the FranceConnect ID token kept for its logout. */
 export const FC_SESSION_TTL_MS = 14 * 24 * 3600_000;
+/** How long the help desk can resolve a « sub changed » request with its reference. */
+export const RECOVERY_TTL_MS = 30 * 24 * 3600_000;
 
 type Attempt = Selectable<FranceConnectAttemptTable>;
 
@@ -31,7 +33,8 @@ export type CallbackResult =
 
 export interface PendingLogin {
   id: string;
-  outcome: 'known' | 'auto_linked' | 'choose';
+  /** `recovery`: the identity equals that of an account linked to another sub (see resolve). */
+  outcome: 'known' | 'auto_linked' | 'choose' | 'recovery';
   accountId: string | null;
   identity: FcIdentity;
   idTokenEncrypted: string;
@@ -49,6 +52,19 @@ const UNAVAILABLE_ERRORS = new Set(['server_error', 'temporarily_unavailable']);
 
 const random64 = () => randomBytes(32).toString('hex');
 const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
+/** How the journal names a FranceConnect sub (SHA-256, hex): comparable, not the sub itself. */
+export const hashSub = (sub: string) => createHash('sha256').update(sub).digest('hex');
+
+const REFERENCE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford: no I, L, O, U
+/** A reference a resident can read over the phone: « FC-7K3M-Q9TZ » (40 random bits). */
+export function recoveryReference(): string {
+  const bytes = randomBytes(5);
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < 8; i++) out = REFERENCE_ALPHABET[Number((bits >> BigInt(5 * i)) & 31n)]! + out;
+  return `FC-${out.slice(0, 4)}-${out.slice(4)}`;
+}
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export function maskEmail(email: string | null | undefined): string | undefined {
@@ -111,21 +127,41 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
     return { kind: 'linked', ok: true };
   }
 
-  /** Known sub → that account; else one exact pivot match (when enabled) → linked; else the resident chooses. */
-  async function resolve(identity: FcIdentity, now: Date): Promise<{ outcome: PendingLogin['outcome']; accountId: string | null }> {
+  /**
+   * Known sub → that account. Otherwise the accounts holding the six fields (after
+   * normalisation), except those whose owner refused this identity (« Ce n’est pas mon compte »):
+   * - exactly one, not linked: linked automatically when enabled (its declared values are kept
+   *   for an undo), else the resident chooses;
+   * - exactly one, linked to another sub (FranceConnect’s sub changed, or another person with the
+   *   very same identity): never relinked automatically. With a password, the resident proves it
+   *   on the choice page; without one, the help desk (SAU) handles it with a reference;
+   * - none or several: the resident chooses (never a guess, never on email alone).
+   */
+  async function resolve(identity: FcIdentity, now: Date): Promise<{ outcome: PendingLogin['outcome']; accountId: string | null; declaredBefore?: DeclaredIdentity; reference?: string }> {
     const link = await store.findLinkBySub(identity.sub);
     if (link) return { outcome: 'known', accountId: link.account_id };
-    if (!deps.settings.autoLink) return { outcome: 'choose', accountId: null };
     const forms = [...birthdateForms(identity.pivot.birthdate, identity.idpBirthdate)];
-    const matches = (await store.matchCandidates(forms, identity.pivot.birthcountry)).filter((a) => pivotMatches(a, identity));
-    // Never on email alone, never a guess: exactly one account holding all six fields.
+    const matches = (await store.matchCandidates(forms, identity.pivot.birthcountry, hashSub(identity.sub))).filter((a) => pivotMatches(a, identity));
     if (matches.length !== 1) {
       if (matches.length > 1) log.info({ event: 'franceconnect_match_ambiguous', candidates: matches.length }, 'several accounts match: no automatic link');
       return { outcome: 'choose', accountId: null };
     }
-    const accountId = matches[0]!.id;
+    const match = matches[0]!;
+    if (match.linked_sub !== null) {
+      if (match.password_hash) return { outcome: 'choose', accountId: null };
+      const opened = await store.openRecovery({
+        reference: recoveryReference(), accountId: match.id, newSub: identity.sub,
+        oldSubHash: hashSub(match.linked_sub), newSubHash: hashSub(identity.sub), now, expiresAt: new Date(now.getTime() + RECOVERY_TTL_MS),
+      });
+      log.warn({ event: 'franceconnect_recovery_requested', reference: opened.reference, created: opened.created }, 'FranceConnect identity matches an account linked to another sub: left to the help desk');
+      return { outcome: 'recovery', accountId: match.id, reference: opened.reference };
+    }
+    if (!deps.settings.autoLink) return { outcome: 'choose', accountId: null };
+    const accountId = match.id;
+    let declaredBefore: DeclaredIdentity | undefined;
     try {
       await store.transaction(async (trx) => {
+        declaredBefore = await store.declaredIdentity(trx, accountId);
         await store.upsertLink(trx, accountId, identity.sub, now);
         await store.certify(trx, accountId, identity, now);
         await store.recordEvent(trx, accountId, 'franceconnect_linked', { method: 'automatic' });
@@ -134,12 +170,12 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
       return { outcome: 'choose', accountId: null }; // linked meanwhile by a concurrent request
     }
     log.info({ event: 'franceconnect_linked', method: 'automatic' }, 'FranceConnect linked');
-    return { outcome: 'auto_linked', accountId };
+    return { outcome: 'auto_linked', accountId, declaredBefore };
   }
 
   async function finish(pending: PendingLogin, accountId: string, browserHash: string, now: Date, event: { type: string; detail: Record<string, unknown> }, create?: (trx: Parameters<Parameters<FranceConnectStore['transaction']>[0]>[0]) => Promise<string>): Promise<string | undefined> {
     const done = await store.transaction(async (trx) => {
-      if (!(await store.finishAttempt(trx, pending.id, now))) return undefined;
+      if (!(await store.finishAttempt(trx, pending.id, now, pending.outcome))) return undefined;
       const id = create ? await create(trx) : accountId;
       await store.upsertLink(trx, id, pending.identity.sub, now);
       await store.certify(trx, id, pending.identity, now);
@@ -192,21 +228,21 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
       const idTokenEncrypted = secrets.encrypt(idToken);
 
       if (attempt.purpose === 'link') return linkFromAccountArea(attempt, identity, idTokenEncrypted, now);
-      const { outcome, accountId } = await resolve(identity, now);
-      await store.recordOutcome(attempt.id, { outcome, sub: identity.sub, identity, idTokenEncrypted, accountId });
+      const { outcome, accountId, declaredBefore } = await resolve(identity, now);
+      await store.recordOutcome(attempt.id, { outcome, sub: identity.sub, identity, idTokenEncrypted, accountId, declaredBefore });
       log.info({ event: 'franceconnect_identity_verified', outcome }, 'FranceConnect identity verified');
       return { kind: 'login', interactionUid: attempt.interaction_uid! };
     },
 
     async pendingLogin(browserHash: string, interactionUid: string, now: Date): Promise<PendingLogin | undefined> {
       const row = await store.pendingAttempt(browserHash, interactionUid, now);
-      if (!row?.identity || !row.id_token_encrypted || !row.outcome || !['known', 'auto_linked', 'choose'].includes(row.outcome)) return undefined;
+      if (!row?.identity || !row.id_token_encrypted || !row.outcome || !['known', 'auto_linked', 'choose', 'recovery'].includes(row.outcome)) return undefined;
       return { id: row.id, outcome: row.outcome as PendingLogin['outcome'], accountId: row.account_id, identity: row.identity as unknown as FcIdentity, idTokenEncrypted: row.id_token_encrypted };
     },
 
     /** Known or automatically linked: refreshes the certification and returns the account to log in. */
     async completeLogin(pending: PendingLogin, browserHash: string, now: Date): Promise<string | undefined> {
-      if (pending.outcome === 'choose' || !pending.accountId) return undefined;
+      if ((pending.outcome !== 'known' && pending.outcome !== 'auto_linked') || !pending.accountId) return undefined;
       const link = await store.findLinkBySub(pending.identity.sub);
       if (link?.account_id !== pending.accountId) return undefined;
       return finish(pending, pending.accountId, browserHash, now, { type: 'login', detail: { method: 'franceconnect' } });
@@ -219,10 +255,68 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
       if (!result.ok) return result;
       const other = await store.findLinkBySub(pending.identity.sub);
       if (other && other.account_id !== result.account.id) return { ok: false as const, reason: 'linked_elsewhere' as const };
-      const accountId = await finish(pending, result.account.id, browserHash, now, { type: 'franceconnect_linked', detail: { method: 'password' } });
+      // An account linked to an older sub (FranceConnect’s sub changed): relinked, both journaled.
+      const previous = await store.findLinkByAccount(result.account.id);
+      const relink = previous !== undefined && previous.sub !== pending.identity.sub;
+      const detail = relink
+        ? { method: 'password_relink', oldSubHash: hashSub(previous.sub), newSubHash: hashSub(pending.identity.sub) }
+        : { method: 'password' };
+      const accountId = await finish(pending, result.account.id, browserHash, now, { type: 'franceconnect_linked', detail });
       if (!accountId) return { ok: false as const, reason: 'expired' as const };
-      log.info({ event: 'franceconnect_linked', method: 'password' }, 'FranceConnect linked');
+      log.info({ event: 'franceconnect_linked', method: detail.method }, 'FranceConnect linked');
       return { ok: true as const, accountId };
+    },
+
+    /**
+     * « Ce n’est pas mon compte » on the notice of an automatic link: the link and the
+     * certification go, the account gets back the values it declared, this identity is never
+     * linked automatically to it again, and the round trip becomes a choice (it can no longer log
+     * into that account). Only while the notice is pending (before « Continuer »).
+     */
+    async undoAutomaticLink(pending: PendingLogin, now: Date): Promise<{ ok: boolean }> {
+      if (pending.outcome !== 'auto_linked') return { ok: false };
+      const undone = await store.transaction(async (trx) => {
+        const taken = await store.takeAutoLinkedAttempt(trx, pending.id);
+        if (!taken || taken.sub !== pending.identity.sub) return false;
+        const link = await store.findLinkByAccount(taken.accountId, trx);
+        if (link?.sub === taken.sub) await store.deleteLink(trx, taken.accountId);
+        if (taken.declaredBefore) await store.restoreDeclared(trx, taken.accountId, taken.declaredBefore, now);
+        const subHash = hashSub(taken.sub);
+        await store.insertRefusal(trx, taken.accountId, subHash, now);
+        await store.recordEvent(trx, taken.accountId, 'franceconnect_link_undone', { reason: 'not_my_account', subHash });
+        return true;
+      });
+      // An account held someone else’s exact identity: worth an operator’s look (no personal data).
+      if (undone) log.warn({ event: 'franceconnect_link_undone', reason: 'not_my_account' }, 'automatic FranceConnect link undone by the resident');
+      return { ok: undone };
+    },
+
+    /** The help-desk reference of a `recovery` outcome. */
+    async recoveryReference(pending: PendingLogin, now: Date): Promise<string | undefined> {
+      if (pending.outcome !== 'recovery' || !pending.accountId) return undefined;
+      return (await store.findOpenRecovery(pending.accountId, pending.identity.sub, now))?.reference;
+    },
+
+    /**
+     * Help desk (SAU), after checking the resident’s identity out of band: the account of the
+     * request is linked to the new sub (the old one is replaced), journaled with both hashes. The
+     * certified values are refreshed at the resident’s next FranceConnect login.
+     */
+    async resolveRecovery(reference: string, now: Date): Promise<{ ok: true; accountId: string } | { ok: false; reason: 'unknown' | 'sub_linked_elsewhere' }> {
+      const result = await store.transaction(async (trx) => {
+        const request = await store.takeRecovery(trx, reference.trim().toUpperCase(), now);
+        if (!request) return { ok: false as const, reason: 'unknown' as const };
+        const other = await store.findLinkBySub(request.new_sub, trx);
+        if (other && other.account_id !== request.account_id) return { ok: false as const, reason: 'sub_linked_elsewhere' as const };
+        await store.upsertLink(trx, request.account_id, request.new_sub, now);
+        await store.resolveRecovery(trx, request.reference, now);
+        await store.recordEvent(trx, request.account_id, 'franceconnect_linked', {
+          method: 'help_desk', reference: request.reference, oldSubHash: request.old_sub_hash, newSubHash: request.new_sub_hash,
+        });
+        return { ok: true as const, accountId: request.account_id };
+      });
+      log.info({ event: 'franceconnect_recovery_resolved', reference, outcome: result.ok ? 'relinked' : result.reason }, 'FranceConnect recovery request handled');
+      return result;
     },
 
     /** The FranceConnect email can be kept (no new verification) unless another account uses it. */

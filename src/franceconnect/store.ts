@@ -5,7 +5,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Account, Database } from '../db/schema.js';
 import type { FranceConnectOutcome, FranceConnectPurpose } from './tables.js';
-import { PIVOT_FIELDS, type FcIdentity } from './normalise.js';
+import { PIVOT_FIELDS, type DeclaredIdentity, type FcIdentity } from './normalise.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -32,11 +32,25 @@ export function createFranceConnectStore(db: Db) {
         .where('purpose', 'in', purposes).where('state_used_at', 'is', null).where('expires_at', '>', now)
         .returningAll().executeTakeFirst(),
 
-    async recordOutcome(id: string, values: { outcome: FranceConnectOutcome; sub: string; identity: FcIdentity; idTokenEncrypted: string; accountId: string | null }): Promise<void> {
+    async recordOutcome(id: string, values: { outcome: FranceConnectOutcome; sub: string; identity: FcIdentity; idTokenEncrypted: string; accountId: string | null; declaredBefore?: DeclaredIdentity }): Promise<void> {
       await db.updateTable('franceconnect_attempts').set({
         outcome: values.outcome, sub: values.sub, identity: JSON.stringify(values.identity),
         id_token_encrypted: values.idTokenEncrypted, account_id: values.accountId,
+        declared_before: values.declaredBefore ? JSON.stringify(values.declaredBefore) : null,
       }).where('id', '=', id).execute();
+    },
+
+    /**
+     * Locks an unfinished automatically linked round trip and turns it into a choice: it can no
+     * longer log into that account. Returns what it held (account, declared values), or undefined.
+     */
+    async takeAutoLinkedAttempt(trx: Executor, id: string): Promise<{ accountId: string; sub: string; declaredBefore: DeclaredIdentity | null } | undefined> {
+      const row = await trx.selectFrom('franceconnect_attempts').select(['account_id', 'sub', 'declared_before'])
+        .where('id', '=', id).where('outcome', '=', 'auto_linked').where('finished_at', 'is', null)
+        .forUpdate().executeTakeFirst();
+      if (!row?.account_id || !row.sub) return undefined;
+      await trx.updateTable('franceconnect_attempts').set({ outcome: 'choose', account_id: null, declared_before: null }).where('id', '=', id).execute();
+      return { accountId: row.account_id, sub: row.sub, declaredBefore: row.declared_before as DeclaredIdentity | null };
     },
 
     /** The answered, unfinished round trip of this browser for this interaction. */
@@ -47,16 +61,21 @@ export function createFranceConnectStore(db: Db) {
         .where('finished_at', 'is', null).where('expires_at', '>', now)
         .orderBy('created_at', 'desc').limit(1).executeTakeFirst(),
 
-    /** Marks it finished and forgets the identity it carried; false if it already was. */
-    async finishAttempt(trx: Executor, id: string, now: Date): Promise<boolean> {
-      const row = await trx.updateTable('franceconnect_attempts').set({ finished_at: now, identity: null, id_token_encrypted: null })
-        .where('id', '=', id).where('finished_at', 'is', null).returning('id').executeTakeFirst();
+    /**
+     * Marks it finished and forgets the identity it carried; false if it already was, or if its
+     * outcome is no longer `outcome` (« Ce n’est pas mon compte » turned it into a choice meanwhile).
+     */
+    async finishAttempt(trx: Executor, id: string, now: Date, outcome?: FranceConnectOutcome): Promise<boolean> {
+      const row = await trx.updateTable('franceconnect_attempts').set({ finished_at: now, identity: null, id_token_encrypted: null, declared_before: null })
+        .where('id', '=', id).where('finished_at', 'is', null)
+        .$if(outcome !== undefined, (qb) => qb.where('outcome', '=', outcome!))
+        .returning('id').executeTakeFirst();
       return row !== undefined;
     },
 
     /* ---------------------------------------------------------------- links */
-    findLinkBySub: (sub: string) => db.selectFrom('franceconnect_links').selectAll().where('sub', '=', sub).executeTakeFirst(),
-    findLinkByAccount: (accountId: string) => db.selectFrom('franceconnect_links').selectAll().where('account_id', '=', accountId).executeTakeFirst(),
+    findLinkBySub: (sub: string, q: Executor = db) => q.selectFrom('franceconnect_links').selectAll().where('sub', '=', sub).executeTakeFirst(),
+    findLinkByAccount: (accountId: string, q: Executor = db) => q.selectFrom('franceconnect_links').selectAll().where('account_id', '=', accountId).executeTakeFirst(),
 
     /** Links the account to this sub, replacing an older sub of the same account (re-linking). */
     async upsertLink(trx: Executor, accountId: string, sub: string, now: Date): Promise<void> {
@@ -72,12 +91,70 @@ export function createFranceConnectStore(db: Db) {
       await trx.deleteFrom('franceconnect_certified_fields').where('account_id', '=', accountId).execute();
     },
 
-    /** Accounts not linked to FranceConnect whose birth date and country could match. */
-    matchCandidates: (birthdates: string[], birthcountry: string): Promise<Account[]> =>
-      db.selectFrom('accounts').selectAll('accounts')
+    /**
+     * Accounts whose birth date and country could match, with the sub they are linked to (if
+     * any), leaving out those whose owner said « Ce n’est pas mon compte » to this identity.
+     */
+    matchCandidates: (birthdates: string[], birthcountry: string, subHash: string): Promise<(Account & { linked_sub: string | null })[]> =>
+      db.selectFrom('accounts')
+        .leftJoin('franceconnect_links', 'franceconnect_links.account_id', 'accounts.id')
+        .selectAll('accounts').select('franceconnect_links.sub as linked_sub')
         .where('accounts.birthdate', 'in', birthdates).where('accounts.birthcountry', '=', birthcountry)
-        .where((eb) => eb.not(eb.exists(eb.selectFrom('franceconnect_links').select('franceconnect_links.account_id').whereRef('franceconnect_links.account_id', '=', 'accounts.id'))))
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('franceconnect_link_refusals').select('franceconnect_link_refusals.account_id')
+          .whereRef('franceconnect_link_refusals.account_id', '=', 'accounts.id').where('franceconnect_link_refusals.sub_hash', '=', subHash))))
         .limit(20).execute(),
+
+    /** The six identity values an account holds now (declared, or certified earlier). */
+    declaredIdentity: (trx: Executor, accountId: string): Promise<DeclaredIdentity | undefined> =>
+      trx.selectFrom('accounts').select([...PIVOT_FIELDS]).where('id', '=', accountId).forUpdate().executeTakeFirst(),
+
+    async restoreDeclared(trx: Executor, accountId: string, declared: DeclaredIdentity, now: Date): Promise<void> {
+      const { given_name, family_name, birthdate, gender, birthplace, birthcountry } = declared;
+      await trx.updateTable('accounts').set({ given_name, family_name, birthdate, gender, birthplace, birthcountry, updated_at: now })
+        .where('id', '=', accountId).execute();
+    },
+
+    async insertRefusal(trx: Executor, accountId: string, subHash: string, now: Date): Promise<void> {
+      await trx.insertInto('franceconnect_link_refusals').values({ account_id: accountId, sub_hash: subHash, refused_at: now })
+        .onConflict((oc) => oc.columns(['account_id', 'sub_hash']).doNothing()).execute();
+    },
+
+    /* ---------------------------------------------------------------- sub changed: help desk */
+    /** The open request for this account and new sub, else a new one with `reference`. */
+    async openRecovery(values: { reference: string; accountId: string; newSub: string; oldSubHash: string; newSubHash: string; now: Date; expiresAt: Date }): Promise<{ reference: string; created: boolean }> {
+      return db.transaction().execute(async (trx) => {
+        const open = await trx.selectFrom('franceconnect_recovery_requests').select('reference')
+          .where('account_id', '=', values.accountId).where('new_sub', '=', values.newSub)
+          .where('resolved_at', 'is', null).where('expires_at', '>', values.now)
+          .forUpdate().executeTakeFirst();
+        if (open) return { reference: open.reference, created: false };
+        await trx.insertInto('franceconnect_recovery_requests').values({
+          reference: values.reference, account_id: values.accountId, new_sub: values.newSub,
+          old_sub_hash: values.oldSubHash, new_sub_hash: values.newSubHash, created_at: values.now, expires_at: values.expiresAt,
+        }).execute();
+        await trx.insertInto('account_events').values({
+          account_id: values.accountId, type: 'franceconnect_sub_change_detected',
+          detail: JSON.stringify({ reference: values.reference, oldSubHash: values.oldSubHash, newSubHash: values.newSubHash }),
+        }).execute();
+        return { reference: values.reference, created: true };
+      });
+    },
+
+    findOpenRecovery: (accountId: string, newSub: string, now: Date) =>
+      db.selectFrom('franceconnect_recovery_requests').select('reference')
+        .where('account_id', '=', accountId).where('new_sub', '=', newSub)
+        .where('resolved_at', 'is', null).where('expires_at', '>', now)
+        .orderBy('created_at', 'desc').limit(1).executeTakeFirst(),
+
+    /** Locks an open request (help desk resolution). */
+    takeRecovery: (trx: Executor, reference: string, now: Date) =>
+      trx.selectFrom('franceconnect_recovery_requests').selectAll()
+        .where('reference', '=', reference).where('resolved_at', 'is', null).where('expires_at', '>', now)
+        .forUpdate().executeTakeFirst(),
+
+    async resolveRecovery(trx: Executor, reference: string, now: Date): Promise<void> {
+      await trx.updateTable('franceconnect_recovery_requests').set({ resolved_at: now }).where('reference', '=', reference).execute();
+    },
 
     /* ---------------------------------------------------------------- certification */
     /** The six fields as certified now; the account's identity columns take the same values. */
@@ -127,7 +204,8 @@ export function createFranceConnectStore(db: Db) {
     async deleteExpired(now: Date): Promise<number> {
       const a = await db.deleteFrom('franceconnect_attempts').where('expires_at', '<', now).executeTakeFirst();
       const s = await db.deleteFrom('franceconnect_sessions').where('expires_at', '<', now).executeTakeFirst();
-      return Number(a.numDeletedRows) + Number(s.numDeletedRows);
+      const r = await db.deleteFrom('franceconnect_recovery_requests').where('expires_at', '<', now).executeTakeFirst();
+      return Number(a.numDeletedRows) + Number(s.numDeletedRows) + Number(r.numDeletedRows);
     },
   };
 }

@@ -21,7 +21,7 @@ export interface FranceConnectCertifiedFieldTable {
 }
 
 export type FranceConnectPurpose = 'login' | 'link' | 'logout';
-export type FranceConnectOutcome = 'known' | 'auto_linked' | 'choose' | 'linked' | 'link_refused';
+export type FranceConnectOutcome = 'known' | 'auto_linked' | 'choose' | 'linked' | 'link_refused' | 'recovery';
 
 /**
  * One round trip to FranceConnect: its state (stored hashed) and nonce, the browser it is bound
@@ -44,6 +44,30 @@ export interface FranceConnectAttemptTable {
   identity: Json<Record<string, unknown>> | null;
   id_token_encrypted: string | null;
   finished_at: Timestamp | null;
+  /** After an automatic link: the six values the account declared before (for an undo). */
+  declared_before: Json<Record<string, string | null>> | null;
+}
+
+/** « Ce n’est pas mon compte »: never link this FranceConnect identity automatically to this account. */
+export interface FranceConnectLinkRefusalTable {
+  account_id: string;
+  sub_hash: string;
+  refused_at: CreatedAt;
+}
+
+/**
+ * A FranceConnect identity whose six certified fields equal those of an account linked to
+ * another sub (sub changed), an account without password: left to the help desk (SAU).
+ */
+export interface FranceConnectRecoveryRequestTable {
+  reference: string;
+  account_id: string;
+  new_sub: string;
+  old_sub_hash: string;
+  new_sub_hash: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  resolved_at: Timestamp | null;
 }
 
 /** The raw FranceConnect ID token of a GLC session opened through FranceConnect (logout needs it). */
@@ -61,4 +85,6 @@ export interface FranceConnectTables {
   franceconnect_certified_fields: FranceConnectCertifiedFieldTable;
   franceconnect_attempts: FranceConnectAttemptTable;
   franceconnect_sessions: FranceConnectSessionTable;
+  franceconnect_link_refusals: FranceConnectLinkRefusalTable;
+  franceconnect_recovery_requests: FranceConnectRecoveryRequestTable;
 }
