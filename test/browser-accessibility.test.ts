@@ -1,0 +1,355 @@
+// Accessibility audit (RGAA 4.1 / WCAG 2.1 AA) of every page a resident can meet, in Debian's
+// Chromium: axe-core on each page at desktop and phone width, plus what axe does not check —
+// one h1, lang="fr", a title ending with « — GrandLyon Connect », a skip link first in the
+// page, and no horizontal scrolling at 375 px. Pages are reached the way a resident reaches
+// them (a real service's authorization, real forms, the FranceConnect mock), error states
+// included. Every problem of a journey is listed at its end, readably.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser as PwBrowser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
+import { authorizationRequest, registerClient, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc } from './support/glc.js';
+import { createResident } from './accounts-support.js';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// For a wider audit by hand: A11Y_BEST_PRACTICE=1 adds axe's best-practice rules (not RGAA
+// criteria); A11Y_REVIEW=1 also fails on what axe could not decide (« incomplete »: to review).
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', ...(process.env.A11Y_BEST_PRACTICE ? ['best-practice'] : [])];
+const AXE_RESULTS = ['violations', ...(process.env.A11Y_REVIEW ? ['incomplete'] : [])] as const;
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 740 };
+const SCREENSHOTS = process.env.A11Y_SCREENSHOT_DIR ?? tmpdir();
+
+let glc: TestGlc;
+let chromium: PwBrowser;
+let service: TestClient;
+beforeAll(async () => {
+  [glc, chromium] = await Promise.all([startTestGlc(), launchChromium()]);
+  service = await registerClient(glc, {
+    name: 'Médiathèque', organisation: 'Ville de Villeurbanne', scope: 'openid profile email phone',
+    redirectUris: ['http://127.0.0.1:9/mediatheque/callback'],
+    claimsRequired: ['given_name', 'family_name'], claimsOptional: ['email', 'phone_number', 'birthdate'],
+    purpose: 'Gérer vos emprunts et vous prévenir quand un livre réservé est disponible.',
+    logo: { data: await logoPng(), type: 'image/png' },
+  });
+}, 60_000);
+afterAll(async () => {
+  await chromium?.close();
+  await glc?.close();
+});
+
+/** A real PNG, drawn by Chromium, as a commune would upload. */
+async function logoPng(): Promise<Buffer> {
+  const page = await chromium.newPage({ viewport: { width: 200, height: 80 } });
+  await page.setContent('<div id="l" style="width:120px;height:40px;background:#005a9c;color:#fff;font:bold 16px sans-serif;display:grid;place-items:center">Médiathèque</div>');
+  const png = await page.locator('#l').screenshot();
+  await page.close();
+  return png;
+}
+
+/** A browser window as a resident has it. CSP blocks inline scripts: bypassed so axe can be injected. */
+async function newWindow(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chromium.newContext({ viewport: DESKTOP, locale: 'fr-FR', bypassCSP: true });
+  // The service's own site: not GLC's to audit, only to land on.
+  await context.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><html lang="fr"><title>Service</title><h1>Service</h1></html>' }));
+  return { context, page: await context.newPage() };
+}
+
+interface Options { mock?: boolean; screenshot?: string }
+
+/** Audits the page now shown; returns its problems, each prefixed by `name`. */
+async function audit(page: Page, name: string, options: Options = {}): Promise<string[]> {
+  await page.waitForLoadState('load');
+  const problems: string[] = [];
+  const facts = await page.evaluate(() => {
+    const focusable = document.querySelector<HTMLElement>('a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex="-1"])');
+    const href = focusable?.getAttribute('href') ?? '';
+    return {
+      lang: document.documentElement.getAttribute('lang'),
+      h1: document.querySelectorAll('h1').length,
+      title: document.title,
+      skipLink: focusable?.tagName === 'A' && href.startsWith('#') && href.length > 1 && document.getElementById(href.slice(1)) !== null,
+    };
+  });
+  if (facts.lang !== 'fr') problems.push(`lang="${facts.lang}" instead of "fr"`);
+  if (facts.h1 !== 1) problems.push(`${facts.h1} h1 instead of exactly one`);
+  if (!options.mock && !/\S — GrandLyon Connect$/.test(facts.title)) problems.push(`title « ${facts.title} » does not end with « — GrandLyon Connect » after a page name`);
+  if (!facts.skipLink) problems.push('the first focusable element is not a skip link to an existing target');
+
+  // axe at desktop then phone width; a violation found at both is reported once.
+  const widths = new Map<string, number[]>();
+  for (const viewport of [DESKTOP, PHONE]) {
+    await page.setViewportSize(viewport);
+    if (viewport === PHONE) {
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (overflow > 0) problems.push(`scrolls ${overflow} px horizontally at ${PHONE.width} px`);
+      problems.push(...(await smallTargets(page)).map((t) => `target smaller than 44 px at ${PHONE.width} px: ${t}`));
+      if (options.screenshot) await page.screenshot({ path: path.join(SCREENSHOTS, `a11y-${options.screenshot}.png`), fullPage: true });
+    }
+    for (const v of await axe(page)) widths.set(v, [...(widths.get(v) ?? []), viewport.width]);
+  }
+  await page.setViewportSize(DESKTOP);
+  for (const [v, at] of widths) problems.push(`[${at.join(' and ')} px] ${v}`);
+  return problems.map((p) => `${name} (${new URL(page.url()).pathname}): ${p}`);
+}
+
+/**
+ * Controls a finger must hit, less than 44 px high: buttons, fields, and links standing alone
+ * (a link inside a sentence is exempt, as in WCAG 2.5.8). A checkbox or radio counts with its label.
+ */
+async function smallTargets(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const small: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>('a[href], button, input:not([type=hidden]), select, textarea')) {
+      if (el.matches('.skip-link, .evitement')) continue; // off-screen until focused
+      const box = el.getBoundingClientRect();
+      if (!box.width || !box.height) continue;
+      let height = box.height;
+      const label = el.matches('input[type=checkbox], input[type=radio]') ? document.querySelector(`label[for="${el.id}"]`) : null;
+      if (label) height = Math.max(height, label.getBoundingClientRect().height);
+      if (el.tagName === 'A' && el.parentElement?.textContent?.trim() !== el.textContent?.trim()) continue;
+      if (height < 44) small.push(`${el.tagName.toLowerCase()} « ${(el.textContent ?? '').replace(/\s+/g, ' ').trim() || el.id} » (${Math.round(height)} px)`);
+    }
+    return small;
+  });
+}
+
+async function axe(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  type Rule = { id: string; impact: string; help: string; nodes: { target: unknown[]; failureSummary?: string }[] };
+  const found = await page.evaluate(async ([tags, kinds]) => {
+    const run = (window as unknown as { axe: { run(context: Document, options: object): Promise<Record<string, Rule[]>> } }).axe.run;
+    const result = await run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: kinds });
+    return kinds.flatMap((kind) => result[kind]!.map((v) => ({ kind, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').trim() })) })));
+  }, [AXE_TAGS, [...AXE_RESULTS]] as const);
+  return found.flatMap((v) => v.nodes.map((n) => `${v.kind === 'incomplete' ? 'to review: ' : ''}${v.id} (${v.impact}) ${v.help} — ${n.target} — ${n.summary}`));
+}
+
+/** All problems of a journey at once, one per line. */
+function expectNone(problems: string[]): void {
+  expect(problems.length, `\n${problems.join('\n')}\n`).toBe(0);
+}
+
+async function submit(page: Page, button: string): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: button, exact: true }).click()]);
+}
+
+/** FranceConnect button on GLC's login page → the mock's login page. */
+async function toFranceConnect(page: Page): Promise<void> {
+  await page.goto(`${glc.config.issuer}/compte/connexion`);
+  await page.getByTestId('franceconnect-button').click();
+  await page.waitForURL(/\/franceconnect-mock\//);
+}
+
+async function atMock(page: Page, login: string): Promise<void> {
+  await page.fill('#login', login);
+  await page.fill('#password', '123');
+  await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/franceconnect-mock/') && !u.pathname.startsWith('/franceconnect/callback'));
+}
+
+describe('accessibility of the pages a resident meets, in Chromium', () => {
+  let page: Page;
+  let context: BrowserContext;
+  const email = 'audit@example.fr';
+
+  it('a service’s authorization: login, sign-up, mailbox, confirmation, consent, logout', async () => {
+    ({ context, page } = await newWindow());
+    const problems: string[] = [];
+    const pending = await authorizationRequest(service, { scope: 'openid profile email phone' });
+    await page.goto(pending.url.href);
+    await page.waitForURL(/\/interaction\//);
+    problems.push(...await audit(page, 'login of a service with a logo', { screenshot: 'connexion' }));
+
+    await page.fill('#email', 'personne@example.fr');
+    await page.fill('#password', 'pas le bon mot de passe');
+    await submit(page, 'Se connecter');
+    problems.push(...await audit(page, 'login, wrong password'));
+
+    await page.getByRole('link', { name: 'Créer un compte GrandLyon Connect' }).click();
+    await page.waitForURL(/\/inscription$/);
+    problems.push(...await audit(page, 'sign-up'));
+    await page.fill('#email', 'pas-une-adresse');
+    await page.fill('#password', 'court');
+    await submit(page, 'Créer mon compte');
+    problems.push(...await audit(page, 'sign-up with errors'));
+
+    await page.fill('#email', email);
+    await page.fill('#password', STRONG_PASSWORD);
+    await page.fill('#passwordConfirmation', STRONG_PASSWORD);
+    await submit(page, 'Créer mon compte');
+    problems.push(...await audit(page, 'check your mailbox'));
+
+    await page.goto(glc.linkInLastMail(email, /http\S+\/inscription\/confirmer\S+/));
+    problems.push(...await audit(page, 'email confirmed'));
+    await page.locator('main a.button').click();
+    await page.waitForURL(/\/interaction\//);
+    await page.fill('#email', email);
+    await page.fill('#password', STRONG_PASSWORD);
+    await submit(page, 'Se connecter');
+    await page.getByRole('button', { name: 'Autoriser' }).waitFor();
+    problems.push(...await audit(page, 'consent (required and optional data, logo)', { screenshot: 'consentement' }));
+    await page.check('#facultatif-email');
+    await page.getByRole('button', { name: 'Autoriser' }).click();
+    await page.waitForURL(/127\.0\.0\.1:9\/mediatheque\/callback/);
+
+    await page.goto(`${glc.config.issuer}/session/end?client_id=${service.clientId}`);
+    problems.push(...await audit(page, 'logout confirmation'));
+    await submit(page, 'Me déconnecter');
+    problems.push(...await audit(page, 'logged out'));
+    expectNone(problems);
+  });
+
+  it('the account area, its forms with errors, and the forgotten password', async () => {
+    const problems: string[] = [];
+    await page.goto(`${glc.config.issuer}/compte`);
+    await page.waitForURL(/\/interaction\//);
+    problems.push(...await audit(page, 'login to the account area'));
+    await page.fill('#email', email);
+    await page.fill('#password', STRONG_PASSWORD);
+    await submit(page, 'Se connecter');
+    await page.waitForURL(/\/compte$/);
+    problems.push(...await audit(page, 'account home'));
+
+    for (const [p, name] of [['/compte/identite', 'identity sheet'], ['/compte/services', 'connected services'], ['/compte/franceconnect', 'FranceConnect (not linked)'],
+      ['/compte/securite', 'security'], ['/compte/mes-donnees', 'my data']] as const) {
+      await page.goto(`${glc.config.issuer}${p}`);
+      problems.push(...await audit(page, name, p === '/compte/services' ? { screenshot: 'services' } : {}));
+    }
+    await page.goto(`${glc.config.issuer}/compte/identite`);
+    await page.fill('#given_name', 'Marie Claire');
+    await page.fill('#birthdate', '31');
+    await page.fill('#birthdate-month', '02');
+    await page.fill('#birthdate-year', '1990');
+    await page.fill('#birthplace', 'Saint-Denis');
+    await page.fill('#phone_number', '12');
+    await submit(page, 'Enregistrer ma fiche');
+    problems.push(...await audit(page, 'identity sheet with errors', { screenshot: 'fiche-erreurs' }));
+
+    await page.goto(`${glc.config.issuer}/compte/services`);
+    await submit(page, 'Enregistrer mes choix pour Médiathèque');
+    problems.push(...await audit(page, 'connected services, choices saved'));
+    await submit(page, 'Retirer mon consentement à Médiathèque');
+    problems.push(...await audit(page, 'connected services, consent withdrawn'));
+
+    await page.goto(`${glc.config.issuer}/compte/mot-de-passe`);
+    problems.push(...await audit(page, 'change password'));
+    await page.fill('#current', 'faux');
+    await submit(page, 'Enregistrer le nouveau mot de passe');
+    problems.push(...await audit(page, 'change password with errors'));
+
+    await page.goto(`${glc.config.issuer}/compte/supprimer`);
+    problems.push(...await audit(page, 'delete my account'));
+    await submit(page, 'Supprimer définitivement mon compte');
+    problems.push(...await audit(page, 'delete my account with errors'));
+
+    await page.goto(`${glc.config.issuer}/compte/adresse-electronique`);
+    problems.push(...await audit(page, 'change email'));
+    await page.fill('#email', 'pas-une-adresse');
+    await submit(page, 'Envoyer le lien de confirmation');
+    problems.push(...await audit(page, 'change email with errors'));
+    await page.fill('#email', 'audit.nouvelle@example.fr');
+    await submit(page, 'Envoyer le lien de confirmation');
+    problems.push(...await audit(page, 'change email, link sent'));
+    await page.goto(glc.linkInLastMail('audit.nouvelle@example.fr', /http\S+\/compte\/adresse-electronique\/confirmer\S+/));
+    problems.push(...await audit(page, 'email changed'));
+
+    await page.goto(`${glc.config.issuer}/compte`);
+    await submit(page, 'Se déconnecter');
+    await submit(page, 'Me déconnecter');
+    await page.waitForURL(/\/compte\/au-revoir$/);
+    problems.push(...await audit(page, 'goodbye'));
+
+    await page.goto(`${glc.config.issuer}/mot-de-passe-oublie`);
+    problems.push(...await audit(page, 'forgotten password'));
+    await submit(page, 'Recevoir le lien');
+    problems.push(...await audit(page, 'forgotten password with errors'));
+    await page.fill('#email', 'audit.nouvelle@example.fr');
+    await submit(page, 'Recevoir le lien');
+    problems.push(...await audit(page, 'forgotten password, link sent'));
+    await page.goto(glc.linkInLastMail('audit.nouvelle@example.fr', /http\S+\/mot-de-passe-oublie\/nouveau\S+/));
+    problems.push(...await audit(page, 'new password'));
+    await page.fill('#password', 'trop court');
+    await submit(page, 'Enregistrer le nouveau mot de passe');
+    problems.push(...await audit(page, 'new password with errors'));
+    await page.fill('#password', `${STRONG_PASSWORD} bis`);
+    await page.fill('#confirmation', `${STRONG_PASSWORD} bis`);
+    await submit(page, 'Enregistrer le nouveau mot de passe');
+    problems.push(...await audit(page, 'password changed'));
+
+    await page.goto(`${glc.config.issuer}/compte/compte-supprime`);
+    problems.push(...await audit(page, 'account deleted'));
+    await context.close();
+    expectNone(problems);
+  });
+
+  it('FranceConnect: the mock’s pages, automatic link notice, choice, errors, certified identity', async () => {
+    const problems: string[] = [];
+    // Angela's declared identity matches the mock's « test » identity: automatic link.
+    await createResident(glc, 'angela@example.org', { given_name: 'Angela Claire Louise', family_name: 'DUBOIS', birthdate: '1962-08-24', gender: 'female', birthplace: '75107', birthcountry: '99100' });
+    ({ context, page } = await newWindow());
+    await toFranceConnect(page);
+    problems.push(...await audit(page, 'FranceConnect mock login', { mock: true }));
+    await page.fill('#login', 'test');
+    await page.fill('#password', 'faux');
+    await submit(page, 'Se connecter');
+    problems.push(...await audit(page, 'FranceConnect mock login, wrong password', { mock: true }));
+    await atMock(page, 'test');
+    problems.push(...await audit(page, 'FranceConnect linked automatically'));
+    await submit(page, 'Continuer');
+    await page.waitForURL(/\/compte$/);
+    for (const [p, name] of [['/compte/franceconnect', 'FranceConnect (linked)'], ['/compte/identite', 'identity sheet (certified)']] as const) {
+      await page.goto(`${glc.config.issuer}${p}`);
+      problems.push(...await audit(page, name));
+    }
+    const mockBase = `${glc.config.issuer}/franceconnect-mock/api/v2`;
+    await page.goto(`${mockBase}/page-inexistante`);
+    problems.push(...await audit(page, 'FranceConnect mock error page', { mock: true }));
+    await context.close();
+
+    ({ context, page } = await newWindow());
+    await toFranceConnect(page);
+    await atMock(page, 'avec_nom_dusage');
+    problems.push(...await audit(page, 'first FranceConnect login: choice', { screenshot: 'franceconnect-choix' }));
+    await page.fill('#email', 'angela@example.org');
+    await page.fill('#password', 'faux mot de passe');
+    await submit(page, 'Associer FranceConnect à mon compte');
+    problems.push(...await audit(page, 'first FranceConnect login: choice with error'));
+    await context.close();
+
+    ({ context, page } = await newWindow());
+    await toFranceConnect(page);
+    await page.getByRole('button', { name: 'Annuler', exact: true }).click();
+    await page.waitForURL((u) => u.pathname.startsWith('/franceconnect/callback'));
+    problems.push(...await audit(page, 'FranceConnect cancelled'));
+    await page.goto(`${glc.config.issuer}/franceconnect/deconnexion?state=inconnu`);
+    problems.push(...await audit(page, 'logged out, FranceConnect not confirmed'));
+    await context.close();
+    expectNone(problems);
+  });
+
+  it('error pages and the help, accessibility and privacy pages', async () => {
+    const problems: string[] = [];
+    ({ context, page } = await newWindow());
+    for (const [p, name] of [
+      ['/page-inexistante', '404'], ['/interaction/inconnue', 'expired interaction'],
+      [`/auth?client_id=inconnu&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('http://127.0.0.1:9/cb')}`, 'OIDC error, unknown service'],
+      ['/mot-de-passe-oublie/nouveau?jeton=perime', 'expired reset link'], ['/inscription/confirmer?jeton=perime', 'expired confirmation link'],
+      ['/aide', 'help'], ['/accessibilite', 'accessibility statement'], ['/confidentialite', 'privacy'], ['/demo', 'demo service'],
+    ] as const) {
+      await page.goto(`${glc.config.issuer}${p}`);
+      problems.push(...await audit(page, name, p === '/aide' ? { screenshot: 'aide' } : {}));
+    }
+    await page.goto(`${glc.config.issuer}/mot-de-passe-oublie`);
+    await page.evaluate(() => { document.querySelector<HTMLInputElement>('input[name=_csrf]')!.value = 'falsifie'; });
+    await page.fill('#email', email);
+    await submit(page, 'Recevoir le lien');
+    expect(await page.locator('h1').textContent()).toBe('Formulaire expiré');
+    problems.push(...await audit(page, 'CSRF refusal (403)'));
+    await context.close();
+    expectNone(problems);
+  });
+});
