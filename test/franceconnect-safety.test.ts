@@ -5,14 +5,42 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
 import { hashPassword } from '../src/accounts/passwords.js';
+import { runCli } from '../src/cli/main.js';
+import { createRecoveryDesk } from '../src/franceconnect/service.js';
+import { createFranceConnectStore } from '../src/franceconnect/store.js';
 import { accountIdOfSub, franceConnectLogin, isAccountAreaCallback } from './franceconnect-helpers.js';
 
 const lines: string[] = [];
 let glc: TestGlc;
+const savedEnv = { ...process.env };
 beforeAll(async () => {
   glc = await startTestGlc({ LOG_LEVEL: 'info' }, { logDestination: { write: (l) => { lines.push(l); } } });
+  // The glc command (help desk) reads the same settings as the server.
+  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, ...(glc.database.env.DATABASE_URL && { DATABASE_URL: glc.database.env.DATABASE_URL }) });
 });
-afterAll(async () => { await glc?.close(); });
+afterAll(async () => {
+  process.env = savedEnv;
+  await glc?.close();
+});
+
+/**
+ * `glc franceconnect recovery <action> <reference> --json`, as the help desk runs it. The embedded
+ * database belongs to one process only: there, the same desk runs inside the test's server.
+ */
+async function helpDesk(action: 'show' | 'relink', reference: string): Promise<{ code: number; json?: unknown }> {
+  if (glc.database.env.DATABASE_URL) {
+    let out = '';
+    const code = await runCli(['franceconnect', 'recovery', action, reference, '--json'], (t) => { out += t; });
+    return { code, json: out ? JSON.parse(out) : undefined };
+  }
+  const desk = createRecoveryDesk(createFranceConnectStore(glc.services.db), glc.services.log);
+  if (action === 'show') {
+    const found = await desk.show(reference, new Date());
+    return found ? { code: 0, json: { reference: found.reference, accountId: found.account_id, email: found.email } } : { code: 1 };
+  }
+  const result = await desk.resolve(reference, new Date());
+  return result.ok ? { code: 0, json: result } : { code: 1 };
+}
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
 const logEntries = (event: string) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.event === event);
@@ -127,14 +155,17 @@ describe('a FranceConnect sub that changed', () => {
     expect(again.page.html).toContain(reference);
     expect(await db().selectFrom('franceconnect_recovery_requests').select('reference').where('account_id', '=', account!.id).execute()).toHaveLength(1);
 
-    // The help desk, having checked who the resident is, relinks with the reference.
-    expect(await glc.services.franceConnect.resolveRecovery('FC-0000-0000', new Date())).toEqual({ ok: false, reason: 'unknown' });
-    expect(await glc.services.franceConnect.resolveRecovery(reference!.toLowerCase(), new Date())).toEqual({ ok: true, accountId: account!.id });
+    // The help desk finds the account behind the reference, checks who the resident is, relinks.
+    const shown = await helpDesk('show', reference!);
+    expect(shown.code).toBe(0);
+    expect(shown.json).toMatchObject({ reference, accountId: account!.id, email: null });
+    expect((await helpDesk('relink', 'FC-0000-0000')).code).toBe(1);
+    expect(await helpDesk('relink', reference!.toLowerCase())).toEqual({ code: 0, json: { ok: true, accountId: account!.id } });
     expect((await linkOf(account!.id))!.sub).toBe(newSub);
     expect((await eventsOf(account!.id)).at(-1)).toEqual({
       type: 'franceconnect_linked', detail: { method: 'help_desk', reference, oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) },
     });
-    expect(await glc.services.franceConnect.resolveRecovery(reference!, new Date())).toEqual({ ok: false, reason: 'unknown' }); // single use
+    expect((await helpDesk('relink', reference!)).code).toBe(1); // single use
     const back = await franceConnectLogin(glc, 'sans_mail');
     expect(back.page.location).toContain('/compte/callback');
   });

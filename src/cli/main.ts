@@ -10,6 +10,7 @@ import { createServices, type Services } from '../services.js';
 import { ClientInputError, detectLogoType, type ClientUpdate } from '../clients/service.js';
 import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
+import { registerFranceConnectCommands } from '../franceconnect/cli.js';
 
 export class UsageError extends Error {}
 
@@ -199,6 +200,7 @@ export function buildProgram(write: (text: string) => void): Command {
   void helpers; // domain commands: registerXCommands(program, helpers)
   registerDeletionCommands(program, helpers);
   registerConsentCommands(program, helpers);
+  registerFranceConnectCommands(program, helpers);
   return program;
 }
 

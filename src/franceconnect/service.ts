@@ -86,8 +86,40 @@ export interface FranceConnectDeps {
   devMock?: DevMock;
 }
 
+/**
+ * The help desk’s side of a changed sub (SAU, `glc franceconnect recovery …`): the request behind
+ * a reference, and relinking its account to the new sub once the resident’s identity has been
+ * checked out of band. Needs no FranceConnect client.
+ */
+export function createRecoveryDesk(store: FranceConnectStore, log: Logger) {
+  const normalise = (reference: string) => reference.trim().toUpperCase();
+  return {
+    show: (reference: string, now: Date) => store.findRecovery(normalise(reference), now),
+
+    /** Links the request’s account to the new sub (the old one is replaced), journaled with both hashes. */
+    async resolve(reference: string, now: Date): Promise<{ ok: true; accountId: string } | { ok: false; reason: 'unknown' | 'sub_linked_elsewhere' }> {
+      const result = await store.transaction(async (trx) => {
+        const request = await store.takeRecovery(trx, normalise(reference), now);
+        if (!request) return { ok: false as const, reason: 'unknown' as const };
+        const other = await store.findLinkBySub(request.new_sub, trx);
+        if (other && other.account_id !== request.account_id) return { ok: false as const, reason: 'sub_linked_elsewhere' as const };
+        await store.upsertLink(trx, request.account_id, request.new_sub, now);
+        await store.resolveRecovery(trx, request.reference, now);
+        await store.recordEvent(trx, request.account_id, 'franceconnect_linked', {
+          method: 'help_desk', reference: request.reference, oldSubHash: request.old_sub_hash, newSubHash: request.new_sub_hash,
+        });
+        return { ok: true as const, accountId: request.account_id };
+      });
+      // The certified values are refreshed at the resident’s next FranceConnect login.
+      log.info({ event: 'franceconnect_recovery_resolved', outcome: result.ok ? 'relinked' : result.reason }, 'FranceConnect recovery request handled');
+      return result;
+    },
+  };
+}
+
 export function createFranceConnectService(deps: FranceConnectDeps) {
   const { store, accountStore, accounts, secrets, log, client } = deps;
+  const desk = createRecoveryDesk(store, log);
 
   async function start(purpose: FranceConnectPurpose, input: { browserHash: string; interactionUid?: string; accountId?: string }, now: Date): Promise<string> {
     const state = random64();
@@ -297,27 +329,8 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
       return (await store.findOpenRecovery(pending.accountId, pending.identity.sub, now))?.reference;
     },
 
-    /**
-     * Help desk (SAU), after checking the resident’s identity out of band: the account of the
-     * request is linked to the new sub (the old one is replaced), journaled with both hashes. The
-     * certified values are refreshed at the resident’s next FranceConnect login.
-     */
-    async resolveRecovery(reference: string, now: Date): Promise<{ ok: true; accountId: string } | { ok: false; reason: 'unknown' | 'sub_linked_elsewhere' }> {
-      const result = await store.transaction(async (trx) => {
-        const request = await store.takeRecovery(trx, reference.trim().toUpperCase(), now);
-        if (!request) return { ok: false as const, reason: 'unknown' as const };
-        const other = await store.findLinkBySub(request.new_sub, trx);
-        if (other && other.account_id !== request.account_id) return { ok: false as const, reason: 'sub_linked_elsewhere' as const };
-        await store.upsertLink(trx, request.account_id, request.new_sub, now);
-        await store.resolveRecovery(trx, request.reference, now);
-        await store.recordEvent(trx, request.account_id, 'franceconnect_linked', {
-          method: 'help_desk', reference: request.reference, oldSubHash: request.old_sub_hash, newSubHash: request.new_sub_hash,
-        });
-        return { ok: true as const, accountId: request.account_id };
-      });
-      log.info({ event: 'franceconnect_recovery_resolved', reference, outcome: result.ok ? 'relinked' : result.reason }, 'FranceConnect recovery request handled');
-      return result;
-    },
+    /** Help desk (SAU): see createRecoveryDesk. */
+    resolveRecovery: (reference: string, now: Date) => desk.resolve(reference, now),
 
     /** The FranceConnect email can be kept (no new verification) unless another account uses it. */
     async emailForNewAccount(pending: PendingLogin): Promise<string | null> {

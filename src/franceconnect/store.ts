@@ -146,6 +146,16 @@ export function createFranceConnectStore(db: Db) {
         .where('resolved_at', 'is', null).where('expires_at', '>', now)
         .orderBy('created_at', 'desc').limit(1).executeTakeFirst(),
 
+    /** An open request with what the help desk needs to find the resident (not the sub). */
+    findRecovery: (reference: string, now: Date) =>
+      db.selectFrom('franceconnect_recovery_requests')
+        .innerJoin('accounts', 'accounts.id', 'franceconnect_recovery_requests.account_id')
+        .select(['franceconnect_recovery_requests.reference', 'franceconnect_recovery_requests.account_id', 'accounts.email',
+          'franceconnect_recovery_requests.created_at', 'franceconnect_recovery_requests.expires_at'])
+        .where('franceconnect_recovery_requests.reference', '=', reference)
+        .where('franceconnect_recovery_requests.resolved_at', 'is', null).where('franceconnect_recovery_requests.expires_at', '>', now)
+        .executeTakeFirst(),
+
     /** Locks an open request (help desk resolution). */
     takeRecovery: (trx: Executor, reference: string, now: Date) =>
       trx.selectFrom('franceconnect_recovery_requests').selectAll()
