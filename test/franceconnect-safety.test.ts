@@ -27,10 +27,10 @@ afterAll(async () => {
  * `glc franceconnect recovery <action> <reference> --json`, as the help desk runs it. The embedded
  * database belongs to one process only: there, the same desk runs inside the test's server.
  */
-async function helpDesk(action: 'show' | 'relink', reference: string): Promise<{ code: number; json?: unknown }> {
+async function helpDesk(action: 'show' | 'relink', reference: string, accountId?: string): Promise<{ code: number; json?: unknown }> {
   if (glc.database.env.DATABASE_URL) {
     let out = '';
-    const code = await runCli(['franceconnect', 'recovery', action, reference, '--json'], (t) => { out += t; });
+    const code = await runCli(['franceconnect', 'recovery', action, reference, ...(accountId ? ['--account', accountId] : []), '--json'], (t) => { out += t; });
     return { code, json: out ? JSON.parse(out) : undefined };
   }
   const desk = createRecoveryDesk(createFranceConnectStore(glc.services.db), glc.services.log);
@@ -38,7 +38,7 @@ async function helpDesk(action: 'show' | 'relink', reference: string): Promise<{
     const found = await desk.show(reference, new Date());
     return found ? { code: 0, json: { reference: found.reference, accountId: found.account_id, email: found.email } } : { code: 1 };
   }
-  const result = await desk.resolve(reference, new Date());
+  const result = await desk.resolve(reference, new Date(), accountId);
   return result.ok ? { code: 0, json: result } : { code: 1 };
 }
 
@@ -185,5 +185,41 @@ describe('a FranceConnect sub that changed', () => {
     expect((await eventsOf(account.id)).find((e) => e.type === 'franceconnect_linked')).toEqual({
       type: 'franceconnect_linked', detail: { method: 'password_relink', oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) },
     });
+  });
+
+  it('lets a resident whose values changed too ask the help desk from the choice page; the help desk names the account', async () => {
+    const { browser, page } = await franceConnectLogin(glc, 'outre_mer_polynesie');
+    await browser.follow(await browser.submit(page, /\/franceconnect\/creer$/), isAccountAreaCallback);
+    const [account] = await accountsNamed('TEMAURI');
+    const newSub = (await linkOf(account!.id))!.sub;
+    // Before the civil-status change: another sub and another birth name.
+    const OLDER_SUB = `${'cd'.repeat(32)}v1`;
+    await db().updateTable('franceconnect_links').set({ sub: OLDER_SUB }).where('account_id', '=', account!.id).execute();
+    await db().updateTable('franceconnect_certified_fields').set({ value: 'TEMAURI-AVANT' }).where('account_id', '=', account!.id).where('field', '=', 'family_name').execute();
+    await db().updateTable('accounts').set({ family_name: 'TEMAURI-AVANT' }).where('id', '=', account!.id).execute();
+
+    const again = await franceConnectLogin(glc, 'outre_mer_polynesie');
+    expect(again.page.html).toContain('Première connexion avec FranceConnect'); // nothing matches any more
+    const asked = await again.browser.submit(again.page, /\/franceconnect\/assistance$/);
+    expect(asked.status).toBe(200);
+    expect(asked.html).toContain('ne créez pas de nouveau compte');
+    const reference = /data-testid="recovery-reference">(FC-[0-9A-Z]{4}-[0-9A-Z]{4})</.exec(asked.html)?.[1];
+    expect(reference).toBeDefined();
+    expect(logEntries('franceconnect_recovery_requested').at(-1)).toMatchObject({ reference, match: 'none' });
+    expect((await linkOf(account!.id))!.sub).toBe(OLDER_SUB);
+
+    expect((await helpDesk('show', reference!)).json).toMatchObject({ reference, accountId: null });
+    expect((await helpDesk('relink', reference!)).code).toBe(1); // which account: the help desk must say
+    const [withPassword] = await db().selectFrom('accounts').select('id').where('email', '=', 'camille@example.org').execute();
+    expect((await helpDesk('relink', reference!, withPassword!.id)).code).toBe(1); // relinks itself with its password
+    expect(await helpDesk('relink', reference!, account!.id)).toEqual({ code: 0, json: { ok: true, accountId: account!.id } });
+    expect((await linkOf(account!.id))!.sub).toBe(newSub);
+    expect((await glc.services.accountStore.findById(account!.id))!.family_name).toBe('TEMAURI'); // certified again
+    expect((await eventsOf(account!.id)).at(-1)).toEqual({
+      type: 'franceconnect_linked', detail: { method: 'help_desk', reference, oldSubHash: sha256(OLDER_SUB), newSubHash: sha256(newSub) },
+    });
+    expect(await db().selectFrom('franceconnect_recovery_requests').select(['identity', 'account_id']).where('reference', '=', reference!).executeTakeFirst())
+      .toEqual({ identity: null, account_id: account!.id }); // closed, the identity it carried forgotten
+    expect((await franceConnectLogin(glc, 'outre_mer_polynesie')).page.location).toContain('/compte/callback');
   });
 });

@@ -131,6 +131,15 @@ export function franceConnectRoutes(s: Services): Router[] {
     await renderChoice(ctx, p, view);
   });
 
+  // « J’avais un compte créé avec FranceConnect, sans mot de passe »: a reference for the help desk.
+  interaction.post('/franceconnect/assistance', async (ctx) => {
+    const found = await pending(ctx);
+    if (!found) return;
+    const reference = await fc().requestAssistance(found.pending, new Date());
+    if (!reference) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
+    render(ctx, 'franceconnect/recovery.njk', { ...found.view, reference, unmatched: true });
+  });
+
   // « Ce n’est pas mon compte » on the notice of an automatic link.
   interaction.post('/franceconnect/pas-mon-compte', async (ctx) => {
     const found = await pending(ctx);

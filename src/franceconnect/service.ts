@@ -96,26 +96,44 @@ export function createRecoveryDesk(store: FranceConnectStore, log: Logger) {
   return {
     show: (reference: string, now: Date) => store.findRecovery(normalise(reference), now),
 
-    /** Links the request’s account to the new sub (the old one is replaced), journaled with both hashes. */
-    async resolve(reference: string, now: Date): Promise<{ ok: true; accountId: string } | { ok: false; reason: 'unknown' | 'sub_linked_elsewhere' }> {
-      const result = await store.transaction(async (trx) => {
+    /**
+     * Links an account to the request’s new sub (the old one is replaced), certifies the new
+     * identity, journals both sub hashes. A request opened from the choice page names no account:
+     * the help desk gives it (an account linked to another sub, without password — one with a
+     * password relinks itself on the choice page).
+     */
+    async resolve(reference: string, now: Date, accountId?: string): Promise<{ ok: true; accountId: string } | { ok: false; reason: RecoveryRefusal }> {
+      const result = await store.transaction(async (trx): Promise<{ ok: true; accountId: string } | { ok: false; reason: RecoveryRefusal }> => {
         const request = await store.takeRecovery(trx, normalise(reference), now);
-        if (!request) return { ok: false as const, reason: 'unknown' as const };
+        if (!request) return { ok: false, reason: 'unknown' };
+        if (request.account_id && accountId && accountId !== request.account_id) return { ok: false, reason: 'account_mismatch' };
+        const target = request.account_id ?? accountId;
+        if (!target) return { ok: false, reason: 'account_required' };
+        const account = await store.accountForRecovery(trx, target);
+        if (!account) return { ok: false, reason: 'account_unknown' };
+        if (!request.account_id) {
+          if (!account.linked_sub) return { ok: false, reason: 'account_not_linked' };
+          if (account.password_hash) return { ok: false, reason: 'account_has_password' };
+        }
         const other = await store.findLinkBySub(request.new_sub, trx);
-        if (other && other.account_id !== request.account_id) return { ok: false as const, reason: 'sub_linked_elsewhere' as const };
-        await store.upsertLink(trx, request.account_id, request.new_sub, now);
-        await store.resolveRecovery(trx, request.reference, now);
-        await store.recordEvent(trx, request.account_id, 'franceconnect_linked', {
-          method: 'help_desk', reference: request.reference, oldSubHash: request.old_sub_hash, newSubHash: request.new_sub_hash,
+        if (other && other.account_id !== target) return { ok: false, reason: 'sub_linked_elsewhere' };
+        await store.upsertLink(trx, target, request.new_sub, now);
+        const identity = request.identity as unknown as FcIdentity | null;
+        if (identity?.sub === request.new_sub) await store.certify(trx, target, identity, now);
+        await store.resolveRecovery(trx, request.reference, target, now);
+        await store.recordEvent(trx, target, 'franceconnect_linked', {
+          method: 'help_desk', reference: request.reference,
+          oldSubHash: account.linked_sub ? hashSub(account.linked_sub) : request.old_sub_hash, newSubHash: request.new_sub_hash,
         });
-        return { ok: true as const, accountId: request.account_id };
+        return { ok: true, accountId: target };
       });
-      // The certified values are refreshed at the resident’s next FranceConnect login.
       log.info({ event: 'franceconnect_recovery_resolved', outcome: result.ok ? 'relinked' : result.reason }, 'FranceConnect recovery request handled');
       return result;
     },
   };
 }
+
+export type RecoveryRefusal = 'unknown' | 'account_required' | 'account_mismatch' | 'account_unknown' | 'account_not_linked' | 'account_has_password' | 'sub_linked_elsewhere';
 
 export function createFranceConnectService(deps: FranceConnectDeps) {
   const { store, accountStore, accounts, secrets, log, client } = deps;
@@ -183,9 +201,9 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
       if (match.password_hash) return { outcome: 'choose', accountId: null };
       const opened = await store.openRecovery({
         reference: recoveryReference(), accountId: match.id, newSub: identity.sub,
-        oldSubHash: hashSub(match.linked_sub), newSubHash: hashSub(identity.sub), now, expiresAt: new Date(now.getTime() + RECOVERY_TTL_MS),
+        oldSubHash: hashSub(match.linked_sub), newSubHash: hashSub(identity.sub), identity, now, expiresAt: new Date(now.getTime() + RECOVERY_TTL_MS),
       });
-      log.warn({ event: 'franceconnect_recovery_requested', reference: opened.reference, created: opened.created }, 'FranceConnect identity matches an account linked to another sub: left to the help desk');
+      log.warn({ event: 'franceconnect_recovery_requested', reference: opened.reference, created: opened.created, match: 'exact' }, 'FranceConnect identity matches an account linked to another sub: left to the help desk');
       return { outcome: 'recovery', accountId: match.id, reference: opened.reference };
     }
     if (!deps.settings.autoLink) return { outcome: 'choose', accountId: null };
@@ -330,7 +348,22 @@ export function createFranceConnectService(deps: FranceConnectDeps) {
     },
 
     /** Help desk (SAU): see createRecoveryDesk. */
-    resolveRecovery: (reference: string, now: Date) => desk.resolve(reference, now),
+    resolveRecovery: (reference: string, now: Date, accountId?: string) => desk.resolve(reference, now, accountId),
+
+    /**
+     * From the choice page: « J’avais un compte créé avec FranceConnect, sans mot de passe ». No
+     * account matched (a civil-status change changes the sub and the values): a reference for the
+     * help desk, who finds the account and relinks it after checking who the resident is.
+     */
+    async requestAssistance(pending: PendingLogin, now: Date): Promise<string | undefined> {
+      if (pending.outcome !== 'choose') return undefined;
+      const opened = await store.openRecovery({
+        reference: recoveryReference(), accountId: null, newSub: pending.identity.sub, oldSubHash: null,
+        newSubHash: hashSub(pending.identity.sub), identity: pending.identity, now, expiresAt: new Date(now.getTime() + RECOVERY_TTL_MS),
+      });
+      log.warn({ event: 'franceconnect_recovery_requested', reference: opened.reference, created: opened.created, match: 'none' }, 'resident asked the help desk to find their FranceConnect account');
+      return opened.reference;
+    },
 
     /** The FranceConnect email can be kept (no new verification) unless another account uses it. */
     async emailForNewAccount(pending: PendingLogin): Promise<string | null> {

@@ -120,18 +120,23 @@ export function createFranceConnectStore(db: Db) {
     },
 
     /* ---------------------------------------------------------------- sub changed: help desk */
-    /** The open request for this account and new sub, else a new one with `reference`. */
-    async openRecovery(values: { reference: string; accountId: string; newSub: string; oldSubHash: string; newSubHash: string; now: Date; expiresAt: Date }): Promise<{ reference: string; created: boolean }> {
+    /**
+     * The open request for this account (or for no account) and new sub, else a new one with
+     * `reference`; journaled on the account when there is one.
+     */
+    async openRecovery(values: { reference: string; accountId: string | null; newSub: string; oldSubHash: string | null; newSubHash: string; identity: FcIdentity; now: Date; expiresAt: Date }): Promise<{ reference: string; created: boolean }> {
       return db.transaction().execute(async (trx) => {
         const open = await trx.selectFrom('franceconnect_recovery_requests').select('reference')
-          .where('account_id', '=', values.accountId).where('new_sub', '=', values.newSub)
+          .where('new_sub', '=', values.newSub)
+          .where((eb) => (values.accountId ? eb('account_id', '=', values.accountId) : eb('account_id', 'is', null)))
           .where('resolved_at', 'is', null).where('expires_at', '>', values.now)
           .forUpdate().executeTakeFirst();
         if (open) return { reference: open.reference, created: false };
         await trx.insertInto('franceconnect_recovery_requests').values({
-          reference: values.reference, account_id: values.accountId, new_sub: values.newSub,
+          reference: values.reference, account_id: values.accountId, new_sub: values.newSub, identity: JSON.stringify(values.identity),
           old_sub_hash: values.oldSubHash, new_sub_hash: values.newSubHash, created_at: values.now, expires_at: values.expiresAt,
         }).execute();
+        if (!values.accountId) return { reference: values.reference, created: true };
         await trx.insertInto('account_events').values({
           account_id: values.accountId, type: 'franceconnect_sub_change_detected',
           detail: JSON.stringify({ reference: values.reference, oldSubHash: values.oldSubHash, newSubHash: values.newSubHash }),
@@ -140,18 +145,18 @@ export function createFranceConnectStore(db: Db) {
       });
     },
 
-    findOpenRecovery: (accountId: string, newSub: string, now: Date) =>
+    findOpenRecovery: (accountId: string | null, newSub: string, now: Date) =>
       db.selectFrom('franceconnect_recovery_requests').select('reference')
-        .where('account_id', '=', accountId).where('new_sub', '=', newSub)
+        .where((eb) => (accountId ? eb('account_id', '=', accountId) : eb('account_id', 'is', null))).where('new_sub', '=', newSub)
         .where('resolved_at', 'is', null).where('expires_at', '>', now)
         .orderBy('created_at', 'desc').limit(1).executeTakeFirst(),
 
     /** An open request with what the help desk needs to find the resident (not the sub). */
     findRecovery: (reference: string, now: Date) =>
       db.selectFrom('franceconnect_recovery_requests')
-        .innerJoin('accounts', 'accounts.id', 'franceconnect_recovery_requests.account_id')
+        .leftJoin('accounts', 'accounts.id', 'franceconnect_recovery_requests.account_id')
         .select(['franceconnect_recovery_requests.reference', 'franceconnect_recovery_requests.account_id', 'accounts.email',
-          'franceconnect_recovery_requests.created_at', 'franceconnect_recovery_requests.expires_at'])
+          'franceconnect_recovery_requests.identity', 'franceconnect_recovery_requests.created_at', 'franceconnect_recovery_requests.expires_at'])
         .where('franceconnect_recovery_requests.reference', '=', reference)
         .where('franceconnect_recovery_requests.resolved_at', 'is', null).where('franceconnect_recovery_requests.expires_at', '>', now)
         .executeTakeFirst(),
@@ -162,9 +167,16 @@ export function createFranceConnectStore(db: Db) {
         .where('reference', '=', reference).where('resolved_at', 'is', null).where('expires_at', '>', now)
         .forUpdate().executeTakeFirst(),
 
-    async resolveRecovery(trx: Executor, reference: string, now: Date): Promise<void> {
-      await trx.updateTable('franceconnect_recovery_requests').set({ resolved_at: now }).where('reference', '=', reference).execute();
+    /** Closes it, forgetting the identity it carried. */
+    async resolveRecovery(trx: Executor, reference: string, accountId: string, now: Date): Promise<void> {
+      await trx.updateTable('franceconnect_recovery_requests').set({ resolved_at: now, account_id: accountId, identity: null }).where('reference', '=', reference).execute();
     },
+
+    /** The account the help desk names: its FranceConnect link and whether it has a password. */
+    accountForRecovery: (trx: Executor, accountId: string) =>
+      trx.selectFrom('accounts').leftJoin('franceconnect_links', 'franceconnect_links.account_id', 'accounts.id')
+        .select(['accounts.id', 'accounts.password_hash', 'franceconnect_links.sub as linked_sub'])
+        .where('accounts.id', '=', accountId).forUpdate(['accounts']).executeTakeFirst(),
 
     /* ---------------------------------------------------------------- certification */
     /** The six fields as certified now; the account's identity columns take the same values. */

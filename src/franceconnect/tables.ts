@@ -56,15 +56,19 @@ export interface FranceConnectLinkRefusalTable {
 }
 
 /**
- * A FranceConnect identity whose six certified fields equal those of an account linked to
- * another sub (sub changed), an account without password: left to the help desk (SAU).
+ * A FranceConnect identity the help desk (SAU) may relink to an account whose sub changed: either
+ * its six certified fields equal those of an account without password linked to another sub, or
+ * the resident asked from the choice page (civil-status change: no account matched).
  */
 export interface FranceConnectRecoveryRequestTable {
   reference: string;
-  account_id: string;
+  /** Null when the resident asked from the choice page (no account matched): the help desk finds it. */
+  account_id: string | null;
   new_sub: string;
-  old_sub_hash: string;
+  old_sub_hash: string | null;
   new_sub_hash: string;
+  /** The new certified identity (FcIdentity), certified on the account when the help desk relinks. */
+  identity: Json<Record<string, unknown>> | null;
   created_at: CreatedAt;
   expires_at: Timestamp;
   resolved_at: Timestamp | null;
