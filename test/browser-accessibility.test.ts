@@ -58,7 +58,8 @@ async function newWindow(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page: await context.newPage() };
 }
 
-interface Options { mock?: boolean; screenshot?: string }
+/** mock: a FranceConnect mock page (its own title); formError: a form shown again with errors. */
+interface Options { mock?: boolean; formError?: boolean; screenshot?: string }
 
 /** Audits the page now shown; returns its problems, each prefixed by `name`. */
 async function audit(page: Page, name: string, options: Options = {}): Promise<string[]> {
@@ -77,12 +78,15 @@ async function audit(page: Page, name: string, options: Options = {}): Promise<s
   if (facts.lang !== 'fr') problems.push(`lang="${facts.lang}" instead of "fr"`);
   if (facts.h1 !== 1) problems.push(`${facts.h1} h1 instead of exactly one`);
   if (!options.mock && !/\S — GrandLyon Connect$/.test(facts.title)) problems.push(`title « ${facts.title} » does not end with « — GrandLyon Connect » after a page name`);
+  // A form with errors says so in the title, the first thing a screen reader reads (RGAA 11.10).
+  if (!options.mock && facts.title.replace(/\s/g, ' ').startsWith('Erreur : ') !== (options.formError === true)) problems.push(`title « ${facts.title} » ${options.formError ? 'does not start' : 'starts'} with « Erreur : »`);
   if (!facts.skipLink) problems.push('the first focusable element is not a skip link to an existing target');
 
   // axe at desktop then phone width; a violation found at both is reported once.
   const widths = new Map<string, number[]>();
   for (const viewport of [DESKTOP, PHONE]) {
     await page.setViewportSize(viewport);
+    if (viewport === DESKTOP && options.screenshot) await page.screenshot({ path: path.join(SCREENSHOTS, `a11y-${options.screenshot}-1280.png`) });
     if (viewport === PHONE) {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       if (overflow > 0) problems.push(`scrolls ${overflow} px horizontally at ${PHONE.width} px`);
@@ -167,7 +171,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.fill('#email', 'personne@example.fr');
     await page.fill('#password', 'pas le bon mot de passe');
     await submit(page, 'Se connecter');
-    problems.push(...await audit(page, 'login, wrong password'));
+    problems.push(...await audit(page, 'login, wrong password', { formError: true }));
 
     await page.getByRole('link', { name: 'Créer un compte GrandLyon Connect' }).click();
     await page.waitForURL(/\/inscription$/);
@@ -175,7 +179,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.fill('#email', 'pas-une-adresse');
     await page.fill('#password', 'court');
     await submit(page, 'Créer mon compte');
-    problems.push(...await audit(page, 'sign-up with errors'));
+    problems.push(...await audit(page, 'sign-up with errors', { formError: true }));
 
     await page.fill('#email', email);
     await page.fill('#password', STRONG_PASSWORD);
@@ -227,7 +231,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.fill('#birthplace', 'Saint-Denis');
     await page.fill('#phone_number', '12');
     await submit(page, 'Enregistrer ma fiche');
-    problems.push(...await audit(page, 'identity sheet with errors', { screenshot: 'fiche-erreurs' }));
+    problems.push(...await audit(page, 'identity sheet with errors', { formError: true, screenshot: 'fiche-erreurs' }));
 
     await page.goto(`${glc.config.issuer}/compte/services`);
     await submit(page, 'Enregistrer mes choix pour Médiathèque');
@@ -239,18 +243,18 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     problems.push(...await audit(page, 'change password'));
     await page.fill('#current', 'faux');
     await submit(page, 'Enregistrer le nouveau mot de passe');
-    problems.push(...await audit(page, 'change password with errors'));
+    problems.push(...await audit(page, 'change password with errors', { formError: true }));
 
     await page.goto(`${glc.config.issuer}/compte/supprimer`);
     problems.push(...await audit(page, 'delete my account'));
     await submit(page, 'Supprimer définitivement mon compte');
-    problems.push(...await audit(page, 'delete my account with errors'));
+    problems.push(...await audit(page, 'delete my account with errors', { formError: true }));
 
     await page.goto(`${glc.config.issuer}/compte/adresse-electronique`);
     problems.push(...await audit(page, 'change email'));
     await page.fill('#email', 'pas-une-adresse');
     await submit(page, 'Envoyer le lien de confirmation');
-    problems.push(...await audit(page, 'change email with errors'));
+    problems.push(...await audit(page, 'change email with errors', { formError: true }));
     await page.fill('#email', 'audit.nouvelle@example.fr');
     await submit(page, 'Envoyer le lien de confirmation');
     problems.push(...await audit(page, 'change email, link sent'));
@@ -266,7 +270,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.goto(`${glc.config.issuer}/mot-de-passe-oublie`);
     problems.push(...await audit(page, 'forgotten password'));
     await submit(page, 'Recevoir le lien');
-    problems.push(...await audit(page, 'forgotten password with errors'));
+    problems.push(...await audit(page, 'forgotten password with errors', { formError: true }));
     await page.fill('#email', 'audit.nouvelle@example.fr');
     await submit(page, 'Recevoir le lien');
     problems.push(...await audit(page, 'forgotten password, link sent'));
@@ -274,7 +278,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     problems.push(...await audit(page, 'new password'));
     await page.fill('#password', 'trop court');
     await submit(page, 'Enregistrer le nouveau mot de passe');
-    problems.push(...await audit(page, 'new password with errors'));
+    problems.push(...await audit(page, 'new password with errors', { formError: true }));
     await page.fill('#password', `${STRONG_PASSWORD} bis`);
     await page.fill('#confirmation', `${STRONG_PASSWORD} bis`);
     await submit(page, 'Enregistrer le nouveau mot de passe');
@@ -317,7 +321,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.fill('#email', 'angela@example.org');
     await page.fill('#password', 'faux mot de passe');
     await submit(page, 'Associer FranceConnect à mon compte');
-    problems.push(...await audit(page, 'first FranceConnect login: choice with error'));
+    problems.push(...await audit(page, 'first FranceConnect login: choice with error', { formError: true }));
     await context.close();
 
     ({ context, page } = await newWindow());
