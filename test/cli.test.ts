@@ -8,7 +8,7 @@ const saved = { ...process.env };
 
 async function glcCommand(...args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
-  const code = await runCli(args, (t) => { out += t; });
+  const code = await runCli(args, (t) => { out += t; }, { services: glc.services });
   return { code, out };
 }
 

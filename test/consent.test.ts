@@ -324,7 +324,7 @@ describe('expiry, journal and account deletion', () => {
       Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...glc.database.env });
       let out = '';
       try {
-        const code = await runCli(['consent', 'verify', '--json'], (text) => { out += text; });
+        const code = await runCli(['consent', 'verify', '--json'], (text) => { out += text; }, { services: glc.services });
         return { code, report: JSON.parse(out) as Awaited<ReturnType<typeof glc.services.consent.verifyJournal>> };
       } finally {
         for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];

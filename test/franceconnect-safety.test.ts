@@ -30,7 +30,7 @@ afterAll(async () => {
 async function helpDesk(action: 'show' | 'relink', reference: string, accountId?: string): Promise<{ code: number; json?: unknown }> {
   if (glc.database.env.DATABASE_URL) {
     let out = '';
-    const code = await runCli(['franceconnect', 'recovery', action, reference, ...(accountId ? ['--account', accountId] : []), '--json'], (t) => { out += t; });
+    const code = await runCli(['franceconnect', 'recovery', action, reference, ...(accountId ? ['--account', accountId] : []), '--json'], (t) => { out += t; }, { services: glc.services });
     return { code, json: out ? JSON.parse(out) : undefined };
   }
   const desk = createRecoveryDesk(createFranceConnectStore(glc.services.db), glc.services.log);

@@ -32,19 +32,28 @@ function readLogo(file: string | undefined) {
   return { data, type: detectLogoType(data) };
 }
 
-/** Opens what a command needs, runs it, closes the database whatever happens. */
-async function withServices<T>(fn: (s: Services) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env);
-  const db = await openDatabase(config);
-  try {
-    await migrateToLatest(db);
-    return await fn(await createServices(config, db, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)));
-  } finally {
-    await db.destroy();
-  }
+type WithServices = <T>(fn: (s: Services) => Promise<T>) => Promise<T>;
+
+/**
+ * Opens what a command needs, runs it, closes the database whatever happens. Given the services
+ * of a running instance (tests on the embedded database, which one process only may open), uses them.
+ */
+function servicesOpener(running?: Services): WithServices {
+  return async (fn) => {
+    if (running) return fn(running);
+    const config = loadConfig(process.env);
+    const db = await openDatabase(config);
+    try {
+      await migrateToLatest(db);
+      return await fn(await createServices(config, db, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)));
+    } finally {
+      await db.destroy();
+    }
+  };
 }
 
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+async function withDb<T>(fn: (db: Db) => Promise<T>, running?: Services): Promise<T> {
+  if (running) return fn(running.db);
   const config = loadConfig(process.env);
   const db = await openDatabase(config);
   try {
@@ -55,9 +64,10 @@ async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
 }
 
 /** Domains add their own commands (consent verify, purge-inactive…) with these helpers. */
-export interface CliHelpers { withServices: typeof withServices; out: (cmd: Command) => Out; jsonOption: () => Option }
+export interface CliHelpers { withServices: WithServices; out: (cmd: Command) => Out; jsonOption: () => Option }
 
-export function buildProgram(write: (text: string) => void): Command {
+export function buildProgram(write: (text: string) => void, running?: Services): Command {
+  const withServices = servicesOpener(running);
   const program = new Command('glc')
     .description('GrandLyon Connect — outil des opérateurs')
     .exitOverride()
@@ -71,7 +81,7 @@ export function buildProgram(write: (text: string) => void): Command {
 
   program.command('migrate').description('apply pending database migrations').addOption(jsonOption())
     .action(async (_o, cmd: Command) => {
-      const result = await withDb(migrateToLatest);
+      const result = await withDb(migrateToLatest, running);
       const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
       out(cmd)(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.', { applied });
     });
@@ -197,15 +207,14 @@ export function buildProgram(write: (text: string) => void): Command {
     });
 
   const helpers: CliHelpers = { withServices, out, jsonOption };
-  void helpers; // domain commands: registerXCommands(program, helpers)
   registerDeletionCommands(program, helpers);
   registerConsentCommands(program, helpers);
   registerFranceConnectCommands(program, helpers);
   return program;
 }
 
-export async function runCli(argv: string[], write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  const program = buildProgram(write);
+export async function runCli(argv: string[], write: (text: string) => void = (t) => process.stdout.write(t), options: { services?: Services } = {}): Promise<number> {
+  const program = buildProgram(write, options.services);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

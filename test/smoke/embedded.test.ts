@@ -1,6 +1,6 @@
 // The newcomer's path: `npm start` with no configuration runs on embedded PGlite in ./data,
 // answers discovery, stops cleanly on SIGTERM, and starts again with the same keys and accounts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,11 @@ describe('embedded default', () => {
     expect((await browser.get(decode(link))).status).toBe(200);
 
     expect(await stop(child)).toBe(0);
+
+    // The operator's command, as a real process, on the same embedded database (server stopped).
+    const cli = spawnSync(process.execPath, [path.join(root, 'bin/glc.js'), 'client', 'list', '--json'], { cwd, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 60_000 });
+    expect(cli.status).toBe(0);
+    expect((JSON.parse(cli.stdout) as { name: string }[]).map((c) => c.name)).toContain('Service de démonstration');
 
     child = await start(port);
     try {
