@@ -21,6 +21,7 @@ const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', ...(process.env.A1
 const AXE_RESULTS = ['violations', ...(process.env.A11Y_REVIEW ? ['incomplete'] : [])] as const;
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 740 };
+const REFLOW = { width: 320, height: 256 };
 const SCREENSHOTS = process.env.A11Y_SCREENSHOT_DIR ?? tmpdir();
 
 let glc: TestGlc;
@@ -95,6 +96,10 @@ async function audit(page: Page, name: string, options: Options = {}): Promise<s
     }
     for (const v of await axe(page)) widths.set(v, [...(widths.get(v) ?? []), viewport.width]);
   }
+  // WCAG 1.4.10 (reflow): 320 px wide, i.e. a 1280 px screen zoomed to 400 %.
+  await page.setViewportSize(REFLOW);
+  const reflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (reflow > 0) problems.push(`scrolls ${reflow} px horizontally at ${REFLOW.width} px (reflow)`);
   await page.setViewportSize(DESKTOP);
   for (const [v, at] of widths) problems.push(`[${at.join(' and ')} px] ${v}`);
   return problems.map((p) => `${name} (${new URL(page.url()).pathname}): ${p}`);
@@ -201,7 +206,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.waitForURL(/127\.0\.0\.1:9\/mediatheque\/callback/);
 
     await page.goto(`${glc.config.issuer}/session/end?client_id=${service.clientId}`);
-    problems.push(...await audit(page, 'logout confirmation'));
+    problems.push(...await audit(page, 'logout confirmation', { screenshot: 'deconnexion' }));
     await submit(page, 'Me déconnecter');
     problems.push(...await audit(page, 'logged out'));
     expectNone(problems);
@@ -322,13 +327,15 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.fill('#password', 'faux mot de passe');
     await submit(page, 'Associer FranceConnect à mon compte');
     problems.push(...await audit(page, 'first FranceConnect login: choice with error', { formError: true }));
+    await submit(page, 'Demander l’aide de l’assistance');
+    problems.push(...await audit(page, 'FranceConnect: help-desk recovery', { screenshot: 'franceconnect-assistance' }));
     await context.close();
 
     ({ context, page } = await newWindow());
     await toFranceConnect(page);
     await page.getByRole('button', { name: 'Annuler', exact: true }).click();
     await page.waitForURL((u) => u.pathname.startsWith('/franceconnect/callback'));
-    problems.push(...await audit(page, 'FranceConnect cancelled'));
+    problems.push(...await audit(page, 'FranceConnect cancelled', { screenshot: 'franceconnect-annule' }));
     await page.goto(`${glc.config.issuer}/franceconnect/deconnexion?state=inconnu`);
     problems.push(...await audit(page, 'logged out, FranceConnect not confirmed'));
     await context.close();
