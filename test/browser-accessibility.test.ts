@@ -79,6 +79,7 @@ async function audit(page: Page, name: string, options: Options = {}): Promise<s
   if (facts.lang !== 'fr') problems.push(`lang="${facts.lang}" instead of "fr"`);
   if (facts.h1 !== 1) problems.push(`${facts.h1} h1 instead of exactly one`);
   if (!options.mock && !/\S — GrandLyon Connect$/.test(facts.title)) problems.push(`title « ${facts.title} » does not end with « — GrandLyon Connect » after a page name`);
+  if (options.formError) problems.push(...await errorWiring(page));
   // A form with errors says so in the title, the first thing a screen reader reads (RGAA 11.10).
   if (!options.mock && facts.title.replace(/\s/g, ' ').startsWith('Erreur : ') !== (options.formError === true)) problems.push(`title « ${facts.title} » ${options.formError ? 'does not start' : 'starts'} with « Erreur : »`);
   if (!facts.skipLink) problems.push('the first focusable element is not a skip link to an existing target');
@@ -101,6 +102,7 @@ async function audit(page: Page, name: string, options: Options = {}): Promise<s
   const reflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (reflow > 0) problems.push(`scrolls ${reflow} px horizontally at ${REFLOW.width} px (reflow)`);
   await page.setViewportSize(DESKTOP);
+  problems.push(...await keyboardWalk(page));
   for (const [v, at] of widths) problems.push(`[${at.join(' and ')} px] ${v}`);
   return problems.map((p) => `${name} (${new URL(page.url()).pathname}): ${p}`);
 }
@@ -124,6 +126,84 @@ async function smallTargets(page: Page): Promise<string[]> {
     }
     return small;
   });
+}
+
+/**
+ * A form shown again with errors: the fields in error say so (aria-invalid) and are described by
+ * their message (aria-describedby, on the field or its fieldset); every message is tied to a
+ * field; the summary's links lead to existing fields.
+ */
+async function errorWiring(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    const invalid = [...document.querySelectorAll<HTMLElement>('[aria-invalid="true"]')];
+    if (!invalid.length) problems.push('errors: no field marked aria-invalid="true"');
+    const described = new Set<string>();
+    for (const el of invalid) {
+      const ids = [el, el.closest('fieldset')].flatMap((e) => (e?.getAttribute('aria-describedby') ?? '').split(/\s+/)).filter(Boolean);
+      ids.forEach((id) => described.add(id));
+      const texts = ids.map((id) => document.getElementById(id)?.textContent?.trim() ?? '');
+      if (ids.some((id) => !document.getElementById(id))) problems.push(`errors: #${el.id} is described by a missing element (${ids.join(' ')})`);
+      if (!texts.some(Boolean)) problems.push(`errors: #${el.id} is invalid but no message describes it`);
+    }
+    for (const message of document.querySelectorAll<HTMLElement>('.error-message[id]')) {
+      if (!described.has(message.id)) problems.push(`errors: message #${message.id} is not tied to its field`);
+    }
+    for (const link of document.querySelectorAll<HTMLAnchorElement>('#erreurs a[href^="#"]')) {
+      if (!document.getElementById(link.hash.slice(1))) problems.push(`errors: summary link ${link.hash} leads nowhere`);
+    }
+    return problems;
+  });
+}
+
+/**
+ * Tabs through the whole page from its top: every control is reached, in the order of the page,
+ * each with a visible focus indicator, and the skip link shows itself when it has the focus.
+ */
+async function keyboardWalk(page: Page): Promise<string[]> {
+  const count = await page.evaluate(() => {
+    const visible = (el: HTMLElement) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+    const radioGroups = new Set<string>();
+    let n = 0;
+    for (const el of document.querySelectorAll<HTMLElement>('a[href], button, input:not([type=hidden]), select, textarea, [tabindex]')) {
+      if (el.tabIndex < 0 || (el as HTMLButtonElement).disabled || !visible(el)) continue;
+      if (el instanceof HTMLInputElement && el.type === 'radio') {
+        // One stop per radio group: the checked radio, or the first one.
+        const group = [...document.querySelectorAll<HTMLInputElement>(`input[type=radio][name="${el.name}"]`)];
+        if (radioGroups.has(el.name) || el !== (group.find((r) => r.checked) ?? group[0])) continue;
+        radioGroups.add(el.name);
+      }
+      el.dataset.tabStop = String(n++);
+    }
+    const start = document.createElement('span');
+    start.tabIndex = -1;
+    document.body.prepend(start);
+    start.focus();
+    return n;
+  });
+  const problems: string[] = [];
+  for (let i = 0; i < count; i++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return null;
+      const style = getComputedStyle(el);
+      const box = el.getBoundingClientRect();
+      return {
+        stop: el.dataset.tabStop ?? null,
+        name: `${el.tagName.toLowerCase()} « ${(el.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 60) || el.id} »`,
+        indicator: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none',
+        onScreen: box.top >= 0 && box.left >= 0 && box.bottom <= window.innerHeight + window.scrollY && box.right <= window.innerWidth,
+      };
+    });
+    if (!at || at.stop !== String(i)) {
+      problems.push(`keyboard: Tab stop ${i + 1} of ${count} is ${at ? at.name : 'nothing'}, not the ${i + 1}th control of the page`);
+      break;
+    }
+    if (!at.indicator) problems.push(`keyboard: no visible focus indicator on ${at.name}`);
+    if (i === 0 && !at.onScreen) problems.push(`keyboard: the skip link stays off-screen when it has the focus`);
+  }
+  return problems;
 }
 
 async function axe(page: Page): Promise<string[]> {
