@@ -101,6 +101,12 @@ async function audit(page: Page, name: string, options: Options = {}): Promise<s
   await page.setViewportSize(REFLOW);
   const reflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (reflow > 0) problems.push(`scrolls ${reflow} px horizontally at ${REFLOW.width} px (reflow)`);
+  // WCAG 1.4.12 (text spacing): the spacing a reader may impose keeps everything on a phone screen.
+  await page.setViewportSize(PHONE);
+  const style = await page.addStyleTag({ content: '* { line-height: 1.5 !important; letter-spacing: .12em !important; word-spacing: .16em !important; } p { margin-bottom: 2em !important; }' });
+  const spaced = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (spaced > 0) problems.push(`scrolls ${spaced} px horizontally at ${PHONE.width} px with WCAG 1.4.12 text spacing`);
+  await style.evaluate((element) => (element as Element).remove());
   await page.setViewportSize(DESKTOP);
   problems.push(...await keyboardWalk(page));
   for (const [v, at] of widths) problems.push(`[${at.join(' and ')} px] ${v}`);
