@@ -1,9 +1,12 @@
 // Accessibility audit (RGAA 4.1 / WCAG 2.1 AA) of every page a resident can meet, in Debian's
 // Chromium: axe-core on each page at desktop and phone width, plus what axe does not check —
-// one h1, lang="fr", a title ending with « — GrandLyon Connect », a skip link first in the
-// page, and no horizontal scrolling at 375 px. Pages are reached the way a resident reaches
-// them (a real service's authorization, real forms, the FranceConnect mock), error states
-// included. Every problem of a journey is listed at its end, readably.
+// one h1, lang="fr", a title ending with « — GrandLyon Connect » (« Erreur : » first when a form
+// comes back with errors), a skip link first in the page, a keyboard walk (every control, in
+// order, visibly focused), errors tied to their fields, 44 px targets, and no horizontal
+// scrolling at 375 px, at 320 px (reflow) or with enlarged text spacing. Pages are reached the
+// way a resident reaches them (a real service's authorization, real forms, the FranceConnect
+// mock), error states included. Every problem of a journey is listed at its end, readably.
+// Screenshots of a few key pages land in A11Y_SCREENSHOT_DIR (default: the system's tmp dir).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
