@@ -7,6 +7,7 @@ import { errorHandler, requestLog, securityHeaders } from './http/middleware.js'
 import { opsRoutes } from './http/ops-routes.js';
 import { staticPageRoutes } from './http/static-pages.js';
 import { docsRoutes } from './docs/routes.js';
+import { helpRoutes } from './help/routes.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { accountRoutes } from './accounts/routes.js';
 import { devMailboxRoutes } from './mail/dev-routes.js';
@@ -25,7 +26,7 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   app.use(errorHandler(s.log));
 
   for (const middleware of extraMiddlewares) app.use(middleware);
-  const routers = [opsRoutes(s), staticPageRoutes(), docsRoutes(), interactionRoutes(s), accountRoutes(s), ...extraRouters];
+  const routers = [opsRoutes(s), staticPageRoutes(), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
   if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 

@@ -24,6 +24,8 @@ export interface Config {
   secretsKey: string | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** Where « Contacter l’assistance » messages go (the help desk, SAU). */
+  supportEmail: string;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Behind a load balancer: trust X-Forwarded-For/Proto (client IP for throttling, https). */
   trustProxy: boolean;
@@ -72,6 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
   const smtpUrl = read(env, 'SMTP_URL', z.url({ protocol: /^smtps?$/ }).optional(), 'an smtp:// or smtps:// URL');
   const fcIssuer = read(env, 'FC_ISSUER', httpUrl.optional(), 'the FranceConnect issuer URL, e.g. https://oidc.franceconnect.gouv.fr/api/v2');
 
+  const supportEmail = read(env, 'SUPPORT_EMAIL', z.email().optional(), 'the help desk (SAU) address, e.g. assistance@grandlyon.com');
   if (production) {
     if (issuerUrl.protocol !== 'https:') throw new ConfigError('ISSUER', 'an https:// URL in production');
     if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'required in production (the embedded database is for development only)');
@@ -79,6 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!smtpUrl) throw new ConfigError('SMTP_URL', 'required in production (the dev mailbox is for development only)');
     if (!fcIssuer) throw new ConfigError('FC_ISSUER', 'required in production (the FranceConnect mock is for development only)');
     if (new URL(fcIssuer).protocol !== 'https:') throw new ConfigError('FC_ISSUER', 'an https:// URL in production');
+    if (!supportEmail) throw new ConfigError('SUPPORT_EMAIL', 'required in production (help requests are sent there)');
   }
   const fcClientId = read(env, 'FC_CLIENT_ID', z.string().min(1).optional(), 'the client_id given by FranceConnect');
   const fcClientSecret = read(env, 'FC_CLIENT_SECRET', z.string().min(1).optional(), 'the client secret given by FranceConnect');
@@ -99,6 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretsKey,
     smtpUrl,
     mailFrom: read(env, 'MAIL_FROM', z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'), 'a sender address such as "GrandLyon Connect <no-reply@example.fr>"'),
+    supportEmail: supportEmail ?? 'assistance@connect.grandlyon.localhost',
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
     trustProxy: read(env, 'TRUST_PROXY', bool.default(false), 'true or false'),
     franceConnect: {

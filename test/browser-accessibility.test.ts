@@ -438,11 +438,14 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
       ['/page-inexistante', '404'], ['/interaction/inconnue', 'expired interaction'],
       [`/auth?client_id=inconnu&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('http://127.0.0.1:9/cb')}`, 'OIDC error, unknown service'],
       ['/mot-de-passe-oublie/nouveau?jeton=perime', 'expired reset link'], ['/inscription/confirmer?jeton=perime', 'expired confirmation link'],
-      ['/aide', 'help'], ['/accessibilite', 'accessibility statement'], ['/confidentialite', 'privacy'], ['/demo', 'demo service'],
+      ['/aide', 'help'], ['/aide/contact?ref=abc-123', 'help desk form'], ['/accessibilite', 'accessibility statement'], ['/confidentialite', 'privacy'], ['/demo', 'demo service'],
     ] as const) {
       await page.goto(`${glc.config.issuer}${p}`);
       problems.push(...await audit(page, name, p === '/aide' ? { screenshot: 'aide' } : {}));
     }
+    await page.goto(`${glc.config.issuer}/aide/contact`);
+    await submit(page, 'Envoyer ma demande');
+    problems.push(...await audit(page, 'help desk form with errors', { formError: true }));
     await page.goto(`${glc.config.issuer}/mot-de-passe-oublie`);
     await page.evaluate(() => { document.querySelector<HTMLInputElement>('input[name=_csrf]')!.value = 'falsifie'; });
     await page.fill('#email', email);

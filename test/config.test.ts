@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
-const PROD = { NODE_ENV: 'production', ISSUER: 'https://connect.example.fr', DATABASE_URL: 'postgres://u@db/glc', SECRETS_KEY: 'a'.repeat(64), SMTP_URL: 'smtp://mail.example.fr', FC_ISSUER: 'https://oidc.franceconnect.gouv.fr/api/v2', FC_CLIENT_ID: 'id', FC_CLIENT_SECRET: 'secret' };
+const PROD = { NODE_ENV: 'production', ISSUER: 'https://connect.example.fr', DATABASE_URL: 'postgres://u@db/glc', SECRETS_KEY: 'a'.repeat(64), SMTP_URL: 'smtp://mail.example.fr', FC_ISSUER: 'https://oidc.franceconnect.gouv.fr/api/v2', FC_CLIENT_ID: 'id', FC_CLIENT_SECRET: 'secret', SUPPORT_EMAIL: 'assistance@example.fr' };
 
 function failure(env: Record<string, string>): ConfigError {
   try {
@@ -48,7 +48,7 @@ describe('configuration', () => {
     expect(failure(env).variable).toBe(variable);
   });
 
-  it.each(['ISSUER', 'DATABASE_URL', 'SECRETS_KEY', 'SMTP_URL', 'FC_ISSUER'])('requires %s in production', (variable) => {
+  it.each(['ISSUER', 'DATABASE_URL', 'SECRETS_KEY', 'SMTP_URL', 'FC_ISSUER', 'SUPPORT_EMAIL'])('requires %s in production', (variable) => {
     const env: Record<string, string> = { ...PROD };
     delete env[variable];
     expect(failure(env).variable).toBe(variable);
