@@ -35,6 +35,13 @@ function derive(master: Buffer, purpose: string): Buffer {
 
 export function createSecrets(master: Buffer): Secrets {
   const encryptionKey = derive(master, 'encryption-at-rest');
+  // One HKDF per purpose, not per call: the purge hashes millions of values (throttle keys, pseudonyms).
+  const hmacKeys = new Map<string, Buffer>();
+  const hmacKey = (purpose: string) => {
+    let key = hmacKeys.get(purpose);
+    if (!key) hmacKeys.set(purpose, (key = derive(master, `hmac:${purpose}`)));
+    return key;
+  };
   return {
     // AES-256-GCM; the stored form is v1.<iv>.<tag>.<ciphertext> in base64url.
     encrypt(plaintext) {
@@ -52,7 +59,7 @@ export function createSecrets(master: Buffer): Secrets {
     },
     cookieKeys: [derive(master, 'cookies').toString('base64url')],
     hmac(purpose, value) {
-      return createHmac('sha256', derive(master, `hmac:${purpose}`)).update(value).digest('hex');
+      return createHmac('sha256', hmacKey(purpose)).update(value).digest('hex');
     },
   };
 }

@@ -189,10 +189,72 @@ describe('robustness', () => {
   });
 });
 
+describe('cleanups of other domains, per batch', () => {
+  it('pseudonymises every consent chain of a batch with its own last entry, and removes the throttling counters', async () => {
+    await sweep(8);
+    const start = at(8, 0);
+    const { clientId: a } = await glc.services.clients.add({ name: 'Service A', scope: 'openid email', redirectUris: ['http://127.0.0.1:9/a'] });
+    const { clientId: b } = await glc.services.clients.add({ name: 'Service B', scope: 'openid email', redirectUris: ['http://127.0.0.1:9/b'] });
+    const residents = await Promise.all(Array.from({ length: 4 }, () => resident(start)));
+    const consent = glc.services.consent;
+    const give = (accountId: string, clientId: string) => glc.services.db.transaction().execute(async (trx) => {
+      await consent.store.upsert(trx, { accountId, clientId, claims: ['email'], declined: [], scopes: ['openid', 'email'], requestVersion: 1, purpose: null, method: 'web_form', grantedAt: start, updatedAt: start, expiresAt: at(8, 395) });
+      await consent.store.append(trx, { subject: consent.subjectOf(accountId), accountId, event: 'granted', clientId, at: start, detail: { claims: ['email'] } });
+    });
+    const [r1, r2, r3, r4] = residents as [typeof residents[0], typeof residents[0], typeof residents[0], typeof residents[0]];
+    await give(r1.id, a);
+    await give(r2.id, a);
+    await give(r2.id, b);
+    await glc.services.db.transaction().execute(async (trx) => {
+      await consent.store.end(trx, r2.id, b, 'withdrawn', at(8, 1));
+      await consent.store.append(trx, { subject: consent.subjectOf(r2.id), accountId: r2.id, event: 'withdrawn', clientId: b, at: at(8, 1), detail: { claims: ['email'] } });
+    });
+    await give(r3.id, b);
+    // r4 never consented: no chain is started for it.
+    for (const r of residents) await glc.services.throttle.recordFailure([`password:${r.id}`, `login:email:${r.email}`], start);
+    await glc.services.throttle.consume([`mail:${r1.id}`, `email-change:${r1.id}`], 5, start);
+    const throttleKeys = residents.flatMap((r) => [`password:${r.id}`, `login:email:${r.email}`, `count:mail:${r.id}`, `count:email-change:${r.id}`])
+      .map((k) => glc.services.secrets.hmac('throttle', k));
+    const counters = () => glc.services.db.selectFrom('rate_limits').select('key').where('key', 'in', throttleKeys).execute();
+    expect((await counters()).length).toBe(10);
+
+    // The consent domain is called once for the whole batch, not once per account.
+    const calls: number[] = [];
+    const batchCleanup = consent.onAccountsDeleted;
+    consent.onAccountsDeleted = async (trx, ids, now) => { calls.push(ids.length); return batchCleanup(trx, ids, now); };
+    const now = at(8, 731);
+    try {
+      expect((await purge(now, { batchSize: 10, workers: 1 })).deleted).toBe(4);
+    } finally {
+      consent.onAccountsDeleted = batchCleanup;
+    }
+    expect(calls).toEqual([4]);
+
+    const chain = (accountId: string) => glc.services.db.selectFrom('consent_journal').selectAll().where('subject', '=', consent.subjectOf(accountId)).orderBy('seq').execute();
+    const c1 = await chain(r1.id);
+    const c2 = await chain(r2.id);
+    const c3 = await chain(r3.id);
+    expect(c1.map((e) => e.event)).toEqual(['granted', 'deleted_with_account']);
+    expect(c2.map((e) => e.event)).toEqual(['granted', 'granted', 'withdrawn', 'deleted_with_account']);
+    expect(c3.map((e) => e.event)).toEqual(['granted', 'deleted_with_account']);
+    expect(c1[1]).toMatchObject({ seq: 2, prev_hash: c1[0]!.hash, detail: { services: [a], method: 'account_deletion' } });
+    expect(c2[3]).toMatchObject({ seq: 4, prev_hash: c2[2]!.hash, detail: { services: [a], method: 'account_deletion' } });
+    expect(c3[1]!.detail).toEqual({ services: [b], method: 'account_deletion' });
+    for (const e of [...c1, ...c2, ...c3]) {
+      expect(e.account_id).toBeNull();
+      expect(e.purge_after).toEqual(new Date(now.getTime() + glc.config.consentProofDays * DAY));
+    }
+    expect(await chain(r4.id)).toEqual([]);
+    expect(await glc.services.db.selectFrom('consents').select('client_id').where('account_id', 'in', residents.map((r) => r.id)).execute()).toEqual([]);
+    expect((await consent.verifyJournal()).ok).toBe(true);
+    expect(await counters()).toEqual([]);
+  });
+});
+
 describe('glc purge-inactive', () => {
   async function glcCommand(...args: string[]) {
     let out = '';
-    const code = await runCli(args, (t) => { out += t; });
+    const code = await runCli(args, (t) => { out += t; }, { services: glc.services });
     return { code, out };
   }
 

@@ -1,5 +1,3 @@
-import type { Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
 import type { DomainParts } from '../domains.js';
 import type { Services } from '../services.js';
 import { accountAreaRoutes } from './area-routes.js';
@@ -8,15 +6,15 @@ import { identityRoutes } from './identity-routes.js';
 import { passwordResetRoutes } from './password-reset-routes.js';
 import { rightsRoutes } from './rights-routes.js';
 import { securityRoutes } from './security-routes.js';
-import { createSelfService, deleteThrottleKeysOf } from './self-service.js';
+import { createSelfService, deleteThrottleKeysOfAccounts } from './self-service.js';
 import { ensureAccountClient } from './session.js';
 
 export async function registerAccountArea(s: Services): Promise<DomainParts> {
   await ensureAccountClient(s);
   const self = createSelfService(s);
   // Throttling counters of the account go with it when it is deleted (same transaction).
-  const deletion = s.deletion as { registerCleanup?: (fn: (trx: Transaction<Database>, accountId: string) => Promise<void>) => void } | undefined;
-  deletion?.registerCleanup?.((trx, accountId) => deleteThrottleKeysOf(s, trx, accountId));
+  // Set-based: one SELECT and one DELETE per batch of deleted accounts.
+  s.deletion.registerBatchCleanup((trx, accountIds) => deleteThrottleKeysOfAccounts(s, trx, accountIds));
   return {
     routers: [accountAreaRoutes(s), identityRoutes(s, self), emailChangeRoutes(s, self), securityRoutes(s, self), rightsRoutes(s, self), passwordResetRoutes(s, self)],
     jobs: [{

@@ -10,7 +10,8 @@ import { consentPage, consentRoutes, consentSubmit } from './routes.js';
 export async function registerConsent(s: Services): Promise<DomainParts> {
   s.consent = createConsentService(s);
   // Inside the one account-deletion transaction: consents go, the journal stays pseudonymised.
-  s.deletion.registerCleanup((trx, accountId, now) => s.consent.onAccountDeleted(trx, accountId, now));
+  // Set-based: a fixed number of statements per batch of deleted accounts (purge and self-deletion alike).
+  s.deletion.registerBatchCleanup((trx, accountIds, now) => s.consent.onAccountsDeleted(trx, accountIds, now));
 
   s.providerHooks.loadExistingGrant = async (ctx) => {
     const clientId = ctx.oidc.client!.clientId;

@@ -8,7 +8,7 @@ import type { Services } from '../services.js';
 import { accountClaims, type Claims } from '../oidc/account-claims.js';
 import { CLAIM_LABELS, COMPANION_CLAIMS, CONSENTABLE_CLAIMS, SCOPE_CLAIMS, TECHNICAL_SCOPES } from '../oidc/claims.js';
 import { revokeServiceAccess } from '../oidc/sessions.js';
-import { createChainVerifier, type VerifyReport } from './journal.js';
+import { createChainVerifier, entryHash, type VerifyReport } from './journal.js';
 import { createConsentStore, type Consent, type ConsentStore } from './store.js';
 
 /** The Grant model of the provider serving the request (the provider is rebuilt on key rotation). */
@@ -200,6 +200,37 @@ export function createConsentService(s: Services) {
     return grantId;
   }
 
+  /**
+   * The same for a batch of accounts, set-based (the purge deletes thousands): a fixed number
+   * of statements whatever the batch size. Each resident with consents or a chain gets its
+   * 'deleted_with_account' entry chained to its own head, read under the chain locks. No chain
+   * can grow unseen meanwhile: existing consents are locked here, and a first consent needs the
+   * account row, which the deleting transaction holds FOR UPDATE.
+   */
+  async function onAccountsDeleted(trx: Q, accountIds: string[], now: Date): Promise<void> {
+    if (!accountIds.length) return;
+    const subjects = new Map(accountIds.map((id) => [subjectOf(id), id]));
+    const consents = await store.consentsOfAccounts(trx, accountIds);
+    const activeServices = new Map<string, string[]>();
+    for (const c of consents) {
+      const list = activeServices.get(c.account_id) ?? [];
+      if (c.status === 'active') list.push(c.client_id);
+      activeServices.set(c.account_id, list);
+    }
+    const withChain = await store.subjectsWithChain(trx, [...subjects.keys()]);
+    const toAppend = [...new Set([...withChain, ...[...activeServices.keys()].map(subjectOf)])];
+    await store.lockChains(trx, toAppend);
+    const heads = new Map((toAppend.length ? await store.chainHeads(trx, toAppend) : []).map((h) => [h.subject, h]));
+    await store.appendChained(trx, toAppend.map((subject) => {
+      const head = heads.get(subject);
+      const services = [...(activeServices.get(subjects.get(subject)!) ?? [])].sort();
+      const entry = { subject, seq: (head?.seq ?? 0) + 1, event: 'deleted_with_account', client_id: null, detail: { services, method: 'account_deletion' }, at: now, prev_hash: head?.hash ?? null };
+      return { ...entry, hash: entryHash(entry), accountId: null };
+    }));
+    await store.pseudonymiseMany(trx, [...subjects.keys()], new Date(now.getTime() + proofMs));
+    await store.deleteForAccounts(trx, accountIds);
+  }
+
   async function revoke(accountId: string, clientId: string): Promise<void> {
     await revokeServiceAccess(s, accountId, clientId);
   }
@@ -344,20 +375,15 @@ export function createConsentService(s: Services) {
     purgeJournal: (now: Date) => store.purge(now),
 
     /**
-     * Called by the account-deletion routine inside its transaction: consents go, the journal
-     * stays as evidence under the pseudonym only, with a last entry, until CONSENT_PROOF_DAYS.
+     * Account deletion, inside the deleting transaction: consents go, the journal stays as
+     * evidence under the pseudonym only, with a last entry, until CONSENT_PROOF_DAYS. The
+     * deletion routine calls onAccountsDeleted (registered as a batch cleanup) for every batch.
      */
     async onAccountDeleted(trx: Q, accountId: string, now: Date): Promise<void> {
-      const subject = subjectOf(accountId);
-      const consents = await store.listForAccount(accountId, trx);
-      const chain = await store.journalOf(subject, trx);
-      if (consents.length || chain.length) {
-        const services = consents.filter((c) => c.status === 'active').map((c) => c.client_id).sort();
-        await store.append(trx, { subject, accountId: null, event: 'deleted_with_account', clientId: null, at: now, detail: { services, method: 'account_deletion' } });
-      }
-      await store.pseudonymise(trx, subject, new Date(now.getTime() + proofMs));
-      await store.deleteForAccount(trx, accountId);
+      await onAccountsDeleted(trx, [accountId], now);
     },
+
+    onAccountsDeleted,
 
     /** For the resident's data export. */
     async exportFor(accountId: string) {

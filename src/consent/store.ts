@@ -3,7 +3,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { ConsentStatus, ConsentTable } from './tables.js';
-import { entryHash, type StoredEntry } from './journal.js';
+import { entryHash, type ChainedEntry, type StoredEntry } from './journal.js';
 
 export type Consent = Selectable<ConsentTable>;
 type Q = Kysely<Database>;
@@ -135,6 +135,50 @@ export function createConsentStore(db: Q) {
       const result = await q.updateTable('consent_journal').set({ account_id: null, purge_after: purgeAfter })
         .where('subject', '=', subject).where('purge_after', 'is', null).executeTakeFirst();
       return Number(result.numUpdatedRows);
+    },
+
+    // ── Account deletion, a batch of accounts at a time (inside the deleting transaction) ──
+
+    /** The consents of the accounts, locked: no withdrawal or expiry can append to their chains meanwhile. */
+    consentsOfAccounts: (q: Q, accountIds: string[]) =>
+      q.selectFrom('consents').select(['account_id', 'client_id', 'status'])
+        .where(sql<boolean>`account_id = any(${accountIds}::uuid[])`).orderBy('account_id').orderBy('client_id').forUpdate().execute(),
+
+    /** Subjects among `subjects` that have a chain. */
+    async subjectsWithChain(q: Q, subjects: string[]): Promise<string[]> {
+      const { rows } = await sql<{ subject: string }>`select distinct subject from consent_journal where subject = any(${subjects}::text[])`.execute(q);
+      return rows.map((r) => r.subject);
+    },
+
+    /** The same transaction-scoped locks as append() takes, for many subjects at once (sorted: no deadlock between batches). */
+    async lockChains(q: Q, subjects: string[]): Promise<void> {
+      if (!subjects.length) return;
+      await sql`select pg_advisory_xact_lock(hashtextextended('consent-journal:' || s, 0))
+        from unnest(${[...subjects].sort()}::text[]) as t(s) order by s`.execute(q);
+    },
+
+    /** The last entry (head) of each chain, read after lockChains. */
+    chainHeads: (q: Q, subjects: string[]) =>
+      sql<{ subject: string; seq: number; hash: string }>`select distinct on (subject) subject, seq, hash from consent_journal
+        where subject = any(${subjects}::text[]) order by subject, seq desc`.execute(q).then((r) => r.rows),
+
+    /** Appends already-chained entries (seq, prev_hash and hash computed by the caller) in one statement. */
+    async appendChained(q: Q, entries: (ChainedEntry & { hash: string; accountId: string | null })[]): Promise<void> {
+      if (!entries.length) return;
+      await q.insertInto('consent_journal').values(entries.map((e) => ({
+        subject: e.subject, account_id: e.accountId, seq: e.seq, event: e.event, client_id: e.client_id,
+        detail: JSON.stringify(e.detail), at: e.at, prev_hash: e.prev_hash, hash: e.hash,
+      }))).execute();
+    },
+
+    async pseudonymiseMany(q: Q, subjects: string[], purgeAfter: Date): Promise<number> {
+      const result = await q.updateTable('consent_journal').set({ account_id: null, purge_after: purgeAfter })
+        .where(sql<boolean>`subject = any(${subjects}::text[])`).where('purge_after', 'is', null).executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    async deleteForAccounts(q: Q, accountIds: string[]): Promise<void> {
+      await q.deleteFrom('consents').where(sql<boolean>`account_id = any(${accountIds}::uuid[])`).execute();
     },
 
     async purge(now: Date): Promise<number> {

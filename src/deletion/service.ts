@@ -132,16 +132,24 @@ export function createDeletionService(s: Services): DeletionService {
 
   /** After commit: tell the services with a session (back-channel logout) and the resident. */
   async function afterCommit(result: Awaited<ReturnType<typeof deleteInTransaction>>, reason: DeletionReason): Promise<void> {
-    await Promise.all(result.targets.map(async ({ accountId, clientId, sid }) => {
-      try {
-        const client = await s.provider.Client.find(clientId);
-        if (!client?.backchannelLogoutUri) return;
-        await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid);
-        s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
-      } catch (err) {
-        s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
-      }
-    }));
+    // Each service is looked up once per batch; at most MAIL_CONCURRENCY logout requests at a time.
+    const clients = new Map<string, ReturnType<Services['provider']['Client']['find']>>();
+    const findClient = (clientId: string) => {
+      if (!clients.has(clientId)) clients.set(clientId, s.provider.Client.find(clientId));
+      return clients.get(clientId)!;
+    };
+    for (let i = 0; i < result.targets.length; i += MAIL_CONCURRENCY) {
+      await Promise.all(result.targets.slice(i, i + MAIL_CONCURRENCY).map(async ({ accountId, clientId, sid }) => {
+        try {
+          const client = await findClient(clientId);
+          if (!client?.backchannelLogoutUri) return;
+          await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid);
+          s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
+        } catch (err) {
+          s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
+        }
+      }));
+    }
     // Only to a verified address: the notice must not go to someone who never owned the account.
     const recipients = result.deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
     for (let i = 0; i < recipients.length; i += MAIL_CONCURRENCY) {
