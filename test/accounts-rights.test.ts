@@ -1,37 +1,23 @@
 // Data-protection rights through real HTTP: the export (complete, parseable, an attachment),
 // the deletion of one's account (no row left but the deletion record, every session ended with
 // back-channel logout, confirmation email), and the purge of never-confirmed sign-ups at day 7.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as jose from 'jose';
 import { sql } from 'kysely';
-import { authorizationRequest, callbackUrl, followToCallback, registerClient, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc } from './support/glc.js';
+import { authorizationRequest, callbackUrl, followToCallback, registerClient, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc, startBackchannelReceiver, type BackchannelReceiver } from './support/glc.js';
 import { Browser, type Page } from './support/browser.js';
 import { createResident, residentBrowser, text } from './accounts-support.js';
 import { createSelfService } from '../src/accounts/self-service.js';
 
 let glc: TestGlc;
-let backchannel: http.Server;
-let backchannelUrl: string;
-const logoutTokens: string[] = [];
+let backchannel: BackchannelReceiver;
 
 beforeAll(async () => {
   glc = await startTestGlc();
-  backchannel = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
-    req.on('end', () => {
-      const token = new URLSearchParams(body).get('logout_token');
-      if (token) logoutTokens.push(token);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => backchannel.listen(0, '127.0.0.1', resolve));
-  backchannelUrl = `http://127.0.0.1:${(backchannel.address() as AddressInfo).port}/backchannel`;
+  backchannel = await startBackchannelReceiver();
 });
 afterAll(async () => {
-  await new Promise((resolve) => backchannel?.close(resolve));
+  await backchannel?.close();
   await glc?.close();
 });
 
@@ -107,13 +93,13 @@ describe('delete my account', () => {
     const account = await createResident(glc, email, { given_name: 'Léa', family_name: 'PARTANT', birthdate: '1990-01-02' });
     const { browser } = await residentBrowser(glc, email);
     const { browser: phone } = await residentBrowser(glc, email);
-    const client = await registerClient(glc, { name: 'Villeurbanne', redirectUris: ['http://127.0.0.1:9/partir'], backchannelLogoutUri: backchannelUrl });
+    const client = await registerClient(glc, { name: 'Villeurbanne', redirectUris: ['http://127.0.0.1:9/partir'], backchannelLogoutUri: backchannel.url });
     await useService(phone, client);
     await browser.submit(await browser.get('/compte/identite'), /identite$/, { phone_number: '0612345678' });
     await createSelfService(glc.services).requestPasswordReset({ email, ip: '203.0.113.7' }, new Date()); // a pending token and counters
     await browser.submit(await browser.get('/compte/adresse-electronique'), /adresse-electronique$/, { email: 'ailleurs@example.fr' });
 
-    const before = logoutTokens.length;
+    const before = backchannel.tokens.length;
     const page = await browser.get('/compte/supprimer');
     const done = await browser.submit(page, /supprimer$/, { password: STRONG_PASSWORD, confirm: 'oui' });
     expect(done.status).toBe(303);
@@ -123,8 +109,8 @@ describe('delete my account', () => {
     // Every session ended: both browsers are signed out, the service got a logout token.
     expect((await browser.get('/compte')).status).toBe(302);
     expect((await phone.get('/compte')).status).toBe(302);
-    expect(logoutTokens.length).toBeGreaterThan(before);
-    const logout = jose.decodeJwt(logoutTokens[logoutTokens.length - 1]!);
+    expect(backchannel.tokens.length).toBeGreaterThan(before);
+    const logout = jose.decodeJwt(backchannel.tokens[backchannel.tokens.length - 1]!);
     expect(logout.aud).toBe(client.clientId);
 
     // No row of the resident anywhere, but the deletion record (which holds no account id).

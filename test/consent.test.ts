@@ -1,18 +1,14 @@
 // Per-service consent, end to end: real HTTP, real database, openid-client relying parties.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
-import { authorizationRequest, callbackUrl, registerClient, signUp, startTestGlc, STRONG_PASSWORD, type PendingAuthorization, type TestClient, type TestGlc } from './support/glc.js';
+import { authorizationRequest, callbackUrl, registerClient, signUp, startTestGlc, STRONG_PASSWORD, type PendingAuthorization, type TestClient, type TestGlc, startBackchannelReceiver, type BackchannelReceiver } from './support/glc.js';
 import { Browser, decode, type Page } from './support/browser.js';
 import { runCli } from '../src/cli/main.js';
 
 let glc: TestGlc;
-let backchannel: http.Server;
-let backchannelUrl: string;
-const logoutTokens: string[] = [];
+let backchannel: BackchannelReceiver;
 const DAY = 24 * 3600_000;
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(32, 1)]);
 
@@ -32,20 +28,10 @@ beforeAll(async () => {
       },
     };
   };
-  backchannel = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
-    req.on('end', () => {
-      const token = new URLSearchParams(body).get('logout_token');
-      if (token) logoutTokens.push(token);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => backchannel.listen(0, '127.0.0.1', resolve));
-  backchannelUrl = `http://127.0.0.1:${(backchannel.address() as AddressInfo).port}/backchannel`;
+  backchannel = await startBackchannelReceiver();
 }, 60_000);
 afterAll(async () => {
-  await new Promise((resolve) => backchannel?.close(resolve));
+  await backchannel?.close();
   await glc?.close();
 });
 
@@ -239,7 +225,7 @@ describe('the resident manages consents', () => {
   it('withdrawal revokes refresh and access tokens at once, sends back-channel logout, and the next login asks again', async () => {
     const app = await registerClient(glc, {
       name: 'Cantine', organisation: 'Ville de Vénissieux', redirectUris: ['http://127.0.0.1:9/cantine'], scope: 'openid profile offline_access',
-      grantTypes: ['authorization_code', 'refresh_token'], backchannelLogoutUri: backchannelUrl, claimsRequired: ['given_name', 'family_name'],
+      grantTypes: ['authorization_code', 'refresh_token'], backchannelLogoutUri: backchannel.url, claimsRequired: ['given_name', 'family_name'],
     });
     const t = await signIn(camille, app, { scope: 'openid profile offline_access', prompt: 'consent' });
     expect(t.refresh_token).toBeTruthy();
@@ -250,7 +236,7 @@ describe('the resident manages consents', () => {
     expect(list.status).toBe(200);
     expect(list.html).toContain('Cantine');
     expect(list.html).toContain('Ville de Vénissieux');
-    const before = logoutTokens.length;
+    const before = backchannel.tokens.length;
     const done = await camille.browser.submit(list, new RegExp(`/compte/services/${app.clientId}/retrait$`));
     expect(done.status).toBe(303);
     expect((await camille.browser.get(done.location!)).html).toContain('Votre consentement pour Cantine est retiré');
@@ -259,8 +245,8 @@ describe('the resident manages consents', () => {
     const userinfo = await fetch(`${glc.config.issuer}/me`, { headers: { authorization: `Bearer ${t.access_token}` } });
     expect(userinfo.status).toBe(401);
 
-    expect(logoutTokens.length).toBe(before + 1);
-    const { payload } = await jose.jwtVerify(logoutTokens.at(-1)!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: app.clientId });
+    expect(backchannel.tokens.length).toBe(before + 1);
+    const { payload } = await jose.jwtVerify(backchannel.tokens.at(-1)!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: app.clientId });
     expect(payload.sub).toBe(sub);
     expect(payload.events).toHaveProperty(['http://schemas.openid.net/event/backchannel-logout']);
 

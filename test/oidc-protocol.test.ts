@@ -1,13 +1,11 @@
 // Protocol behaviours of the provider beyond the happy path: refresh rotation, revocation,
 // introspection, client credentials, logout, and every refusal the foundation promises.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
 import { Browser } from './support/browser.js';
-import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startBackchannelReceiver, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
 
 let glc: TestGlc;
 let n = 0;
@@ -95,18 +93,12 @@ describe('client credentials', () => {
 
 describe('logout', () => {
   it('asks in French, logs out, returns to the registered URI, and sends back-channel logout', async () => {
-    const received: string[] = [];
-    const rp = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
-      req.on('end', () => { received.push(new URLSearchParams(body).get('logout_token') ?? ''); res.writeHead(200).end(); });
-    });
-    await new Promise<void>((r) => rp.listen(0, '127.0.0.1', r));
-    const port = (rp.address() as AddressInfo).port;
+    const receiver = await startBackchannelReceiver();
+    const received = receiver.tokens;
     try {
       const client = await registerClient(glc, {
         redirectUris: ['http://127.0.0.1:9/logout-rp'], postLogoutRedirectUris: ['http://127.0.0.1:9/logged-out'],
-        backchannelLogoutUri: `http://127.0.0.1:${port}/backchannel`,
+        backchannelLogoutUri: receiver.url,
       });
       const { tokens, browser } = await tokensFor(client);
       const endUrl = oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out', state: 'etat-123' });
@@ -127,7 +119,7 @@ describe('logout', () => {
       const page = await browser.follow(await browser.get(pending.url.href));
       expect(page.html).toContain('name="password"');
     } finally {
-      rp.close();
+      await receiver.close();
     }
   });
 });

@@ -112,3 +112,22 @@ export async function newResidentAuthorizes(glc: TestGlc, client: TestClient, pe
 }
 
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
+
+export interface BackchannelReceiver { url: string; tokens: string[]; close(): Promise<void> }
+
+/** A service's back-channel logout endpoint (a real HTTP server on loopback) that keeps the logout tokens it receives. */
+export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
+  const tokens: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('end', () => {
+      const token = new URLSearchParams(body).get('logout_token');
+      if (token) tokens.push(token);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/backchannel`, tokens, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
