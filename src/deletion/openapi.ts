@@ -5,6 +5,10 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
     content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, example } },
   });
   const challenge = { 'WWW-Authenticate': { description: 'RFC 6750 challenge', schema: { type: 'string' } } };
+  const setError = (description: string, example: Record<string, string>) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/SetError' }, example } },
+  });
   return {
     openapi: '3.1.0',
     info: {
@@ -13,7 +17,9 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       description:
         'Liste, pour le service appelant, les comptes GrandLyon Connect supprimés (à la demande de l’usager, après inactivité ou par un opérateur) '
         + 'qu’il connaissait, avec le `sub` exact qu’il a reçu. Le service supprime alors ses propres données de ces usagers. '
-        + 'Pagination par curseur stable : gardez le dernier `next_cursor` et repartez-en au prochain appel.',
+        + 'Pagination par curseur stable : gardez le dernier `next_cursor` et repartez-en au prochain appel. '
+        + 'Les mêmes enregistrements existent sous forme de Security Event Tokens (RFC 8417, événement OpenID RISC `account-purged`) '
+        + 'livrés par interrogation avec accusés de réception (RFC 8936) : `POST /security-events`.',
     },
     servers: [{ url: `${issuer}/api/v1` }],
     security: [{ clientCredentials: ['deleted_accounts:read'] }],
@@ -35,6 +41,30 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
             400: error('Paramètre invalide (nommé dans `parameter`)', { error: 'invalid_request', error_description: 'limit: an integer from 1 to 1000', parameter: 'limit' }),
             401: { ...error('Jeton absent, inconnu, expiré ou révoqué', { error: 'invalid_token', error_description: 'the access token is unknown, expired or revoked' }), headers: challenge },
             403: { ...error('Le jeton n’a pas le scope deleted_accounts:read', { error: 'insufficient_scope', error_description: 'the access token lacks the scope deleted_accounts:read' }), headers: challenge },
+          },
+        },
+      },
+      '/security-events': {
+        post: {
+          operationId: 'pollSecurityEvents',
+          summary: 'Security Event Tokens des comptes supprimés, par interrogation (RFC 8936)',
+          description:
+            'Accuse réception des SET traités (`ack`, `setErrs`) et reçoit les suivants, du plus ancien au plus récent. '
+            + 'Un SET non acquitté est livré de nouveau à chaque appel ; un SET acquitté ne l’est plus jamais. '
+            + 'Sans `returnImmediately: true`, la réponse attend jusqu’à 15 s qu’un SET soit disponible (long polling). '
+            + 'Chaque SET est un JWT signé ES256 (`typ: secevent+jwt`) vérifiable avec les clés publiées à `/jwks`.',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/PollRequest' }, example: { ack: ['1289-4f0e9a1c2b3d4e5f'], maxEvents: 100, returnImmediately: true } } },
+          },
+          responses: {
+            200: {
+              description: 'Les SET non encore acquittés (au plus `maxEvents`)',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/PollResponse' } } },
+            },
+            400: setError('Requête invalide', { err: 'invalid_request', description: 'maxEvents: a non-negative integer' }),
+            401: { ...setError('Jeton absent, inconnu, expiré ou révoqué', { err: 'authentication_failed', description: 'the access token is unknown, expired or revoked' }), headers: challenge },
+            403: { ...setError('Le jeton n’a pas le scope deleted_accounts:read', { err: 'access_denied', description: 'the access token lacks the scope deleted_accounts:read' }), headers: challenge },
           },
         },
       },
@@ -65,6 +95,64 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
             deleted_at: { type: 'string', format: 'date-time' },
             reason: { type: 'string', enum: ['inactivity', 'user_request', 'operator'] },
           },
+        },
+        PollRequest: {
+          type: 'object',
+          description: 'RFC 8936 § 2.1. Tous les membres sont facultatifs.',
+          properties: {
+            ack: { type: 'array', items: { type: 'string' }, maxItems: 10000, description: 'Les `jti` des SET traités : ils ne seront plus livrés.' },
+            setErrs: {
+              type: 'object',
+              description: 'SET reçus mais impossibles à traiter, par `jti` : ils comptent comme acquittés (l’erreur est conservée pour l’exploitation).',
+              additionalProperties: { type: 'object', required: ['err'], properties: { err: { type: 'string' }, description: { type: 'string' } } },
+            },
+            maxEvents: { type: 'integer', minimum: 0, default: 100, description: 'Nombre maximal de SET dans la réponse (plafonné à 1000). 0 : acquitter seulement.' },
+            returnImmediately: { type: 'boolean', default: false, description: 'Vrai : répondre tout de suite même sans SET ; faux : attendre jusqu’à 15 s.' },
+          },
+        },
+        PollResponse: {
+          type: 'object',
+          required: ['sets', 'moreAvailable'],
+          properties: {
+            sets: { type: 'object', additionalProperties: { type: 'string', description: 'Le SET (JWS compact).' }, description: 'Les SET livrés, par `jti`.' },
+            moreAvailable: { type: 'boolean', description: 'Vrai si d’autres SET attendent déjà : rappeler tout de suite (en acquittant ceux-ci).' },
+          },
+        },
+        SecurityEventToken: {
+          type: 'object',
+          description: 'Contenu (payload) d’un SET : RFC 8417, événement OpenID RISC account-purged, sujet au format iss_sub (RFC 9493).',
+          required: ['iss', 'aud', 'jti', 'iat', 'toe', 'sub_id', 'events'],
+          properties: {
+            iss: { type: 'string', const: issuer },
+            aud: { type: 'string', description: 'Le client_id du service.' },
+            jti: { type: 'string', description: 'Identifiant stable du SET (le même à chaque livraison).' },
+            iat: { type: 'integer', description: 'Heure de signature (secondes depuis 1970).' },
+            toe: { type: 'integer', description: 'Heure de la suppression du compte (secondes depuis 1970).' },
+            sub_id: { $ref: '#/components/schemas/IssSubSubject' },
+            events: {
+              type: 'object',
+              required: ['https://schemas.openid.net/secevent/risc/event-type/account-purged'],
+              properties: {
+                'https://schemas.openid.net/secevent/risc/event-type/account-purged': {
+                  type: 'object',
+                  properties: {
+                    subject: { $ref: '#/components/schemas/IssSubSubject' },
+                    reason: { type: 'string', enum: ['inactivity', 'user_request', 'operator'], description: 'Extension GLC : la cause de la suppression.' },
+                  },
+                },
+              },
+            },
+          },
+        },
+        IssSubSubject: {
+          type: 'object',
+          required: ['format', 'iss', 'sub'],
+          properties: { format: { type: 'string', const: 'iss_sub' }, iss: { type: 'string', const: issuer }, sub: { type: 'string', description: 'Le `sub` exact reçu par ce service.' } },
+        },
+        SetError: {
+          type: 'object',
+          required: ['err'],
+          properties: { err: { type: 'string', enum: ['invalid_request', 'authentication_failed', 'access_denied'] }, description: { type: 'string' } },
         },
         Error: {
           type: 'object',

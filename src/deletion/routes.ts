@@ -3,9 +3,11 @@
 // (RFC 6750 errors); JSON only; no CSRF (no cookie is used).
 import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { Services } from '../services.js';
 import { openApiDocument } from './openapi.js';
+import { DEFAULT_MAX_EVENTS, type SetError } from './security-events.js';
 
 export const FEED_SCOPE = 'deleted_accounts:read';
 const REALM = 'GrandLyon Connect';
@@ -13,6 +15,13 @@ const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 100;
 // ISO 8601 date-time with a time zone, or a date (taken as 00:00 UTC).
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+
+/** RFC 8936 long poll: how long a poll without returnImmediately waits for a first SET, and how often it looks. */
+export const LONG_POLL_MS = 15_000;
+const LONG_POLL_STEP_MS = 1_000;
+const MAX_ACKS = 10_000;
+/** Error codes of the poll endpoint (IANA « Security Event Token Error Codes », RFC 8935 / 8936 §2.4). */
+const SET_ERR: Record<string, string> = { invalid_token: 'authentication_failed', insufficient_scope: 'access_denied', invalid_request: 'invalid_request' };
 
 class ApiError extends Error {
   constructor(readonly status: number, readonly error: string, readonly description: string, readonly extra: Record<string, string> = {}) {
@@ -90,7 +99,10 @@ export function deletionApiRoutes(s: Services): Router {
       const { parameter, ...headers } = err.extra;
       for (const [k, v] of Object.entries(headers)) ctx.set(k, v);
       ctx.status = err.status;
-      ctx.body = { error: err.error, error_description: err.description, ...(parameter && { parameter }) };
+      // The poll endpoint answers in RFC 8936's shape ({ err, description }); the JSON API in RFC 6749's.
+      ctx.body = ctx.path.endsWith('/security-events')
+        ? { err: SET_ERR[err.error] ?? err.error, description: err.description }
+        : { error: err.error, error_description: err.description, ...(parameter && { parameter }) };
       s.log.info({ requestId: ctx.state.requestId, path: ctx.path, status: err.status, error: err.error, parameter }, 'api request refused');
     }
   });
@@ -127,5 +139,56 @@ export function deletionApiRoutes(s: Services): Router {
     ctx.body = `{"items":${page.items},"next_cursor":"${cursors.encode(clientId, page.lastId ?? afterId)}","has_more":${page.hasMore}}`;
   });
 
+  // Security Event Tokens by poll (RFC 8936): acknowledge what was processed, receive what is next.
+  const jsonBody = bodyParser({
+    enableTypes: ['json'], jsonLimit: '1mb', jsonStrict: true,
+    onError: () => { throw new ApiError(400, 'invalid_request', 'the request body could not be read as JSON (1 MB at most)'); },
+  });
+  router.post('/security-events', async (ctx, next) => {
+    ctx.state.clientId = await authenticate(s, ctx);
+    if (!ctx.is('application/json')) throw new ApiError(400, 'invalid_request', 'the poll request must be a JSON object (Content-Type: application/json)');
+    await next();
+  }, jsonBody, async (ctx) => {
+    const clientId = ctx.state.clientId as string;
+    const poll = parsePollRequest(ctx.request.body);
+    const now = new Date();
+    const acked = await s.deletion.securityEvents.acknowledge(clientId, poll.ack, poll.setErrs, now);
+    let result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, now);
+    // Long poll: wait for a first SET unless told not to (or nothing was asked for).
+    if (!poll.returnImmediately && poll.maxEvents > 0 && !Object.keys(result.sets).length) {
+      let gone = false;
+      ctx.res.once('close', () => { gone = true; });
+      for (let waited = 0; waited < LONG_POLL_MS && !gone && !s.shuttingDown && !Object.keys(result.sets).length; waited += LONG_POLL_STEP_MS) {
+        await new Promise((resolve) => setTimeout(resolve, LONG_POLL_STEP_MS));
+        result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, new Date());
+      }
+    }
+    ctx.body = result;
+    s.log.info({ event: 'security_events_poll', clientId, delivered: Object.keys(result.sets).length, moreAvailable: result.moreAvailable, ...acked }, 'security events polled');
+  });
+
   return router;
+}
+
+interface PollRequest { ack: string[]; setErrs: Record<string, SetError>; maxEvents: number; returnImmediately: boolean }
+
+/** RFC 8936 §2.1 request members; anything else is ignored. */
+function parsePollRequest(body: unknown): PollRequest {
+  const bad = (description: string) => new ApiError(400, 'invalid_request', description);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the poll request must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const ack = b.ack ?? [];
+  if (!Array.isArray(ack) || ack.some((j) => typeof j !== 'string')) throw bad('ack: an array of jti strings');
+  const setErrs = b.setErrs ?? {};
+  if (typeof setErrs !== 'object' || setErrs === null || Array.isArray(setErrs)
+    || Object.values(setErrs).some((e) => typeof e !== 'object' || e === null || typeof (e as SetError).err !== 'string'
+      || ((e as SetError).description !== undefined && typeof (e as SetError).description !== 'string'))) {
+    throw bad('setErrs: an object of jti → { "err": string, "description"?: string }');
+  }
+  if (ack.length + Object.keys(setErrs).length > MAX_ACKS) throw bad(`ack and setErrs: at most ${MAX_ACKS} jti per request`);
+  const maxEvents = b.maxEvents ?? DEFAULT_MAX_EVENTS;
+  if (typeof maxEvents !== 'number' || !Number.isSafeInteger(maxEvents) || maxEvents < 0) throw bad('maxEvents: a non-negative integer');
+  const returnImmediately = b.returnImmediately ?? false;
+  if (typeof returnImmediately !== 'boolean') throw bad('returnImmediately: a boolean');
+  return { ack: ack as string[], setErrs: setErrs as Record<string, SetError>, maxEvents, returnImmediately };
 }

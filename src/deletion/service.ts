@@ -6,6 +6,7 @@ import type { Services } from '../services.js';
 import { subjectFor } from '../oidc/provider.js';
 import { withAdvisoryLock } from '../jobs/scheduler.js';
 import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
+import { createSecurityEvents, type SecurityEvents } from './security-events.js';
 import { createDeletionStore, type AccountToDelete, type DeletionReason, type DeletionStore, type FeedRecord } from './store.js';
 
 export type { DeletionReason } from './store.js';
@@ -56,6 +57,8 @@ export interface DeletionService {
   /** The same page with its items as a JSON array (built by the database: the API's hot path). */
   feedPageJson(clientId: string, afterId: number, limit: number): Promise<{ items: string; lastId: number | null; hasMore: boolean }>;
   feedStartSince(clientId: string, since: Date): Promise<number>;
+  /** The same records as signed Security Event Tokens, delivered by poll with acknowledgements (RFC 8936). */
+  securityEvents: SecurityEvents;
   store: DeletionStore;
 }
 
@@ -321,6 +324,7 @@ export function createDeletionService(s: Services): DeletionService {
     },
     feedPageJson: (clientId, afterId, limit) => store.feedPageJson(clientId, afterId, limit),
     feedStartSince: (clientId, since) => store.idBefore(clientId, since),
+    securityEvents: createSecurityEvents(s, store),
   };
 }
 

@@ -173,6 +173,55 @@ export function createDeletionStore(db: Db) {
       return { items: row.items, lastId: row.last_id === null ? null : Number(row.last_id), hasMore: row.more };
     },
 
+    // ── Security events (RFC 8936 poll) ──────────────────────────────────────────────────
+
+    /** The service's stream, locked for the transaction (one poll of a service applies its acks at a time). */
+    async lockStream(q: Q, clientId: string): Promise<number> {
+      await q.insertInto('security_event_streams').values({ client_id: clientId }).onConflict((oc) => oc.column('client_id').doNothing()).execute();
+      const row = await q.selectFrom('security_event_streams').select('acked_through').where('client_id', '=', clientId).forUpdate().executeTakeFirstOrThrow();
+      return Number(row.acked_through);
+    },
+
+    /** Acknowledges records of this service (others' ids and unknown ids are ignored); returns how many were new. */
+    async ackRecords(q: Q, clientId: string, acks: { id: number; err?: string; description?: string }[], ackedThrough: number, now: Date): Promise<number> {
+      const fresh = acks.filter((a) => a.id > ackedThrough);
+      if (!fresh.length) return 0;
+      const r = await sql`insert into security_event_acks (record_id, client_id, acked_at, err, description)
+        select d.id, d.client_id, ${now}, a.err, a.description
+        from unnest(${fresh.map((a) => a.id)}::bigint[], ${fresh.map((a) => a.err ?? null)}::text[], ${fresh.map((a) => a.description ?? null)}::text[]) as a(id, err, description)
+        join deleted_accounts d on d.id = a.id and d.client_id = ${clientId}
+        on conflict (record_id) do nothing`.execute(q);
+      return Number(r.numAffectedRows ?? 0);
+    },
+
+    /**
+     * Moves the stream's mark over the acknowledged records that follow it, and forgets their
+     * one-by-one acknowledgements. Safe because records become visible in id order (FEED_LOCK):
+     * no record below a visible one can appear later.
+     */
+    async advanceStream(q: Q, clientId: string, ackedThrough: number, now: Date): Promise<number> {
+      const { rows } = await sql<{ mark: string }>`
+        select coalesce(
+          (select min(d.id) - 1 from deleted_accounts d
+            where d.client_id = ${clientId} and d.id > ${ackedThrough}
+              and not exists (select 1 from security_event_acks a where a.record_id = d.id)),
+          (select max(d.id) from deleted_accounts d where d.client_id = ${clientId} and d.id > ${ackedThrough}),
+          ${ackedThrough})::text as mark`.execute(q);
+      const mark = Number(rows[0]!.mark);
+      if (mark === ackedThrough) return mark;
+      await q.updateTable('security_event_streams').set({ acked_through: mark, updated_at: now }).where('client_id', '=', clientId).execute();
+      await q.deleteFrom('security_event_acks').where('client_id', '=', clientId).where('record_id', '<=', mark).execute();
+      return mark;
+    },
+
+    /** Records not yet acknowledged by the service, oldest first (limit + 1 are read to know whether more follow). */
+    pendingEvents: (clientId: string, limit: number): Promise<FeedRecord[]> =>
+      sql<FeedRecord>`select d.id, d.sub, d.deleted_at, d.reason from deleted_accounts d
+        where d.client_id = ${clientId}
+          and d.id > coalesce((select acked_through from security_event_streams s where s.client_id = ${clientId}), 0)
+          and not exists (select 1 from security_event_acks a where a.record_id = d.id)
+        order by d.id limit ${limit}`.execute(db).then((r) => r.rows.map((row) => ({ ...row, id: Number(row.id) }))),
+
     /** The id just before the service's first record deleted at or after `since`. */
     async idBefore(clientId: string, since: Date): Promise<number> {
       const first = await db.selectFrom('deleted_accounts').select('id').where('client_id', '=', clientId).where('deleted_at', '>=', since)

@@ -31,8 +31,26 @@ export interface InactivityWarningTable {
   sent_at: Timestamp;
 }
 
+/** A service's poll stream of Security Event Tokens (RFC 8936): every record up to acked_through is acknowledged. */
+export interface SecurityEventStreamTable {
+  client_id: string;
+  acked_through: ColumnType<number, number | undefined, number>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Acknowledgements above a stream's acked_through (out of order), or with an error reported by the service. */
+export interface SecurityEventAckTable {
+  record_id: number;
+  client_id: string;
+  acked_at: Timestamp;
+  err: string | null;
+  description: string | null;
+}
+
 export interface DeletionTables {
   account_subjects: AccountSubjectTable;
   deleted_accounts: DeletedAccountTable;
   inactivity_warnings: InactivityWarningTable;
+  security_event_streams: SecurityEventStreamTable;
+  security_event_acks: SecurityEventAckTable;
 }
