@@ -3,7 +3,7 @@
 // Everything is done with the keyboard only, at phone width.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser as PwBrowser, Page } from 'playwright-core';
-import { launchChromium } from './support/chromium.js';
+import { launchChromium, tabTo, typeInto } from './support/chromium.js';
 import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
 
 let glc: TestGlc;
@@ -16,27 +16,10 @@ afterAll(async () => {
   await glc?.close();
 });
 
-/** Tabs until the element matching `selector` has the focus, then presses Enter. */
+/** Reaches the element with the keyboard and presses Enter. */
 async function activate(page: Page, selector: string): Promise<void> {
-  for (let i = 0; i < 40; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) {
-      await page.keyboard.press('Enter');
-      return;
-    }
-  }
-  throw new Error(`${selector} not reachable with the keyboard`);
-}
-
-async function typeInto(page: Page, selector: string, text: string): Promise<void> {
-  for (let i = 0; i < 40; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) {
-      await page.keyboard.type(text);
-      return;
-    }
-  }
-  throw new Error(`${selector} not reachable with the keyboard`);
+  await tabTo(page, selector);
+  await page.keyboard.press('Enter');
 }
 
 describe('the demo service in Chromium', () => {

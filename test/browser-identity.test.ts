@@ -2,7 +2,7 @@
 // alone: sign in, fill the sheet, see the errors next to the fields, correct, save.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser as PwBrowser, Page } from 'playwright-core';
-import { launchChromium } from './support/chromium.js';
+import { launchChromium, noHorizontalScroll, tabTo, typeInto } from './support/chromium.js';
 import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
 import { createResident } from './accounts-support.js';
 
@@ -16,22 +16,6 @@ afterAll(async () => {
   await glc?.close();
 });
 
-/** Presses Tab until `selector` has the focus (the keyboard is the only way in). */
-async function tabTo(page: Page, selector: string): Promise<void> {
-  for (let i = 0; i < 80; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
-  }
-  throw new Error(`${selector} not reachable with the keyboard`);
-}
-
-async function typeInto(page: Page, selector: string, text: string): Promise<void> {
-  await tabTo(page, selector);
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(text);
-}
-
-const noHorizontalScroll = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
 describe('identity sheet in Chromium', () => {
   it('is filled and corrected with the keyboard alone at 375 px, without horizontal scrolling', async () => {
