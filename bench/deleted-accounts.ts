@@ -1,5 +1,6 @@
 // Deleted-accounts API: a page of 1,000 records out of 1,000,000 kept records, through real
-// HTTP (loopback) with a real client-credentials token. Target: p95 ≤ 20 ms.
+// HTTP (loopback) with a real client-credentials token. Target: p95 ≤ 20 ms. Also the same feed
+// as Security Event Tokens (RFC 8936 poll, 1,000 signed SETs per response).
 //   npx tsx bench/deleted-accounts.ts      (or npm run bench -- deleted-accounts)
 import { sql } from 'kysely';
 import { cursorCodec } from '../src/deletion/routes.js';
@@ -90,6 +91,44 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
       items += r.items;
     }
     report('since=…, 1,000 per page', times, items);
+    // Security Event Tokens (RFC 8936 poll): 1,000 SETs signed (ES256) per response.
+    const pollSets = async (body: Record<string, unknown>) => {
+      const t0 = performance.now();
+      const res = await fetch(`${glc.config.issuer}/api/v1/security-events`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ returnImmediately: true, ...body }),
+      });
+      const out = (await res.json()) as { sets: Record<string, string> };
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      return { ms: performance.now() - t0, jtis: Object.keys(out.sets) };
+    };
+    const setMark = async (id: number) => {
+      await sql`insert into security_event_streams (client_id, acked_through) values (${clientId}, ${id})
+        on conflict (client_id) do update set acked_through = excluded.acked_through`.execute(s.db);
+    };
+    const setRequests = Math.min(REQUESTS, 100);
+    times = [];
+    items = 0;
+    for (let i = 0; i < setRequests; i++) {
+      await setMark(Math.floor(Math.random() * (RECORDS - 2000)));
+      const r = await pollSets({ maxEvents: 1000 });
+      times.push(r.ms);
+      items += r.jtis.length;
+    }
+    report(`SET poll: 1,000 SETs at a random stream position / ${RECORDS.toLocaleString('en')} kept`, times, items);
+
+    // A service catching up: each poll acknowledges the previous 1,000 and receives the next 1,000.
+    times = [];
+    items = 0;
+    await setMark(Math.floor(RECORDS / 3));
+    let ack: string[] = [];
+    for (let i = 0; i < setRequests; i++) {
+      const r = await pollSets({ ack, maxEvents: 1000 });
+      times.push(r.ms);
+      items += r.jtis.length;
+      ack = r.jtis;
+    }
+    report('SET catch-up: ack 1,000 + next 1,000', times, items);
+
     rows.push({ scenario: `seeding ${RECORDS.toLocaleString('en')} records (generate_series + vacuum analyze)`, 'p50 ms': Math.round(seedMs) });
     return rows;
   } finally {

@@ -111,11 +111,13 @@ describe('Security Event Tokens', () => {
     const ackOnly = await poll({ ack: Object.keys(third.sets), maxEvents: 0 });
     expect(ackOnly).toEqual({ sets: {}, moreAvailable: false });
     expect((await poll({})).sets).toEqual({});
-    // Everything is acknowledged in order now: the stream's mark moved past it, no row per SET is kept.
+    // Everything is acknowledged now: the stream's mark moved past it; no row per SET is kept but
+    // the one carrying the service's error report.
     const stream = await glc.services.db.selectFrom('security_event_streams').select('acked_through').where('client_id', '=', commune.clientId).executeTakeFirstOrThrow();
     const last = await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', commune.clientId).orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(Number(stream.acked_through)).toBe(last.id);
-    expect(await glc.services.db.selectFrom('security_event_acks').select('record_id').where('client_id', '=', commune.clientId).execute()).toEqual([]);
+    expect(await glc.services.db.selectFrom('security_event_acks').select(['err', 'description']).where('client_id', '=', commune.clientId).execute())
+      .toEqual([{ err: 'invalid_request', description: 'sub inconnu' }]);
 
     // A later deletion comes next; another service's acknowledgement of our jti changes nothing.
     const [later] = await deletedResident([commune.clientId]);

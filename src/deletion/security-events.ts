@@ -13,6 +13,7 @@ export const DEFAULT_MAX_EVENTS = 100;
 
 export interface SetError { err: string; description?: string }
 export interface PollOutcome { sets: Record<string, string>; moreAvailable: boolean }
+/** acknowledged: well-formed jtis received (ack and setErrs); errors: of them, setErrs; ignored: malformed or forged jtis. */
 export interface AckOutcome { acknowledged: number; errors: number; ignored: number }
 
 export interface SecurityEvents {
@@ -76,13 +77,13 @@ export function createSecurityEvents(s: Services, store: DeletionStore): Securit
         if (id === undefined) ignored++;
         else entries.push({ id, err: e.err.slice(0, 100), description: e.description?.slice(0, 500) });
       }
-      if (!entries.length) return { acknowledged: 0, errors: 0, ignored };
-      return s.db.transaction().execute(async (trx) => {
-        const ackedThrough = await store.lockStream(trx, clientId);
-        const acknowledged = await store.ackRecords(trx, clientId, entries, ackedThrough, now);
-        await store.advanceStream(trx, clientId, ackedThrough, now);
-        return { acknowledged, errors: entries.filter((e) => e.err).length, ignored };
+      const outcome = { acknowledged: entries.length, errors: entries.filter((e) => e.err !== undefined).length, ignored };
+      if (!entries.length) return outcome;
+      await s.db.transaction().execute(async (trx) => {
+        const mark = await store.lockStream(trx, clientId);
+        await store.acknowledge(trx, clientId, mark, entries, now);
       });
+      return outcome;
     },
 
     async pending(clientId, maxEvents, now) {

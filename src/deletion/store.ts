@@ -182,36 +182,38 @@ export function createDeletionStore(db: Db) {
       return Number(row.acked_through);
     },
 
-    /** Acknowledges records of this service (others' ids and unknown ids are ignored); returns how many were new. */
-    async ackRecords(q: Q, clientId: string, acks: { id: number; err?: string; description?: string }[], ackedThrough: number, now: Date): Promise<number> {
-      const fresh = acks.filter((a) => a.id > ackedThrough);
-      if (!fresh.length) return 0;
-      const r = await sql`insert into security_event_acks (record_id, client_id, acked_at, err, description)
-        select d.id, d.client_id, ${now}, a.err, a.description
-        from unnest(${fresh.map((a) => a.id)}::bigint[], ${fresh.map((a) => a.err ?? null)}::text[], ${fresh.map((a) => a.description ?? null)}::text[]) as a(id, err, description)
-        join deleted_accounts d on d.id = a.id and d.client_id = ${clientId}
-        on conflict (record_id) do nothing`.execute(q);
-      return Number(r.numAffectedRows ?? 0);
-    },
-
     /**
-     * Moves the stream's mark over the acknowledged records that follow it, and forgets their
-     * one-by-one acknowledgements. Safe because records become visible in id order (FEED_LOCK):
-     * no record below a visible one can appear later.
+     * Acknowledges records of this service (others' ids and unknown ids are ignored). The stream's
+     * mark moves over every acknowledged record that follows it, counting those being
+     * acknowledged now; only acknowledgements above the new mark are kept one by one (and those
+     * carrying an error, until their record expires). Safe because records become visible in id
+     * order (FEED_LOCK): no record below a visible one can appear later.
      */
-    async advanceStream(q: Q, clientId: string, ackedThrough: number, now: Date): Promise<number> {
-      const { rows } = await sql<{ mark: string }>`
-        select coalesce(
-          (select min(d.id) - 1 from deleted_accounts d
-            where d.client_id = ${clientId} and d.id > ${ackedThrough}
-              and not exists (select 1 from security_event_acks a where a.record_id = d.id)),
-          (select max(d.id) from deleted_accounts d where d.client_id = ${clientId} and d.id > ${ackedThrough}),
-          ${ackedThrough})::text as mark`.execute(q);
-      const mark = Number(rows[0]!.mark);
-      if (mark === ackedThrough) return mark;
-      await q.updateTable('security_event_streams').set({ acked_through: mark, updated_at: now }).where('client_id', '=', clientId).execute();
-      await q.deleteFrom('security_event_acks').where('client_id', '=', clientId).where('record_id', '<=', mark).execute();
-      return mark;
+    async acknowledge(q: Q, clientId: string, mark: number, acks: { id: number; err?: string; description?: string }[], now: Date): Promise<number> {
+      const ids = acks.map((a) => a.id);
+      const { rows } = await sql<{ gap: number | null; last: number | null }>`
+        select (select d.id from deleted_accounts d
+                 where d.client_id = ${clientId} and d.id > ${mark}
+                   and not exists (select 1 from security_event_acks a where a.record_id = d.id)
+                   and not (d.id = any(${ids}::bigint[]))
+                 order by d.id limit 1) as gap,
+               (select d.id from deleted_accounts d where d.client_id = ${clientId} and d.id > ${mark}
+                 order by d.id desc limit 1) as last`.execute(q);
+      const { gap, last } = rows[0]!;
+      const newMark = gap !== null ? Number(gap) - 1 : last !== null ? Number(last) : mark;
+      const kept = acks.filter((a) => a.id > newMark || (a.err !== undefined && a.id > mark));
+      if (kept.length) {
+        await sql`insert into security_event_acks (record_id, client_id, acked_at, err, description)
+          select d.id, d.client_id, ${now}, a.err, a.description
+          from unnest(${kept.map((a) => a.id)}::bigint[], ${kept.map((a) => a.err ?? null)}::text[], ${kept.map((a) => a.description ?? null)}::text[]) as a(id, err, description)
+          join deleted_accounts d on d.id = a.id and d.client_id = ${clientId}
+          on conflict (record_id) do nothing`.execute(q);
+      }
+      if (newMark > mark) {
+        await q.updateTable('security_event_streams').set({ acked_through: newMark, updated_at: now }).where('client_id', '=', clientId).execute();
+        await q.deleteFrom('security_event_acks').where('client_id', '=', clientId).where('record_id', '<=', newMark).where('err', 'is', null).execute();
+      }
+      return newMark;
     },
 
     /** Records not yet acknowledged by the service, oldest first (limit + 1 are read to know whether more follow). */
