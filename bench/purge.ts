@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { createDeletionService, type DeletionService } from '../src/deletion/service.js';
 import { entryHash } from '../src/consent/journal.js';
+import { composeMail } from '../src/mail/mailer.js';
 import { mib, startBenchGlc, type BenchGlc } from './deletion-support.js';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 100_000);
@@ -55,8 +56,8 @@ export async function seed(s: BenchGlc['services'], era: number): Promise<number
 async function measure(label: string, s: BenchGlc['services'], deletion: DeletionService, era: number): Promise<Record<string, number | string>> {
   const seedMs = await seed(s, era);
   let notices = 0;
-  // Mail goes to a counting stub: the bench measures GLC, not an SMTP server.
-  s.mailer = { send: async () => { notices += 1; } };
+  // Mail is rendered (GLC's work) but goes to a counting stub: the bench measures GLC, not an SMTP server.
+  s.mailer = { send: async (to, template, vars) => { composeMail(to, template, vars); notices += 1; } };
   const samples: number[] = [];
   const rssBefore = process.memoryUsage().rss;
   const timer = setInterval(() => samples.push(process.memoryUsage().rss), 200);
