@@ -130,7 +130,7 @@ describe('a FranceConnect sub that changed', () => {
     const first = await franceConnectLogin(glc, 'sans_mail');
     expect(first.page.status).toBe(200);
     expect(first.page.html).toContain('Retrouver votre compte avec l’assistance');
-    expect(first.page.html).toContain('href="/aide#contact"');
+    expect(first.page.html).toContain('href="/aide/contact"');
     const reference = /data-testid="recovery-reference">(FC-[0-9A-Z]{4}-[0-9A-Z]{4})</.exec(first.page.html)?.[1];
     expect(reference).toBeDefined();
     expect(first.page.html).not.toMatch(/\/franceconnect\/(creer|continuer)"/);
