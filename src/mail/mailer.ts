@@ -22,7 +22,10 @@ export function composeMail(to: string, template: string, vars: Record<string, u
 }
 
 export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl);
+  // Pooled: a purge can send thousands of notices; one SMTP connection per message would be slow.
+  const url = new URL(smtpUrl);
+  if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true');
+  const transport = nodemailer.createTransport(url.href);
   return {
     async send(to, template, vars) {
       const message = composeMail(to, template, vars);
