@@ -44,6 +44,24 @@ export function createSelfService(s: Services) {
     return true;
   }
 
+  const passwordKey = (account: Account) => `password:${account.id}`;
+
+  /**
+   * The resident proves it is them with the current password before a sensitive change, with
+   * the same throttling as a login. An account without a password (FranceConnect only) relies
+   * on its recent login instead.
+   */
+  async function proveCurrentPassword(account: Account, password: string, now: Date, messages: { missing: string; wrong: string; failureEvent?: string }): Promise<{ blocked?: Date; error?: string }> {
+    const until = await throttle.blockedUntil([passwordKey(account)], now);
+    if (until) return { blocked: until };
+    if (!account.password_hash) return {};
+    if (!password) return { error: messages.missing };
+    if (await verifyPassword(account.password_hash, password)) return {};
+    await throttle.recordFailure([passwordKey(account)], now);
+    if (messages.failureEvent) await store.recordEvent(account.id, messages.failureEvent);
+    return { error: messages.wrong };
+  }
+
   return {
     sendMail,
 
@@ -101,23 +119,14 @@ export function createSelfService(s: Services) {
 
     /** Current password required; every other session of the account ends. */
     async changePassword(account: Account, input: { current: string; password: string; confirmation: string; sessionUid: string; ip: string }, now: Date): Promise<{ ok: true } | { ok: false; errors: FieldErrors } | Blocked> {
-      const keys = [`password:${account.id}`];
-      const until = await throttle.blockedUntil(keys, now);
-      if (until) return { ok: false, reason: 'blocked', retryAt: until };
-      const errors: FieldErrors = {};
-      if (account.password_hash) {
-        if (!input.current) errors.current = 'Saisissez votre mot de passe actuel.';
-        else if (!(await verifyPassword(account.password_hash, input.current))) {
-          await throttle.recordFailure(keys, now);
-          await store.recordEvent(account.id, 'password_change_failed');
-          errors.current = 'Le mot de passe actuel est incorrect.';
-        }
-      }
+      const proof = await proveCurrentPassword(account, input.current, now, { missing: 'Saisissez votre mot de passe actuel.', wrong: 'Le mot de passe actuel est incorrect.', failureEvent: 'password_change_failed' });
+      if (proof.blocked) return { ok: false, reason: 'blocked', retryAt: proof.blocked };
+      const errors: FieldErrors = proof.error ? { current: proof.error } : {};
       const weak = passwordProblem(input.password, userInputs(account));
       if (weak) errors.password = weak;
       else if (input.password !== input.confirmation) errors.confirmation = 'Les deux mots de passe ne sont pas identiques.';
       if (Object.keys(errors).length) return { ok: false, errors };
-      await throttle.reset(keys);
+      await throttle.reset([passwordKey(account)]);
       await store.update(account.id, { password_hash: await hashPassword(input.password), password_changed_at: now });
       await store.recordEvent(account.id, 'password_changed');
       const ended = await endSessions(s, account.id, { exceptSessionUid: input.sessionUid });
@@ -183,17 +192,9 @@ export function createSelfService(s: Services) {
 
     /** The password (or, for an account without one, the recent login) confirms the deletion. */
     async checkDeletion(account: Account, input: { password: string; confirmed: boolean }, now: Date): Promise<{ ok: true } | { ok: false; errors: FieldErrors } | Blocked> {
-      const keys = [`password:${account.id}`];
-      const until = await throttle.blockedUntil(keys, now);
-      if (until) return { ok: false, reason: 'blocked', retryAt: until };
-      const errors: FieldErrors = {};
-      if (account.password_hash) {
-        if (!input.password) errors.password = 'Saisissez votre mot de passe pour confirmer.';
-        else if (!(await verifyPassword(account.password_hash, input.password))) {
-          await throttle.recordFailure(keys, now);
-          errors.password = 'Le mot de passe est incorrect.';
-        }
-      }
+      const proof = await proveCurrentPassword(account, input.password, now, { missing: 'Saisissez votre mot de passe pour confirmer.', wrong: 'Le mot de passe est incorrect.' });
+      if (proof.blocked) return { ok: false, reason: 'blocked', retryAt: proof.blocked };
+      const errors: FieldErrors = proof.error ? { password: proof.error } : {};
       if (!input.confirmed) errors.confirm = 'Cochez la case pour confirmer que vous voulez supprimer définitivement votre compte.';
       return Object.keys(errors).length ? { ok: false, errors } : { ok: true };
     },
