@@ -119,10 +119,6 @@ export function createDeletionService(s: Services): DeletionService {
     for (const fn of batchCleanups) await fn(trx, ids, now);
     for (const id of ids) for (const fn of cleanups) await fn(trx, id, now);
     await store.deleteProtocolRows(trx, ids);
-    await store.deleteThrottleKeys(trx, accounts.flatMap((a) => [
-      s.secrets.hmac('throttle', `count:mail:${a.id}`),
-      ...(a.email ? [s.secrets.hmac('throttle', `login:email:${a.email.trim().toLowerCase()}`)] : []),
-    ]));
     const deleted = new Set(await store.deleteAccountRows(trx, ids));
     const records = [...known.entries()].filter(([key]) => deleted.has(key.slice(0, key.indexOf('|')))).map(([, v]) => v);
     await store.appendRecords(trx, records, reason, now);

@@ -72,9 +72,6 @@ export function createDeletionStore(db: Db) {
         ])).execute();
     },
 
-    async deleteThrottleKeys(q: Q, keys: string[]): Promise<void> {
-      if (keys.length) await q.deleteFrom('rate_limits').where(sql<boolean>`key = any(${keys}::text[])`).execute();
-    },
 
     /** Deletes the accounts (their rows in other tables go by ON DELETE CASCADE). */
     async deleteAccountRows(q: Q, ids: string[]): Promise<string[]> {
