@@ -22,7 +22,7 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   app.silent = true;
 
   app.use(requestLog(s.log));
-  app.use(securityHeaders({ production: s.config.production }));
+  app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
   app.use(errorHandler(s.log));
 
   for (const middleware of extraMiddlewares) app.use(middleware);

@@ -20,7 +20,29 @@ export function requestLog(log: Logger) {
   };
 }
 
-export function securityHeaders(options: { production: boolean }) {
+function contentSecurityPolicy(formTargets: string[]): string {
+  return ["default-src 'none'", "style-src 'self'", "img-src 'self' data:", "script-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
+    `form-action ${["'self'", ...formTargets].join(' ')}`].join('; ');
+}
+
+/**
+ * A form's submission may end, after redirects, on another origin (a login form ends on the
+ * service's redirect URI): browsers check form-action on every hop, so pages name those origins.
+ * By default only GLC itself and FranceConnect (`alwaysAllowed`).
+ */
+export function allowFormTargets(ctx: Context, urls: Iterable<string | undefined>): void {
+  const origins = new Set<string>(ctx.state.formTargets as string[] | undefined);
+  for (const url of urls) {
+    if (!url) continue;
+    try {
+      origins.add(new URL(url).origin);
+    } catch { /* not a URL: nothing to allow */ }
+  }
+  ctx.state.formTargets = [...origins];
+  ctx.set('Content-Security-Policy', contentSecurityPolicy([...origins]));
+}
+
+export function securityHeaders(options: { production: boolean; alwaysAllowedFormTargets: string[] }) {
   // Set before the handler runs: the provider writes its responses directly.
   return async (ctx: Context, next: Next) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
@@ -28,8 +50,7 @@ export function securityHeaders(options: { production: boolean }) {
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-    // form-action stays open: a completed login form redirects to the service's own URL.
-    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' http: https:");
+    allowFormTargets(ctx, options.alwaysAllowedFormTargets);
     if (options.production) ctx.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
     await next();
   };

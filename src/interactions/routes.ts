@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import type { Interaction, InteractionResults } from 'oidc-provider';
 import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
 import { render } from '../http/views.js';
+import { allowFormTargets } from '../http/middleware.js';
 import type { Services } from '../services.js';
 import { CLAIM_LABELS, claimsOfScopes } from '../oidc/claims.js';
 
@@ -15,6 +16,8 @@ const form = (ctx: Context): Form => (ctx.request.body ?? {}) as Form;
 /** What every interaction page shows about the service that sent the resident here. */
 export async function interactionView(s: Services, ctx: Context) {
   const details = await s.provider.interactionDetails(ctx.req, ctx.res);
+  // Forms of this interaction end, after redirects, on the service's redirect URI.
+  allowFormTargets(ctx, [details.params.redirect_uri as string | undefined]);
   const clientId = String(details.params.client_id);
   const client = await s.clientStore.find(clientId);
   return {

@@ -8,6 +8,7 @@ import type { Secrets } from '../secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { AccountStore } from '../accounts/store.js';
 import { renderView } from '../http/views.js';
+import { allowFormTargets } from '../http/middleware.js';
 import { createAdapterClass } from './adapter.js';
 import { accountClaims, type Claims } from './account-claims.js';
 import { SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
@@ -157,6 +158,9 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
+          // The confirmation form ends on the service's post-logout URI, or first on FranceConnect's
+          // logout (this is the provider's own request context: the app's allowances are not here).
+          allowFormTargets(ctx, [config.franceConnect.issuer, ...(ctx.oidc.client?.postLogoutRedirectUris ?? [])]);
           ctx.type = 'html';
           ctx.body = renderView('logout/confirm.njk', { form, clientName: ctx.oidc.client?.clientName });
         },

@@ -61,7 +61,9 @@ export function sendJson(ctx: Koa.Context, status: number, body: unknown): void 
  * may only post to the mock itself and, after a login, redirect to the service's origin.
  */
 export function sendHtml(ctx: Koa.Context, status: number, html: string, formTargets: string[] = []): void {
-  const formAction = formTargets.length > 0 ? ["'self'", ...formTargets].join(' ') : "'none'";
+  // After the login, GLC sends the browser on to the service, whose origin the mock cannot know,
+  // and browsers check form-action on every redirect: development mock, so any http(s) target.
+  const formAction = formTargets.length > 0 ? ["'self'", ...formTargets, 'http:', 'https:'].join(' ') : "'none'";
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
