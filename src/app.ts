@@ -26,7 +26,7 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   app.use(errorHandler(s.log));
 
   for (const middleware of extraMiddlewares) app.use(middleware);
-  const routers = [opsRoutes(s), staticPageRoutes(), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
+  const routers = [opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
   if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 

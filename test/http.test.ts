@@ -82,3 +82,17 @@ describe('published documentation', () => {
     expect((await fetch(`${glc.config.issuer}/docs/exploitation`)).status).toBe(404);
   });
 });
+
+describe('privacy page', () => {
+  it('states the retention periods actually configured', async () => {
+    const other = await startTestGlc({ INACTIVITY_DELETE_AFTER_DAYS: '500', INACTIVITY_WARN_DAYS: '20,3', CONSENT_PROOF_DAYS: '1000' });
+    try {
+      const html = await (await fetch(`${other.config.issuer}/confidentialite`)).text();
+      expect(html).toContain('500 jours sans utilisation');
+      expect(html).toContain('20 puis 3 jours avant');
+      expect(html).toContain('gardée 1000 jours');
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 // Help (SAU and FAQ), privacy and accessibility pages: linked from every page's footer.
 import Router from '@koa/router';
+import type { Config } from '../config.js';
 import { render } from './views.js';
 
 const PAGES: Record<string, string> = {
@@ -8,10 +9,18 @@ const PAGES: Record<string, string> = {
   '/accessibilite': 'pages/accessibilite.njk',
 };
 
-export function staticPageRoutes(): Router {
+/** The durations the pages promise are the ones configured, so they cannot drift apart. */
+export function staticPageRoutes(config: Config): Router {
   const router = new Router();
+  const retention = {
+    inactivityDays: config.inactivity.deleteAfterDays,
+    warnDays: config.inactivity.warnDays,
+    consentDays: config.consentTtlDays,
+    consentProofDays: config.consentProofDays,
+    deletedRecordDays: config.inactivity.deletedAccountsRetentionDays,
+  };
   for (const [path, template] of Object.entries(PAGES)) {
-    router.get(path, (ctx) => render(ctx, template));
+    router.get(path, (ctx) => render(ctx, template, { retention }));
   }
   return router;
 }
