@@ -1,20 +1,13 @@
 // What README promises a newcomer, in a real browser: at /demo, sign up, confirm the email
 // from the dev mailbox, log in, consent, and see the claims the demo service received.
 // Everything is done with the keyboard only, at phone width.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser as PwBrowser, Page } from 'playwright-core';
-import { launchChromium, tabTo, typeInto } from './support/chromium.js';
-import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { tabTo, typeInto } from './support/chromium.js';
+import { STRONG_PASSWORD } from './support/glc.js';
+import { glcWithChromium } from './support/browser-suite.js';
 
-let glc: TestGlc;
-let chromium: PwBrowser;
-beforeAll(async () => {
-  [glc, chromium] = await Promise.all([startTestGlc(), launchChromium()]);
-});
-afterAll(async () => {
-  await chromium?.close();
-  await glc?.close();
-});
+const suite = glcWithChromium();
 
 /** Reaches the element with the keyboard and presses Enter. */
 async function activate(page: Page, selector: string): Promise<void> {
@@ -24,9 +17,9 @@ async function activate(page: Page, selector: string): Promise<void> {
 
 describe('the demo service in Chromium', () => {
   it('lets a newcomer sign up and log in with the keyboard alone on a phone-sized screen', async () => {
-    const context = await chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
+    const context = await suite.chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
     const page = await context.newPage();
-    await page.goto(`${glc.config.issuer}/demo`);
+    await page.goto(`${suite.glc.config.issuer}/demo`);
     await activate(page, 'a[href="/demo/login"]');
     await page.waitForURL(/\/interaction\//);
     expect(await page.getAttribute('html', 'lang')).toBe('fr');
@@ -40,7 +33,7 @@ describe('the demo service in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Vérifiez votre messagerie' }).waitFor();
 
-    const link = glc.linkInLastMail('chromium@example.fr', /http\S+\/inscription\/confirmer\S+/);
+    const link = suite.glc.linkInLastMail('chromium@example.fr', /http\S+\/inscription\/confirmer\S+/);
     await page.goto(link);
     await page.getByRole('heading', { name: 'Votre adresse est confirmée' }).waitFor();
     await activate(page, 'a.button');
@@ -51,16 +44,16 @@ describe('the demo service in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Autoriser' }).waitFor();
     await activate(page, 'button[type=submit]:not(.button-secondary)');
-    await page.waitForURL(`${glc.config.issuer}/demo`);
+    await page.waitForURL(`${suite.glc.config.issuer}/demo`);
     const userinfo = await page.getByTestId('userinfo').textContent();
     expect(JSON.parse(userinfo!)).toMatchObject({ email: 'chromium@example.fr', email_verified: true });
     await context.close();
   });
 
   it('shows a wrong password next to the form, in French, without revealing whether the account exists', async () => {
-    const context = await chromium.newContext();
+    const context = await suite.chromium.newContext();
     const page = await context.newPage();
-    await page.goto(`${glc.config.issuer}/demo/login`);
+    await page.goto(`${suite.glc.config.issuer}/demo/login`);
     await page.fill('#email', 'personne@example.fr');
     await page.fill('#password', 'mauvais mot de passe');
     await page.click('button:has-text("Se connecter")');

@@ -1,20 +1,11 @@
 // The whole FranceConnect journey in Chromium, with the keyboard alone on a phone-sized screen:
 // /demo → GLC login page → « S’identifier avec FranceConnect » → the local FranceConnect's login
 // page → back to GLC → « Créer mon compte » → consent → /demo shows verified_claims.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser as PwBrowser, Page } from 'playwright-core';
-import { launchChromium } from './support/chromium.js';
-import { startTestGlc, type TestGlc } from './support/glc.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { glcWithChromium } from './support/browser-suite.js';
 
-let glc: TestGlc;
-let chromium: PwBrowser;
-beforeAll(async () => {
-  [glc, chromium] = await Promise.all([startTestGlc(), launchChromium()]);
-});
-afterAll(async () => {
-  await chromium?.close();
-  await glc?.close();
-});
+const suite = glcWithChromium();
 
 const focused = (page: Page, selector: string) => page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector);
 
@@ -36,12 +27,12 @@ const noHorizontalScroll = (page: Page) => page.evaluate(() => document.document
 
 describe('FranceConnect in Chromium', () => {
   it('takes a newcomer from a service through FranceConnect to a new account and back, keyboard only, at 375 px', async () => {
-    const context = await chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
+    const context = await suite.chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
     const page = await context.newPage();
     const widths: Record<string, boolean> = {};
     const check = async (step: string) => { widths[step] = await noHorizontalScroll(page); };
 
-    await page.goto(`${glc.config.issuer}/demo`);
+    await page.goto(`${suite.glc.config.issuer}/demo`);
     await tabTo(page, 'a[href="/demo/login"]');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/interaction\/[^/]+$/);
@@ -93,7 +84,7 @@ describe('FranceConnect in Chromium', () => {
     await tabTo(page, '#consentement button[type=submit]');
     await page.keyboard.press('Enter');
 
-    await page.waitForURL(`${glc.config.issuer}/demo`);
+    await page.waitForURL(`${suite.glc.config.issuer}/demo`);
     await check('demo service');
     const userinfo = JSON.parse((await page.getByTestId('userinfo').textContent())!) as Record<string, unknown>;
     expect(userinfo).toMatchObject({
@@ -112,9 +103,9 @@ describe('FranceConnect in Chromium', () => {
   });
 
   it('draws the button’s hover state in FranceConnect’s hover blue', async () => {
-    const context = await chromium.newContext({ viewport: { width: 375, height: 740 } });
+    const context = await suite.chromium.newContext({ viewport: { width: 375, height: 740 } });
     const page = await context.newPage();
-    await page.goto(`${glc.config.issuer}/demo/login`);
+    await page.goto(`${suite.glc.config.issuer}/demo/login`);
     const button = page.getByRole('button', { name: 'S’identifier avec FranceConnect', exact: true });
     await button.hover();
     expect(await button.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(18, 18, 255)');

@@ -1,28 +1,21 @@
 // The identity sheet in Chromium, as a resident on a phone would use it with the keyboard
 // alone: sign in, fill the sheet, see the errors next to the fields, correct, save.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser as PwBrowser, Page } from 'playwright-core';
-import { launchChromium, noHorizontalScroll, tabTo, typeInto } from './support/chromium.js';
-import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { noHorizontalScroll, tabTo, typeInto } from './support/chromium.js';
+import { STRONG_PASSWORD } from './support/glc.js';
+import { glcWithChromium } from './support/browser-suite.js';
 import { createResident } from './accounts-support.js';
 
-let glc: TestGlc;
-let chromium: PwBrowser;
-beforeAll(async () => {
-  [glc, chromium] = await Promise.all([startTestGlc(), launchChromium()]);
-});
-afterAll(async () => {
-  await chromium?.close();
-  await glc?.close();
-});
+const suite = glcWithChromium();
 
 
 describe('identity sheet in Chromium', () => {
   it('is filled and corrected with the keyboard alone at 375 px, without horizontal scrolling', async () => {
-    const account = await createResident(glc, 'clavier@example.fr');
-    const context = await chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
+    const account = await createResident(suite.glc, 'clavier@example.fr');
+    const context = await suite.chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
     const page = await context.newPage();
-    await page.goto(`${glc.config.issuer}/compte/identite`);
+    await page.goto(`${suite.glc.config.issuer}/compte/identite`);
     await page.waitForURL(/\/interaction\//);
     await typeInto(page, '#email', 'clavier@example.fr');
     await typeInto(page, '#password', STRONG_PASSWORD);
@@ -53,7 +46,7 @@ describe('identity sheet in Chromium', () => {
     expect(await page.getAttribute('#erreurs a[href="#birthdate"]', 'href')).toBe('#birthdate');
     expect(await page.inputValue('#given_name')).toBe('Marie Claire'); // what was typed is kept
     expect(await noHorizontalScroll(page)).toBe(true);
-    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? glc.config.dataDir}/fiche-erreur-375.png`, fullPage: true });
+    await page.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? suite.glc.config.dataDir}/fiche-erreur-375.png`, fullPage: true });
 
     // The error link leads to the field; correct it and save with Enter.
     await tabTo(page, '#erreurs a[href="#birthdate"]');
@@ -66,13 +59,13 @@ describe('identity sheet in Chromium', () => {
     await page.getByText('Votre fiche d’identité est enregistrée').waitFor();
     expect(await page.textContent('main')).toContain('Villeurbanne (69), code INSEE 69266');
     expect(await noHorizontalScroll(page)).toBe(true);
-    expect(await glc.services.accountStore.findById(account.id)).toMatchObject({
+    expect(await suite.glc.services.accountStore.findById(account.id)).toMatchObject({
       given_name: 'Marie Claire', family_name: 'Dupont', birthdate: '1990-02-28', gender: 'female', birthcountry: '99100', birthplace: '69266', phone_number: '+33472000000',
     });
 
     // Every other page of the account area fits the phone screen too.
     for (const path of ['/compte', '/compte/securite', '/compte/mes-donnees', '/compte/supprimer', '/compte/mot-de-passe', '/compte/adresse-electronique']) {
-      await page.goto(`${glc.config.issuer}${path}`);
+      await page.goto(`${suite.glc.config.issuer}${path}`);
       expect(await noHorizontalScroll(page), path).toBe(true);
     }
     await context.close();
