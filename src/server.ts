@@ -8,16 +8,17 @@ import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from './log.js';
-import { createServices, reloadProviderIfKeysChanged, type Services } from './services.js';
+import { createServices, type Services } from './services.js';
 import { createApp } from './app.js';
-import { startScheduler, type Job } from './jobs/scheduler.js';
-import { deleteExpiredPayloads } from './oidc/adapter.js';
+import { startScheduler, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
 
 export interface RunningGlc {
   config: Config;
   services: Services;
+  /** The periodic jobs of this instance, with their last run. */
+  scheduler: Scheduler;
   server: http.Server;
   url: string;
   stop(): Promise<void>;
@@ -25,27 +26,15 @@ export interface RunningGlc {
 
 const KEY_CHECK_MS = 30_000;
 
-export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config; logDestination?: DestinationStream } = {}): Promise<RunningGlc> {
+export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config; logDestination?: DestinationStream; firstJobRunAfterMs?: number } = {}): Promise<RunningGlc> {
   const config = options.config ?? loadConfig(env);
   const log = createLogger(config.logLevel, options.logDestination);
   const db = await openDatabase(config);
   try {
     await migrateToLatest(db);
     const services = await createServices(config, db, log);
-    const routers: Router[] = [];
-    const jobs: Job[] = [
-      {
-        name: 'cleanup-expired', everyMs: 10 * 60_000, lockId: 7_001,
-        run: async (now) => {
-          const payloads = await deleteExpiredPayloads(db, now);
-          await services.throttle.deleteStale(now);
-          return payloads ? { expiredRowsDeleted: payloads } : undefined;
-        },
-      },
-    ];
     const domains = await registerDomains(services);
-    routers.push(...domains.routers);
-    jobs.push(...domains.jobs);
+    const routers: Router[] = [...domains.routers];
     if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
 
     const app = createApp(services, routers, domains.middlewares);
@@ -58,9 +47,9 @@ export async function startGlc(env: Record<string, string | undefined> = process
       });
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
-    const stopJobs = startScheduler(db, log, jobs);
+    const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs });
     const keyCheck = setInterval(() => {
-      reloadProviderIfKeysChanged(services).catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
+      services.reloadProviderIfKeysChanged().catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
     }, KEY_CHECK_MS).unref();
 
     let stopping: Promise<void> | undefined;
@@ -73,12 +62,12 @@ export async function startGlc(env: Record<string, string | undefined> = process
         server.closeIdleConnections();
         await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
         server.closeAllConnections();
-        await stopJobs();
+        await scheduler.stop();
         await db.destroy();
       })();
       return stopping;
     };
-    return { config, services, server, url: `http://localhost:${port}`, stop };
+    return { config, services, scheduler, server, url: `http://localhost:${port}`, stop };
   } catch (err) {
     await db.destroy().catch(() => undefined);
     throw err;

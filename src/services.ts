@@ -1,8 +1,10 @@
-// The composition root: every store and service of GLC, built once per process from the
-// config and the database. Routes and jobs receive this object; nothing else is global.
+// The composition root: every store and service of GLC, built once per process from the config
+// and the database, in dependency order, each handed the narrow dependencies it declares. The
+// server, the `glc` CLI, the tests and the benches all start here. Provider hooks are composed
+// once, as lists, and frozen. Nothing is assigned to this object after it is built, except the
+// provider itself, replaced when the signing keys change (reloadProviderIfKeysChanged).
+import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { Interaction } from 'oidc-provider';
-import type { Context } from 'koa';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import type { Logger } from './log.js';
@@ -10,45 +12,51 @@ import { createSecrets, loadMasterKey, type Secrets } from './secrets.js';
 import { createClientStore, type ClientStore } from './clients/store.js';
 import { createClientService, type ClientService } from './clients/service.js';
 import { createKeyStore, type KeyStore } from './oidc/keys.js';
+import { createProvider, type ProviderHooks } from './oidc/provider.js';
 import { createAccountStore, type AccountStore } from './accounts/store.js';
 import { createAccountService, type AccountService } from './accounts/service.js';
+import { createSelfService, deleteThrottleKeysOfAccounts, type SelfService } from './accounts/self-service.js';
 import { createDevMailbox, createSmtpMailer, type DevMailbox, type Mailer } from './mail/mailer.js';
 import { createThrottle, type Throttle } from './http/throttle.js';
-import { createProvider, type ProviderHooks } from './oidc/provider.js';
-import type { DeletionService } from './deletion/service.js';
-import type { ConsentService } from './consent/service.js';
+import { setUpFranceConnect } from './franceconnect/setup.js';
+import { BROWSER_COOKIE, browserHashOf } from './franceconnect/browser.js';
 import type { FranceConnectService } from './franceconnect/service.js';
+import { createConsentService, type ConsentService } from './consent/service.js';
+import { consentClaimFilter, consentGrantLoader } from './consent/provider-hooks.js';
+import { createDeletionService, type DeletionService } from './deletion/service.js';
 
 export interface Services {
-  config: Config;
-  db: Db;
-  log: Logger;
-  secrets: Secrets;
-  clientStore: ClientStore;
-  clients: ClientService;
-  keys: KeyStore;
-  accountStore: AccountStore;
-  accounts: AccountService;
-  mailer: Mailer;
-  devMailbox: DevMailbox | undefined;
-  throttle: Throttle;
-  providerHooks: ProviderHooks;
+  readonly config: Config;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly secrets: Secrets;
+  readonly clientStore: ClientStore;
+  readonly clients: ClientService;
+  readonly keys: KeyStore;
+  readonly accountStore: AccountStore;
+  readonly accounts: AccountService;
+  readonly selfService: SelfService;
+  readonly mailer: Mailer;
+  readonly devMailbox: DevMailbox | undefined;
+  readonly throttle: Throttle;
+  readonly franceConnect: FranceConnectService;
+  /** The local FranceConnect mock's HTTP handler (development and tests only). */
+  readonly franceConnectMock: Koa.Middleware | undefined;
+  readonly consent: ConsentService;
+  readonly deletion: DeletionService;
+  readonly providerHooks: ProviderHooks;
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
-  provider: Provider;
-  providerKeysVersion: string;
+  readonly provider: Provider;
+  /** The same as a function, for consumers that keep it (they read it at call time). */
+  readonly currentProvider: () => Provider;
+  /** Rebuilds the provider if the signing keys changed since it was built. */
+  readonly reloadProviderIfKeysChanged: () => Promise<boolean>;
   /** Set on SIGTERM: /readyz answers 503 so the load balancer stops sending traffic. */
-  shuttingDown?: boolean;
-  /** Domain services, assigned by each domain's register function (src/domains.ts). */
-  deletion: DeletionService;
-  consent: ConsentService;
-  franceConnect: FranceConnectService;
-  /** Extension points filled by the FranceConnect and consent domains. */
-  franceConnectEnabled?: boolean;
-  consentPage?: (ctx: Context, details: Interaction, view: Record<string, unknown>) => Promise<void>;
-  consentSubmit?: (ctx: Context, details: Interaction) => Promise<void>;
+  shuttingDown: boolean;
 }
 
 export async function createServices(config: Config, db: Db, log: Logger): Promise<Services> {
+  // Foundations: secrets, stores, mail, throttling.
   const secrets = createSecrets(loadMasterKey(config));
   const clientStore = createClientStore(db, secrets);
   const keys = createKeyStore(db, secrets);
@@ -57,30 +65,73 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const devMailbox = config.smtpUrl ? undefined : createDevMailbox(config.dataDir);
   const mailer: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
   const throttle = createThrottle(db, secrets);
-  const providerHooks: ProviderHooks = {
-    onAccountUsed: (accountId) => accountStore.touchActivity(accountId, new Date()),
+
+  // Consumers built before the provider read it at call time, through this accessor.
+  let provider: Provider | undefined;
+  const currentProvider = (): Provider => {
+    if (!provider) throw new Error('the provider is not built yet');
+    return provider;
   };
-  const services: Omit<Services, 'provider' | 'providerKeysVersion' | 'deletion' | 'consent' | 'franceConnect'> = {
-    config, db, log, secrets, clientStore, keys, accountStore, mailer, devMailbox, throttle, providerHooks,
-    clients: createClientService(clientStore, { production: config.production }),
-    accounts: createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer }),
+
+  // Domain services, in dependency order.
+  const clients = createClientService(clientStore, { production: config.production });
+  const accounts = createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer });
+  const franceConnect = await setUpFranceConnect({ config, db, log, secrets, accountStore, accounts });
+  // verified_claims, purely additive: the provider still masks it by scope/claims and consent.
+  const claimSources = Object.freeze([
+    async (accountId: string, claims: Record<string, unknown>) => {
+      const verified = await franceConnect.service.verifiedClaims(accountId);
+      return verified ? { ...claims, verified_claims: verified } : claims;
+    },
+  ]);
+  const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider });
+  const selfService = createSelfService({ db, log, config, accountStore, throttle, mailer, franceConnect: franceConnect.service, currentProvider });
+  const deletion = createDeletionService({
+    db, log, config, secrets, mailer, keys, currentProvider,
+    // Inside the one deleting transaction: consents go (the journal stays pseudonymised), and so
+    // do the account's throttling counters. Set-based: a fixed number of statements per batch.
+    batchCleanups: [
+      (trx, accountIds, now) => consent.onAccountsDeleted(trx, accountIds, now),
+      (trx, accountIds) => deleteThrottleKeysOfAccounts({ secrets }, trx, accountIds),
+    ],
+  });
+
+  // The domains' part in the protocol, composed once.
+  const providerHooks: ProviderHooks = Object.freeze({
+    claimSources,
+    releaseClaims: consentClaimFilter(consent),
+    loadExistingGrant: consentGrantLoader(consent),
+    onAccountUsed: Object.freeze([(accountId: string) => accountStore.touchActivity(accountId, new Date())]),
+    // Which service knows the account, and by which sub: recorded when it obtains an authorization.
+    onSubjectIssued: Object.freeze([(accountId: string, clientId: string, sub: string) => deletion.recordSubject(accountId, clientId, sub, new Date())]),
+    // GLC logout of a session opened through FranceConnect continues at FranceConnect's /session/end.
+    afterLogout: Object.freeze([
+      (ctx: Parameters<ProviderHooks['afterLogout'][number]>[0], info: { accountId: string; location: string }) =>
+        franceConnect.service.startLogout(browserHashOf(secrets, ctx.cookies.get(BROWSER_COOKIE)), info.accountId, info.location, new Date()),
+    ]),
+  });
+
+  const buildProvider = () => createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks });
+  let providerKeysVersion = await keys.version();
+  provider = await buildProvider();
+
+  return {
+    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, devMailbox, throttle,
+    franceConnect: franceConnect.service, franceConnectMock: franceConnect.mockMiddleware,
+    consent, deletion, providerHooks,
+    get provider() { return currentProvider(); },
+    currentProvider,
+    // `glc keys rotate|retire` on any instance reaches every instance within one check period.
+    async reloadProviderIfKeysChanged() {
+      const version = await keys.version();
+      if (version === providerKeysVersion) return false;
+      provider = await buildProvider();
+      providerKeysVersion = version;
+      log.info({ keys: version.split(',').length }, 'signing keys changed: provider reloaded');
+      return true;
+    },
+    shuttingDown: false,
   };
-  const full = services as Services;
-  full.providerKeysVersion = await keys.version();
-  full.provider = await buildProvider(full);
-  return full;
 }
 
-function buildProvider(s: Services): Promise<Provider> {
-  return createProvider({ config: s.config, db: s.db, log: s.log, secrets: s.secrets, clients: s.clientStore, accounts: s.accountStore, keys: s.keys, hooks: s.providerHooks });
-}
-
-/** `glc keys rotate|retire` on any instance reaches every instance within one check period. */
-export async function reloadProviderIfKeysChanged(s: Services): Promise<boolean> {
-  const version = await s.keys.version();
-  if (version === s.providerKeysVersion) return false;
-  s.provider = await buildProvider(s);
-  s.providerKeysVersion = version;
-  s.log.info({ keys: version.split(',').length }, 'signing keys changed: provider reloaded');
-  return true;
-}
+export const reloadProviderIfKeysChanged = (s: Services): Promise<boolean> => s.reloadProviderIfKeysChanged();

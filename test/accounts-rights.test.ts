@@ -7,7 +7,6 @@ import { sql } from 'kysely';
 import { authorizationRequest, callbackUrl, followToCallback, registerClient, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc, startBackchannelReceiver, type BackchannelReceiver } from './support/glc.js';
 import { Browser, type Page } from './support/browser.js';
 import { createResident, residentBrowser, text } from './accounts-support.js';
-import { createSelfService } from '../src/accounts/self-service.js';
 
 let glc: TestGlc;
 let backchannel: BackchannelReceiver;
@@ -96,7 +95,7 @@ describe('delete my account', () => {
     const client = await registerClient(glc, { name: 'Villeurbanne', redirectUris: ['http://127.0.0.1:9/partir'], backchannelLogoutUri: backchannel.url });
     await useService(phone, client);
     await browser.submit(await browser.get('/compte/identite'), /identite$/, { phone_number: '0612345678' });
-    await createSelfService(glc.services).requestPasswordReset({ email, ip: '203.0.113.7' }, new Date()); // a pending token and counters
+    await glc.services.selfService.requestPasswordReset({ email, ip: '203.0.113.7' }, new Date()); // a pending token and counters
     await browser.submit(await browser.get('/compte/adresse-electronique'), /adresse-electronique$/, { email: 'ailleurs@example.fr' });
 
     const before = backchannel.tokens.length;
@@ -145,7 +144,7 @@ describe('unverified sign-ups', () => {
     // A confirmed account created long before stays.
     const old = await createResident(glc, 'ancien-confirme@example.fr');
     await glc.services.db.updateTable('accounts').set({ created_at: new Date(created - 30 * 86_400_000) } as never).where('id', '=', old.id).execute();
-    const self = createSelfService(glc.services);
+    const self = glc.services.selfService;
     expect(await self.purgeUnverifiedSignUps(new Date(created + 6 * 86_400_000 + 23 * 3600_000))).toBe(0);
     expect(await glc.services.accountStore.findById(unverified.id)).toBeDefined();
     expect(await self.purgeUnverifiedSignUps(new Date(created + 7 * 86_400_000 + 1000))).toBe(1);

@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
 import { Browser, decode } from './support/browser.js';
 import { ageSessions, createResident, residentBrowser, signIn, text } from './accounts-support.js';
-import { createSelfService, type SelfService } from '../src/accounts/self-service.js';
+import type { SelfService } from '../src/accounts/self-service.js';
 
 let glc: TestGlc;
 let self: SelfService;
 beforeAll(async () => {
   glc = await startTestGlc();
-  self = createSelfService(glc.services);
+  self = glc.services.selfService;
 });
 afterAll(async () => { await glc?.close(); });
 

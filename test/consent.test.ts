@@ -14,20 +14,6 @@ const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a
 
 beforeAll(async () => {
   glc = await startTestGlc();
-  // Stands in for FranceConnect certification: verified_claims comes from extraClaims, and the
-  // consent filter must apply after it.
-  const previous = glc.services.providerHooks.extraClaims;
-  glc.services.providerHooks.extraClaims = async (id, claims) => {
-    const base = previous ? await previous(id, claims) : claims;
-    if (!claims.given_name) return base;
-    return {
-      ...base,
-      verified_claims: {
-        verification: { trust_framework: 'eidas', time: '2026-01-01T00:00:00Z' },
-        claims: { given_name: claims.given_name, family_name: claims.family_name, birthdate: claims.birthdate },
-      },
-    };
-  };
   backchannel = await startBackchannelReceiver();
 }, 60_000);
 afterAll(async () => {
@@ -44,6 +30,14 @@ async function newResident(email: string, values: Record<string, string> = {}): 
   await signUp(glc, browser, login, email, STRONG_PASSWORD);
   const account = (await glc.services.accountStore.findByEmail(email))!;
   await glc.services.accountStore.update(account.id, values);
+  // Residents with names are certified as FranceConnect certifies them: verified_claims comes
+  // from the real claim source, and the consent filter must apply after it.
+  const certified = (['given_name', 'family_name', 'birthdate'] as const).filter((f) => values[f]);
+  if (certified.length) {
+    await glc.services.db.insertInto('franceconnect_certified_fields')
+      .values(certified.map((field) => ({ account_id: account.id, field, value: values[field]!, source: 'FranceConnect', acr: 'eidas1', certified_at: new Date('2026-01-01T00:00:00Z') })))
+      .execute();
+  }
   const home = await browser.follow(await browser.submit(await browser.get(login.url), /\/login$/, { email, password: STRONG_PASSWORD }));
   expect(home.url).toMatch(/\/compte$/);
   return { browser, accountId: account.id };

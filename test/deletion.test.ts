@@ -133,22 +133,34 @@ describe('deleteAccount', () => {
     expect(glc.mails().find((m) => m.to === 'grant@example.fr')!.text).toContain('l’équipe GrandLyon Connect a supprimé votre compte');
   });
 
-  it('runs the cleanups registered by other domains inside the deleting transaction', async () => {
+  it('runs the other domains’ cleanups inside the deleting transaction: a failure undoes all of them', async () => {
     const account = await glc.services.accountStore.create({ email: 'cleanup@example.fr', passwordHash: null, emailVerifiedAt: new Date() });
-    const seen: string[] = [];
-    let fail = true;
-    glc.services.deletion.registerCleanup(async (trx, accountId) => {
-      if (accountId !== account.id) return;
-      seen.push(accountId);
-      // The account is still there inside the transaction; a failure undoes everything.
-      expect(await trx.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst()).toBeTruthy();
-      if (fail) await sql`select 1/0`.execute(trx);
-    });
+    const client = await registerClient(glc, { redirectUris: ['http://127.0.0.1:9/cleanup'] });
+    // A consent record (consent domain) and a throttling counter (accounts domain) of the account.
+    await glc.services.db.insertInto('consents').values({
+      account_id: account.id, client_id: client.clientId, claims: [], declined: [], scopes: ['openid'], request_version: 1,
+      method: 'web_form', status: 'active', granted_at: new Date(), updated_at: new Date(), expires_at: new Date(Date.now() + 86_400_000),
+      purpose: null, last_used_at: null, ended_at: null, grant_id: null,
+    }).execute();
+    await glc.services.throttle.recordFailure([`password:${account.id}`], new Date());
+    const counters = () => glc.services.db.selectFrom('rate_limits').select('key').execute();
+    const before = (await counters()).length;
+    const consents = () => glc.services.db.selectFrom('consents').select('client_id').where('account_id', '=', account.id).execute();
+    expect(await consents()).toHaveLength(1);
+
+    // The last statement of the transaction fails: everything the cleanups did is undone.
+    await sql`create function glc_test_fail() returns trigger language plpgsql as $$ begin raise exception 'fail'; end $$`.execute(glc.services.db);
+    await sql`create trigger glc_test_fail before delete on accounts for each row execute function glc_test_fail()`.execute(glc.services.db);
     await expect(glc.services.deletion.deleteAccount(account.id, 'user_request', new Date())).rejects.toThrow();
+    await sql`drop trigger glc_test_fail on accounts`.execute(glc.services.db);
+    await sql`drop function glc_test_fail()`.execute(glc.services.db);
     expect(await glc.services.accountStore.findById(account.id)).toBeTruthy();
-    fail = false;
+    expect(await consents()).toHaveLength(1);
+    expect(await counters()).toHaveLength(before);
+
     expect((await glc.services.deletion.deleteAccount(account.id, 'user_request', new Date())).deleted).toBe(true);
-    expect(seen).toEqual([account.id, account.id]);
+    expect(await consents()).toHaveLength(0);
+    expect(await counters()).toHaveLength(before - 1);
   });
 });
 

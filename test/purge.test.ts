@@ -160,10 +160,10 @@ describe('robustness', () => {
     const broken = accounts[3]!;
     await glc.services.db.insertInto('oidc_payloads').values({ model: 'Grant', id: `grant-${broken.id}`, payload: JSON.stringify({ accountId: broken.id, clientId: 'svc-crash' }), grant_id: null, uid: null, user_code: null, expires_at: null, consumed_at: null }).execute();
     await glc.services.accountStore.recordEvent(broken.id, 'login', { method: 'password' });
-    let crash = true;
-    glc.services.deletion.registerCleanup(async (trx, accountId) => {
-      if (crash && accountId === broken.id) await sql`select 1 / 0`.execute(trx); // a failing statement
-    });
+    // A failing statement inside the deleting transaction of that one account.
+    await sql`create function glc_test_crash() returns trigger language plpgsql as $$ begin
+      if old.id = ${sql.lit(broken.id)}::uuid then raise exception 'crash'; end if; return old; end $$`.execute(glc.services.db);
+    await sql`create trigger glc_test_crash before delete on accounts for each row execute function glc_test_crash()`.execute(glc.services.db);
 
     const first = await purge(at(5, 731), { batchSize: 5, workers: 1 });
     expect(first).toMatchObject({ deleted: 9, failed: 1 });
@@ -175,7 +175,8 @@ describe('robustness', () => {
     expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('sub', '=', `sub-svc-crash-${broken.id}`).execute()).toHaveLength(0);
     expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-crash').execute()).toHaveLength(9);
 
-    crash = false;
+    await sql`drop trigger glc_test_crash on accounts`.execute(glc.services.db);
+    await sql`drop function glc_test_crash()`.execute(glc.services.db);
     const second = await purge(at(5, 731, 1));
     expect(second).toMatchObject({ deleted: 1, failed: 0 });
     expect(await exists(broken.id)).toBe(false);

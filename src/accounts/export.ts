@@ -12,9 +12,6 @@ export const EXPORT_FORMAT = 'glc-donnees-usager/1';
 interface SessionPayload { uid?: string; loginTs?: number; amr?: string[]; authorizations?: Record<string, unknown>; exp?: number }
 interface GrantPayload { clientId?: string; openid?: { scope?: string; claims?: string[] }; iat?: number; exp?: number }
 
-type Optional<T> = { [K in keyof T]?: T[K] };
-type ExportHooks = Optional<{ exportFor: (accountId: string) => Promise<unknown> | unknown }>;
-
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const fromSeconds = (n: number | undefined) => (typeof n === 'number' ? new Date(n * 1000).toISOString() : null);
 
@@ -34,8 +31,6 @@ export async function exportAccountData(s: Services, accountId: string, now: Dat
   }
   const birthplace = account.birthplace ? communeByCode(account.birthplace) : undefined;
   const birthcountry = account.birthcountry ? countryByCode(account.birthcountry) : undefined;
-  const franceConnect = s.franceConnect as ExportHooks | undefined;
-  const consent = s.consent as ExportHooks | undefined;
 
   return {
     format: EXPORT_FORMAT,
@@ -72,8 +67,8 @@ export async function exportAccountData(s: Services, accountId: string, now: Dat
       certified_by_franceconnect: [...certified].sort(),
     },
     claims_released_to_services: accountClaims(account, '(identifiant propre à chaque service)'),
-    franceconnect: franceConnect?.exportFor ? await franceConnect.exportFor(accountId) : null,
-    consents: consent?.exportFor ? await consent.exportFor(accountId) : null,
+    franceconnect: await s.franceConnect.exportFor(accountId),
+    consents: await s.consent.exportFor(accountId),
     services: grants.map((g) => {
       const p = g.payload as GrantPayload;
       return {

@@ -1,3 +1,5 @@
+// Accounts domain: the resident's area (identity sheet, email, password, rights) and the purge
+// of sign-ups never confirmed. Its services are built by the composition root.
 import type { DomainParts } from '../domains.js';
 import type { Services } from '../services.js';
 import { accountAreaRoutes } from './area-routes.js';
@@ -6,20 +8,16 @@ import { identityRoutes } from './identity-routes.js';
 import { passwordResetRoutes } from './password-reset-routes.js';
 import { rightsRoutes } from './rights-routes.js';
 import { securityRoutes } from './security-routes.js';
-import { createSelfService, deleteThrottleKeysOfAccounts } from './self-service.js';
 import { ensureAccountClient } from './session.js';
 
 export async function registerAccountArea(s: Services): Promise<DomainParts> {
   await ensureAccountClient(s);
-  const self = createSelfService(s);
-  // Throttling counters of the account go with it when it is deleted (same transaction).
-  // Set-based: one SELECT and one DELETE per batch of deleted accounts.
-  s.deletion.registerBatchCleanup((trx, accountIds) => deleteThrottleKeysOfAccounts(s, trx, accountIds));
+  const self = s.selfService;
   return {
     routers: [accountAreaRoutes(s), identityRoutes(s, self), emailChangeRoutes(s, self), securityRoutes(s, self), rightsRoutes(s, self), passwordResetRoutes(s, self)],
     jobs: [{
       // Sign-ups whose address was never confirmed are removed after 7 days.
-      name: 'purge-unverified-signups', everyMs: 3600_000, lockId: 7_301,
+      name: 'purge-unverified-signups', everyMs: 3600_000,
       run: async (now) => {
         const deleted = await self.purgeUnverifiedSignUps(now);
         return deleted ? { unverifiedSignUpsDeleted: deleted } : undefined;

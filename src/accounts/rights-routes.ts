@@ -5,7 +5,6 @@ import type { Context } from 'koa';
 import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
-import type { DeletionService } from '../deletion/service.js';
 import type { FieldErrors } from './service.js';
 import { exportAccountData } from './export.js';
 import type { SelfService } from './self-service.js';
@@ -51,14 +50,9 @@ export function rightsRoutes(s: Services, self: SelfService): Router {
       if ('reason' in check) return deletePage(ctx, {}, 429, check.retryAt);
       return deletePage(ctx, check.errors, 400);
     }
-    const deletion = s.deletion as Partial<DeletionService> | undefined;
-    if (typeof deletion?.deleteAccount !== 'function') {
-      s.log.error({ event: 'account_deletion_unavailable' }, 'deletion routine missing');
-      return ctx.throw(503);
-    }
     // The one deletion routine (src/deletion): everything in one transaction, every session
     // ended with back-channel logout, the deleted-accounts records, the confirmation email.
-    await deletion.deleteAccount(account.id, 'user_request', now);
+    await s.deletion.deleteAccount(account.id, 'user_request', now);
     s.log.info({ event: 'account_deleted', reason: 'user_request' }, 'account deleted by the resident');
     ctx.status = 303;
     ctx.redirect('/compte/compte-supprime');

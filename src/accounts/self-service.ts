@@ -3,9 +3,13 @@
 // No ctx here: routes pass what they read from HTTP; times come in as `now`.
 import { sql, type Transaction } from 'kysely';
 import type { Account, Database } from '../db/schema.js';
-import { endSessions } from '../oidc/sessions.js';
+import { endSessions, type SessionDeps } from '../oidc/sessions.js';
 import { randomToken } from '../secrets.js';
-import type { Services } from '../services.js';
+import type { Config } from '../config.js';
+import type { Secrets } from '../secrets.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { Throttle } from '../http/throttle.js';
+import type { AccountStore } from './store.js';
 import { emailSchema, hashEmailToken, type FieldErrors } from './service.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { changedFields, validateIdentity, type IdentityForm, type IdentityResult } from './identity.js';
@@ -17,13 +21,23 @@ export const UNVERIFIED_SIGNUP_DAYS = 7;
 
 export type Blocked = { ok: false; reason: 'blocked'; retryAt: Date };
 
-/** Fields FranceConnect certified for the account (empty until the FranceConnect domain provides them). */
-export async function certifiedFields(s: Services, accountId: string): Promise<Set<string>> {
-  const fc = s.franceConnect as { certifiedFields?: (id: string) => Promise<Iterable<string>> | Iterable<string> } | undefined;
-  return new Set(await (fc?.certifiedFields?.(accountId) ?? []));
+/** Fields FranceConnect certified for the account. */
+export interface CertifiedFieldsSource { certifiedFields(accountId: string): Promise<Set<string>> }
+
+export async function certifiedFields(s: { franceConnect: CertifiedFieldsSource }, accountId: string): Promise<Set<string>> {
+  return s.franceConnect.certifiedFields(accountId);
 }
 
-export function createSelfService(s: Services) {
+/** What the resident's self-service uses, and nothing more. */
+export interface SelfServiceDeps extends SessionDeps {
+  config: Pick<Config, 'issuer'>;
+  accountStore: AccountStore;
+  throttle: Throttle;
+  mailer: Mailer;
+  franceConnect: CertifiedFieldsSource;
+}
+
+export function createSelfService(s: SelfServiceDeps) {
   const { accountStore: store, throttle, mailer, config, log } = s;
   const url = (path: string) => new URL(path, config.issuer).href;
 
@@ -210,7 +224,7 @@ export type SelfService = ReturnType<typeof createSelfService>;
  * The throttling counters keyed by accounts being deleted or their addresses (hashed keys, see
  * http/throttle.ts): one SELECT and one DELETE whatever the batch size.
  */
-export async function deleteThrottleKeysOfAccounts(s: Services, trx: Transaction<Database>, accountIds: string[]): Promise<void> {
+export async function deleteThrottleKeysOfAccounts(s: { secrets: Pick<Secrets, 'hmac'> }, trx: Transaction<Database>, accountIds: string[]): Promise<void> {
   if (!accountIds.length) return;
   const accounts = await trx.selectFrom('accounts').select(['id', 'email']).where(sql<boolean>`id = any(${accountIds}::uuid[])`).execute();
   const keys: string[] = [];

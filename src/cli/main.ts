@@ -2,24 +2,14 @@
 // Every command accepts --json; wrong arguments print usage and exit with code 2.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config.js';
-import { openDatabase, type Db } from '../db/database.js';
+import { ConfigError } from '../config.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { createLogger } from '../log.js';
-import { createServices, type Services } from '../services.js';
+import type { Services } from '../services.js';
 import { ClientInputError, detectLogoType, type ClientUpdate } from '../clients/service.js';
 import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 import { registerFranceConnectCommands } from '../franceconnect/cli.js';
-
-export class UsageError extends Error {}
-
-type Out = (human: string, json: unknown) => void;
-
-function splitList(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(/[\s,]+/).filter(Boolean);
-}
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+import { collect, jsonOption, outputTo, servicesOpener, splitList, UsageError, withDb, type CliHelpers } from './helpers.js';
 
 function readLogo(file: string | undefined) {
   if (!file) return undefined;
@@ -32,40 +22,6 @@ function readLogo(file: string | undefined) {
   return { data, type: detectLogoType(data) };
 }
 
-type WithServices = <T>(fn: (s: Services) => Promise<T>) => Promise<T>;
-
-/**
- * Opens what a command needs, runs it, closes the database whatever happens. Given the services
- * of a running instance (tests on the embedded database, which one process only may open), uses them.
- */
-function servicesOpener(running?: Services): WithServices {
-  return async (fn) => {
-    if (running) return fn(running);
-    const config = loadConfig(process.env);
-    const db = await openDatabase(config);
-    try {
-      await migrateToLatest(db);
-      return await fn(await createServices(config, db, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)));
-    } finally {
-      await db.destroy();
-    }
-  };
-}
-
-async function withDb<T>(fn: (db: Db) => Promise<T>, running?: Services): Promise<T> {
-  if (running) return fn(running.db);
-  const config = loadConfig(process.env);
-  const db = await openDatabase(config);
-  try {
-    return await fn(db);
-  } finally {
-    await db.destroy();
-  }
-}
-
-/** Domains add their own commands (consent verify, purge-inactive…) with these helpers. */
-export interface CliHelpers { withServices: WithServices; out: (cmd: Command) => Out; jsonOption: () => Option }
-
 export function buildProgram(write: (text: string) => void, running?: Services): Command {
   const withServices = servicesOpener(running);
   const program = new Command('glc')
@@ -73,11 +29,7 @@ export function buildProgram(write: (text: string) => void, running?: Services):
     .exitOverride()
     .configureOutput({ writeOut: write, writeErr: (t) => process.stderr.write(t) })
     .showHelpAfterError();
-  const out = (cmd: Command): Out => (human, json) => {
-    const wantsJson = cmd.optsWithGlobals().json === true;
-    write(wantsJson ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
-  };
-  const jsonOption = () => new Option('--json', 'machine-readable output');
+  const out = outputTo(write);
 
   program.command('migrate').description('apply pending database migrations').addOption(jsonOption())
     .action(async (_o, cmd: Command) => {

@@ -1,7 +1,6 @@
 // `glc consent verify`: checks every resident's hash chain in the consent journal.
 import type { Command } from 'commander';
-import type { CliHelpers } from '../cli/main.js';
-import { createConsentService } from './service.js';
+import type { CliHelpers } from '../cli/helpers.js';
 
 export class JournalBrokenError extends Error {}
 
@@ -10,7 +9,7 @@ export function registerConsentCommands(program: Command, helpers: CliHelpers): 
   consent.command('verify').description('check every hash chain of the consent journal; non-zero exit code on a break')
     .addOption(helpers.jsonOption())
     .action(async (_o, cmd: Command) => {
-      const report = await helpers.withServices((s) => createConsentService(s).verifyJournal());
+      const report = await helpers.withServices((s) => s.consent.verifyJournal());
       const human = report.ok
         ? `Consent journal intact: ${report.entries} entries in ${report.chains} chains.\nHeads digest (archive it to detect later truncation): ${report.headsDigest}`
         : [

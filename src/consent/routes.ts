@@ -6,7 +6,7 @@ import type { Interaction } from 'oidc-provider';
 import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
-import { finishInteraction } from '../interactions/routes.js';
+import { finishInteraction } from '../interactions/flow.js';
 import { requireResident, residentSession } from '../accounts/session.js';
 import { CLAIM_LABELS } from '../oidc/claims.js';
 import { analyseRequest, type ConsentPlan } from './service.js';

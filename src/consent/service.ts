@@ -4,10 +4,15 @@
 import type Provider from 'oidc-provider';
 import type { Kysely } from 'kysely';
 import type { Client, Database } from '../db/schema.js';
-import type { Services } from '../services.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Secrets } from '../secrets.js';
+import type { ClientStore } from '../clients/store.js';
+import type { AccountStore } from '../accounts/store.js';
+import { applyClaimSources, type ClaimSource } from '../oidc/provider.js';
 import { accountClaims, type Claims } from '../oidc/account-claims.js';
 import { CLAIM_LABELS, COMPANION_CLAIMS, CONSENTABLE_CLAIMS, SCOPE_CLAIMS, TECHNICAL_SCOPES } from '../oidc/claims.js';
-import { revokeServiceAccess } from '../oidc/sessions.js';
+import { revokeServiceAccess, type SessionDeps } from '../oidc/sessions.js';
 import { createChainVerifier, entryHash, type VerifyReport } from './journal.js';
 import { createConsentStore, type Consent, type ConsentStore } from './store.js';
 
@@ -176,7 +181,18 @@ function displayValue(name: string, value: unknown): string | null {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-export function createConsentService(s: Services) {
+/** What the consent service uses, and nothing more. */
+export interface ConsentDeps extends SessionDeps {
+  db: Db;
+  config: Pick<Config, 'consentTtlDays' | 'consentProofDays'>;
+  secrets: Pick<Secrets, 'hmac'>;
+  clientStore: Pick<ClientStore, 'find'>;
+  accountStore: Pick<AccountStore, 'findById'>;
+  /** The same claim sources as the provider's (verified_claims): the consent page shows what would leave. */
+  claimSources: readonly ClaimSource[];
+}
+
+export function createConsentService(s: ConsentDeps) {
   const store: ConsentStore = createConsentStore(s.db);
   const ttlMs = s.config.consentTtlDays * DAY_MS;
   const proofMs = s.config.consentProofDays * DAY_MS;
@@ -249,7 +265,7 @@ export function createConsentService(s: Services) {
       const account = await s.accountStore.findById(accountId);
       if (!account) return [];
       let claims = accountClaims(account, accountId);
-      if (s.providerHooks.extraClaims) claims = await s.providerHooks.extraClaims(accountId, claims);
+      claims = await applyClaimSources(s.claimSources, accountId, claims);
       const vc = claims.verified_claims;
       const certified = new Set(Object.keys(((Array.isArray(vc) ? vc[0] : vc) as { claims?: object } | undefined)?.claims ?? {}));
       return data.map((name) => ({ name, label: CLAIM_LABELS[name] ?? name, value: displayValue(name, claims[name]), certified: name !== 'verified_claims' && certified.has(name) }));
@@ -377,12 +393,8 @@ export function createConsentService(s: Services) {
     /**
      * Account deletion, inside the deleting transaction: consents go, the journal stays as
      * evidence under the pseudonym only, with a last entry, until CONSENT_PROOF_DAYS. The
-     * deletion routine calls onAccountsDeleted (registered as a batch cleanup) for every batch.
+     * deletion routine runs it (one of its batch cleanups) for every batch.
      */
-    async onAccountDeleted(trx: Q, accountId: string, now: Date): Promise<void> {
-      await onAccountsDeleted(trx, [accountId], now);
-    },
-
     onAccountsDeleted,
 
     /** For the resident's data export. */

@@ -1,15 +1,7 @@
 // `glc purge-inactive [--dry-run] [--now ISO-8601] [--json]` and `glc delete-account <id>`.
 import { Command } from 'commander';
-import { UsageError, type CliHelpers } from '../cli/main.js';
-import { registerDomains } from '../domains.js';
-import type { Services } from '../services.js';
+import { UsageError, type CliHelpers } from '../cli/helpers.js';
 import type { PurgeReport } from './service.js';
-
-/** The domains' cleanups (consent journal…) must run in the CLI too: the same routine everywhere. */
-async function wired(s: Services): Promise<Services> {
-  await registerDomains(s);
-  return s;
-}
 
 function parseNow(value: string | undefined): Date {
   if (value === undefined) return new Date();
@@ -41,7 +33,7 @@ export function registerDeletionCommands(program: Command, helpers: CliHelpers):
     .addOption(helpers.jsonOption())
     .action(async (o: { dryRun?: boolean; now?: string }, cmd: Command) => {
       const now = parseNow(o.now);
-      const report = await helpers.withServices(async (s) => (await wired(s)).deletion.purgeInactive(now, { dryRun: o.dryRun === true }));
+      const report = await helpers.withServices((s) => s.deletion.purgeInactive(now, { dryRun: o.dryRun === true }));
       if (!report) {
         helpers.out(cmd)('Another purge is running (advisory lock held): nothing done.', { ran: false });
         return;
@@ -53,7 +45,7 @@ export function registerDeletionCommands(program: Command, helpers: CliHelpers):
     .requiredOption('--confirm', 'required: the deletion is immediate and final')
     .addOption(helpers.jsonOption())
     .action(async (accountId: string, _o, cmd: Command) => {
-      const r = await helpers.withServices(async (s) => (await wired(s)).deletion.deleteAccount(accountId, 'operator', new Date()));
+      const r = await helpers.withServices((s) => s.deletion.deleteAccount(accountId, 'operator', new Date()));
       helpers.out(cmd)(r.deleted ? `Deleted; ${r.records} service record(s) for the deleted-accounts API.` : 'No such account: nothing done.', r);
     });
 }

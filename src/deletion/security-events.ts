@@ -3,7 +3,10 @@
 // which SETs a service still has to acknowledge. No HTTP here (see routes.ts).
 import { timingSafeEqual } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import type { Services } from '../services.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Secrets } from '../secrets.js';
+import type { KeyStore } from '../oidc/keys.js';
 import type { DeletionStore, FeedRecord } from './store.js';
 
 export const ACCOUNT_PURGED = 'https://schemas.openid.net/secevent/risc/event-type/account-purged';
@@ -25,7 +28,14 @@ export interface SecurityEvents {
   pending(clientId: string, maxEvents: number, now: Date): Promise<PollOutcome>;
 }
 
-export function createSecurityEvents(s: Services, store: DeletionStore): SecurityEvents {
+export interface SecurityEventsDeps {
+  db: Db;
+  config: Pick<Config, 'issuer'>;
+  secrets: Pick<Secrets, 'hmac'>;
+  keys: Pick<KeyStore, 'privateJwks'>;
+}
+
+export function createSecurityEvents(s: SecurityEventsDeps, store: DeletionStore): SecurityEvents {
   const mac = (id: number) => s.secrets.hmac('security-event-jti', String(id)).slice(0, 16);
   const jtiOf = (id: number) => `${id}-${mac(id)}`;
   const recordOf = (jti: string): number | undefined => {

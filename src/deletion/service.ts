@@ -2,9 +2,15 @@
 // warnings and purge, and the rules of the deleted-accounts feed.
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { Services } from '../services.js';
+import type Provider from 'oidc-provider';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { Secrets } from '../secrets.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { KeyStore } from '../oidc/keys.js';
 import { subjectFor } from '../oidc/provider.js';
-import { withAdvisoryLock } from '../jobs/scheduler.js';
+import { jobLockKey, withAdvisoryLock } from '../jobs/scheduler.js';
 import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
 import { createSecurityEvents, type SecurityEvents } from './security-events.js';
 import { createDeletionStore, type AccountToDelete, type DeletionReason, type DeletionStore, type FeedRecord } from './store.js';
@@ -41,9 +47,6 @@ export interface DeletionService {
   deleteAccount(accountId: string, reason: DeletionReason, now: Date): Promise<{ deleted: boolean; records: number }>;
   /** The same routine for several accounts at once (one transaction). */
   deleteAccounts(accountIds: string[], reason: DeletionReason, now: Date): Promise<DeletionResult>;
-  /** Domains whose rows must be erased or pseudonymised in the deleting transaction register here. */
-  registerCleanup(fn: DeletionCleanup): void;
-  registerBatchCleanup(fn: DeletionBatchCleanup): void;
   /** A service obtained the account's `sub` (recorded once per service). */
   recordSubject(accountId: string, clientId: string, sub: string, now: Date): Promise<void>;
   /** Warnings and deletion of inactive accounts, on one instance at a time (advisory lock). Undefined when another run holds the lock. */
@@ -52,8 +55,6 @@ export interface DeletionService {
   runPurge(now: Date, options?: { dryRun?: boolean; batchSize?: number; workers?: number }): Promise<PurgeReport>;
   /** Records older than DELETED_ACCOUNTS_RETENTION_DAYS are removed. */
   expireRecords(now: Date): Promise<number>;
-  /** One page of a service's records after `afterId` (limit + 1 are read to know whether more follow). */
-  feedPage(clientId: string, afterId: number, limit: number): Promise<{ items: FeedRecord[]; hasMore: boolean }>;
   /** The same page with its items as a JSON array (built by the database: the API's hot path). */
   feedPageJson(clientId: string, afterId: number, limit: number): Promise<{ items: string; lastId: number | null; hasMore: boolean }>;
   feedStartSince(clientId: string, since: Date): Promise<number>;
@@ -62,7 +63,9 @@ export interface DeletionService {
   store: DeletionStore;
 }
 
-export const PURGE_LOCK_ID = 7_006;
+/** The daily job's name; the CLI's purge takes the same lock, so that one purge runs at a time. */
+export const PURGE_JOB_NAME = 'inactivity-purge';
+export const PURGE_LOCK_ID = jobLockKey(PURGE_JOB_NAME);
 const DAY_MS = 86_400_000;
 const MAX_CONSECUTIVE_FAILURES = 20;
 /** Concurrent batches of the purge (each its own transaction and connection; the pool has 10). */
@@ -73,7 +76,7 @@ interface SessionPayload { authorizations?: Record<string, { sid?: string }>; ac
 interface LogoutTarget { accountId: string; clientId: string; sid: string }
 
 /** The sector of a registered client, as oidc-provider derives it (helpers/sector_identifier.js). */
-function subjectFromMetadata(s: Services, metadata: Record<string, unknown>, accountId: string): string | undefined {
+function subjectFromMetadata(s: { secrets: Pick<Secrets, 'hmac'> }, metadata: Record<string, unknown>, accountId: string): string | undefined {
   const subjectType = (metadata.subject_type as string | undefined) ?? 'pairwise';
   if (subjectType !== 'pairwise') return subjectFor(s.secrets, { subjectType }, accountId);
   const sectorUri = metadata.sector_identifier_uri as string | undefined;
@@ -90,10 +93,29 @@ export function durationFr(days: number): string {
   return `${days} jours`;
 }
 
-export function createDeletionService(s: Services): DeletionService {
+/** What the deletion service uses, and nothing more. */
+export interface DeletionDeps {
+  db: Db;
+  config: Pick<Config, 'issuer' | 'inactivity'>;
+  log: Logger;
+  secrets: Pick<Secrets, 'hmac'>;
+  mailer: Mailer;
+  keys: Pick<KeyStore, 'privateJwks'>;
+  /** The provider in use (it changes on key rotation): back-channel logout. */
+  currentProvider(): Provider;
+  /**
+   * Run inside the deleting transaction, before the account rows go: the domains whose rows must
+   * be erased or pseudonymised with the account (consent journal, throttling counters).
+   */
+  batchCleanups: readonly DeletionBatchCleanup[];
+  /** The same, once per account (slower; for rows that cannot be handled set-based). */
+  cleanups?: readonly DeletionCleanup[];
+}
+
+export function createDeletionService(s: DeletionDeps): DeletionService {
   const store = createDeletionStore(s.db);
-  const cleanups: DeletionCleanup[] = [];
-  const batchCleanups: DeletionBatchCleanup[] = [];
+  const cleanups = s.cleanups ?? [];
+  const batchCleanups = s.batchCleanups;
   const { deleteAfterDays, warnDays, deletedAccountsRetentionDays } = s.config.inactivity;
 
   /** Everything of the accounts in one transaction; returns what to do once committed. */
@@ -132,9 +154,10 @@ export function createDeletionService(s: Services): DeletionService {
   /** After commit: tell the services with a session (back-channel logout) and the resident. */
   async function afterCommit(result: Awaited<ReturnType<typeof deleteInTransaction>>, reason: DeletionReason): Promise<void> {
     // Each service is looked up once per batch; at most MAIL_CONCURRENCY logout requests at a time.
-    const clients = new Map<string, ReturnType<Services['provider']['Client']['find']>>();
+    const clients = new Map<string, ReturnType<Provider['Client']['find']>>();
+    const provider = s.currentProvider();
     const findClient = (clientId: string) => {
-      if (!clients.has(clientId)) clients.set(clientId, s.provider.Client.find(clientId));
+      if (!clients.has(clientId)) clients.set(clientId, provider.Client.find(clientId));
       return clients.get(clientId)!;
     };
     for (let i = 0; i < result.targets.length; i += MAIL_CONCURRENCY) {
@@ -302,8 +325,6 @@ export function createDeletionService(s: Services): DeletionService {
       return { deleted: r.deleted.length > 0, records: r.records };
     },
     deleteAccounts,
-    registerCleanup: (fn) => { cleanups.push(fn); },
-    registerBatchCleanup: (fn) => { batchCleanups.push(fn); },
     async recordSubject(accountId, clientId, sub, now) {
       if (clientId === ACCOUNT_CLIENT_ID) return;
       await store.recordSubject(accountId, clientId, sub, now);
@@ -314,10 +335,6 @@ export function createDeletionService(s: Services): DeletionService {
     },
     runPurge,
     expireRecords,
-    async feedPage(clientId, afterId, limit) {
-      const rows = await store.feedPage(clientId, afterId, limit + 1);
-      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
-    },
     feedPageJson: (clientId, afterId, limit) => store.feedPageJson(clientId, afterId, limit),
     feedStartSince: (clientId, since) => store.idBefore(clientId, since),
     securityEvents: createSecurityEvents(s, store),

@@ -147,10 +147,6 @@ export function createDeletionStore(db: Db) {
     },
 
     // ── Feed ─────────────────────────────────────────────────────────────────────────────
-    feedPage: (clientId: string, afterId: number, limit: number): Promise<FeedRecord[]> =>
-      db.selectFrom('deleted_accounts').select(['id', 'sub', 'deleted_at', 'reason'])
-        .where('client_id', '=', clientId).where('id', '>', afterId).orderBy('id').limit(limit).execute(),
-
     /**
      * The same page as JSON built by PostgreSQL (the API's hot path: no per-row work in Node).
      * Reads limit + 1 rows to tell whether more follow.

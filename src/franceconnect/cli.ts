@@ -2,7 +2,7 @@
 // whose FranceConnect sub changed and whose account has no password, after checking who they
 // are out of band. Never on the resident's word or email alone.
 import type { Command } from 'commander';
-import type { CliHelpers } from '../cli/main.js';
+import type { CliHelpers } from '../cli/helpers.js';
 import { createFranceConnectStore } from './store.js';
 import { createRecoveryDesk, type RecoveryRefusal } from './service.js';
 import type { FcIdentity } from './normalise.js';

@@ -5,31 +5,16 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
-import { finishInteraction, interactionView } from '../interactions/routes.js';
+import { finishInteraction, interactionView } from '../interactions/flow.js';
 import { requireRecentLogin, requireResident, residentSession } from '../accounts/session.js';
 import { CLAIM_LABELS } from '../oidc/claims.js';
 import type { Services } from '../services.js';
-import { randomToken } from '../secrets.js';
+import { browserOf as browserOfSecrets, ensureBrowser as ensureBrowserCookie } from './browser.js';
 import { FcProtocolError } from './client.js';
-import { FC_SESSION_TTL_MS, maskEmail, type FcErrorCategory, type PendingLogin } from './service.js';
+import { maskEmail, type FcErrorCategory, type PendingLogin } from './service.js';
 
-/** A random id binding FranceConnect round trips (and the FC session, for logout) to this browser. */
-export const BROWSER_COOKIE = 'glc.fc';
-
-export function browserHashOf(s: Services, value: string | undefined): string {
-  return value && /^[A-Za-z0-9_-]{43}$/.test(value) ? s.secrets.hmac('fc-browser', value) : 'none';
-}
-
-function ensureBrowser(s: Services, ctx: Context): string {
-  let value = ctx.cookies.get(BROWSER_COOKIE);
-  if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
-    value = randomToken();
-    ctx.cookies.set(BROWSER_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', maxAge: FC_SESSION_TTL_MS, overwrite: true });
-  }
-  return browserHashOf(s, value);
-}
-
-const browserOf = (s: Services, ctx: Context) => browserHashOf(s, ctx.cookies.get(BROWSER_COOKIE));
+const ensureBrowser = (s: Services, ctx: Context) => ensureBrowserCookie(s.secrets, ctx);
+const browserOf = (s: Services, ctx: Context) => browserOfSecrets(s.secrets, ctx);
 
 type Form = Record<string, string | undefined>;
 const form = (ctx: Context): Form => (ctx.request.body ?? {}) as Form;

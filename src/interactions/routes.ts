@@ -3,41 +3,17 @@
 import type Router from '@koa/router';
 import { pageRouter } from '../http/page-router.js';
 import type { Context } from 'koa';
-import type { Interaction, InteractionResults } from 'oidc-provider';
+import type { Interaction } from 'oidc-provider';
 import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
 import { render } from '../http/views.js';
-import { allowFormTargets } from '../http/middleware.js';
 import type { Services } from '../services.js';
-import { CLAIM_LABELS, claimsOfScopes } from '../oidc/claims.js';
+import { consentPage, consentSubmit } from '../consent/routes.js';
+import { finishInteraction, interactionView } from './flow.js';
 
 type Form = Record<string, string | undefined>;
 const form = (ctx: Context): Form => (ctx.request.body ?? {}) as Form;
 
-/** What every interaction page shows about the service that sent the resident here. */
-export async function interactionView(s: Services, ctx: Context) {
-  const details = await s.provider.interactionDetails(ctx.req, ctx.res);
-  // Forms of this interaction end, after redirects, on the service's redirect URI.
-  allowFormTargets(ctx, [details.params.redirect_uri as string | undefined]);
-  const clientId = String(details.params.client_id);
-  const client = await s.clientStore.find(clientId);
-  return {
-    details,
-    view: {
-      uid: details.uid,
-      client: client && { id: client.client_id, name: client.name, organisation: client.organisation, hasLogo: client.logo !== null },
-      franceConnectEnabled: s.franceConnectEnabled === true,
-    },
-  };
-}
-
-/** Ends the interaction and sends the browser back to the provider. */
-export async function finishInteraction(s: Services, ctx: Context, result: InteractionResults): Promise<void> {
-  const returnTo = await s.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
-  ctx.status = 303;
-  ctx.redirect(returnTo);
-}
-
-/** Grants everything the request asks for (first-party client, or before the consent domain exists). */
+/** Grants everything the request asks for: GLC's own account area, which shares nothing. */
 async function grantAll(s: Services, ctx: Context, details: Interaction): Promise<void> {
   const grant = details.grantId
     ? (await s.provider.Grant.find(details.grantId))!
@@ -61,11 +37,7 @@ export function interactionRoutes(s: Services): Router {
     if (details.prompt.name === 'consent') {
       // The resident's own area shares no data with anyone: nothing to consent to.
       if (details.params.client_id === ACCOUNT_CLIENT_ID) return grantAll(s, ctx, details);
-      if (s.consentPage) return s.consentPage(ctx, details, view);
-      const scopes = String(details.params.scope ?? '').split(' ');
-      const claims = [...claimsOfScopes(scopes)].filter((c) => c in CLAIM_LABELS).map((c) => ({ name: c, label: CLAIM_LABELS[c] }));
-      render(ctx, 'interactions/consent.njk', { ...view, claims });
-      return;
+      return consentPage(s, ctx, details, view);
     }
     ctx.throw(400, 'unknown prompt');
   });
@@ -107,10 +79,10 @@ export function interactionRoutes(s: Services): Router {
   });
 
   router.post('/consent', async (ctx) => {
-    const { details } = await interactionView(s, ctx);
+    const { details, view } = await interactionView(s, ctx);
     if (details.prompt.name !== 'consent' || !details.session?.accountId) return ctx.throw(400, 'no consent expected');
-    if (s.consentSubmit && details.params.client_id !== ACCOUNT_CLIENT_ID) return s.consentSubmit(ctx, details);
-    await grantAll(s, ctx, details);
+    if (details.params.client_id === ACCOUNT_CLIENT_ID) return grantAll(s, ctx, details);
+    return consentSubmit(s, ctx, details, view);
   });
 
   // « Annuler » / « Refuser »: the service receives access_denied.

@@ -1,15 +1,54 @@
 // Periodic jobs inside the app. Each run takes a PostgreSQL advisory lock so that, with any
-// number of instances, one runs it at a time; the others skip that turn.
+// number of instances, one runs it at a time; the others skip that turn. The scheduler owns the
+// lock keys: each is derived from the job's unique name, so two jobs can never share one.
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { isEmbedded, type Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 
 export interface Job {
+  /** Unique across GLC: it names the job in logs and derives its advisory-lock key. */
   name: string;
   everyMs: number;
-  /** Stable number for pg_try_advisory_lock. */
-  lockId: number;
   run(now: Date): Promise<Record<string, unknown> | void>;
+}
+
+export interface JobStatus {
+  name: string;
+  everyMs: number;
+  runs: number;
+  /** Turns skipped because another instance (or run) held the lock. */
+  skipped: number;
+  failures: number;
+  lastStartedAt?: Date;
+  lastFinishedAt?: Date;
+  lastResult?: Record<string, unknown>;
+  lastError?: string;
+  nextRunAt?: Date;
+}
+
+export interface Scheduler {
+  status(): JobStatus[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The advisory-lock key of a job: 48 bits of SHA-256 of its name (a safe integer, so it goes to
+ * PostgreSQL's bigint unchanged). Code that must exclude a job's run (the CLI purge) uses the same key.
+ */
+export function jobLockKey(name: string): number {
+  return createHash('sha256').update(`glc-job:${name}`).digest().readUIntBE(0, 6);
+}
+
+/** Refuses a job list with two jobs of one name (they would share a lock, and one would starve). */
+export function checkJobs(jobs: readonly Job[]): void {
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    if (!/^[a-z0-9-]+$/.test(job.name)) throw new Error(`job name « ${job.name} »: lowercase letters, digits and dashes only`);
+    if (seen.has(job.name)) throw new Error(`two jobs are named « ${job.name} »: job names must be unique`);
+    if (!(job.everyMs > 0)) throw new Error(`job « ${job.name} »: everyMs must be positive`);
+    seen.add(job.name);
+  }
 }
 
 // The embedded database has one connection: holding it for the lock would starve the job's own
@@ -17,46 +56,79 @@ export interface Job {
 const embeddedLocks = new Set<number>();
 
 /** Runs `fn` holding the advisory lock, or returns { ran: false } if another instance holds it. */
-export async function withAdvisoryLock<T>(db: Db, lockId: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+export async function withAdvisoryLock<T>(db: Db, lockKey: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
   if (isEmbedded(db)) {
-    if (embeddedLocks.has(lockId)) return { ran: false };
-    embeddedLocks.add(lockId);
+    if (embeddedLocks.has(lockKey)) return { ran: false };
+    embeddedLocks.add(lockKey);
     try {
       return { ran: true, value: await fn() };
     } finally {
-      embeddedLocks.delete(lockId);
+      embeddedLocks.delete(lockKey);
     }
   }
   return db.connection().execute(async (conn) => {
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${lockId}) as locked`.execute(conn);
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${lockKey}::bigint) as locked`.execute(conn);
     if (!rows[0]?.locked) return { ran: false } as const;
     try {
       return { ran: true, value: await fn() } as const;
     } finally {
-      await sql`select pg_advisory_unlock(${lockId})`.execute(conn);
+      await sql`select pg_advisory_unlock(${lockKey}::bigint)`.execute(conn);
     }
   });
 }
 
-export function startScheduler(db: Db, log: Logger, jobs: Job[]): () => Promise<void> {
+export interface SchedulerOptions {
+  /** Delay before each job's first turn (spread so that instances starting together do not collide). */
+  firstRunAfterMs?: number;
+}
+
+export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], options: SchedulerOptions = {}): Scheduler {
+  checkJobs(jobs);
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
+  const statuses = new Map<string, JobStatus>();
   let stopped = false;
+  const firstRunAfterMs = options.firstRunAfterMs ?? 1000;
   for (const job of jobs) {
+    const status: JobStatus = { name: job.name, everyMs: job.everyMs, runs: 0, skipped: 0, failures: 0, nextRunAt: new Date(Date.now() + firstRunAfterMs) };
+    statuses.set(job.name, status);
+    const lockKey = jobLockKey(job.name);
     const tick = () => {
       if (stopped) return;
-      const p = withAdvisoryLock(db, job.lockId, () => job.run(new Date()))
-        .then((r) => { if (r.ran && r.value) log.info({ job: job.name, ...r.value }, 'job done'); })
-        .catch((err: Error) => log.error({ job: job.name, err: { name: err.name, message: err.message } }, 'job failed'))
+      status.nextRunAt = new Date(Date.now() + job.everyMs);
+      const p = withAdvisoryLock(db, lockKey, async () => {
+        status.lastStartedAt = new Date();
+        return job.run(status.lastStartedAt);
+      })
+        .then((r) => {
+          if (!r.ran) {
+            status.skipped += 1;
+            return;
+          }
+          status.runs += 1;
+          status.lastFinishedAt = new Date();
+          status.lastResult = r.value ?? {};
+          status.lastError = undefined;
+          if (r.value) log.info({ job: job.name, ...r.value }, 'job done');
+        })
+        .catch((err: Error) => {
+          status.failures += 1;
+          status.lastFinishedAt = new Date();
+          status.lastError = err.message;
+          log.error({ job: job.name, err: { name: err.name, message: err.message } }, 'job failed');
+        })
         .finally(() => running.delete(p));
       running.add(p);
     };
     timers.push(setInterval(tick, job.everyMs).unref());
-    setTimeout(tick, 1000).unref();
+    timers.push(setTimeout(tick, firstRunAfterMs).unref());
   }
-  return async () => {
-    stopped = true;
-    timers.forEach(clearInterval);
-    await Promise.all(running);
+  return {
+    status: () => [...statuses.values()].map((s) => ({ ...s })),
+    stop: async () => {
+      stopped = true;
+      timers.forEach(clearTimeout);
+      await Promise.all(running);
+    },
   };
 }

@@ -14,19 +14,33 @@ import { accountClaims, type Claims } from './account-claims.js';
 import { SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
 
+/** Adds claims of an account (FranceConnect certification adds verified_claims). */
+export type ClaimSource = (accountId: string, claims: Claims) => Promise<Claims>;
+
+/**
+ * How the domains take part in the protocol. Composed once by the composition root, as lists run
+ * in order, and frozen: the provider receives its configuration once (node-oidc-provider freezes it).
+ */
 export interface ProviderHooks {
-  /** Extra claims of an account (FranceConnect certification adds verified_claims). */
-  extraClaims?: (accountId: string, claims: Claims) => Promise<Claims>;
-  /** Last filter on claims leaving GLC, after extraClaims: only consented data (consent domain). */
-  releaseClaims?: (accountId: string, clientId: string | undefined, claims: Claims) => Promise<Claims>;
-  /** Returns the grant to reuse, or undefined to ask for consent again (consent issue). */
-  loadExistingGrant?: NonNullable<Configuration['loadExistingGrant']>;
-  /** Called when an account is used by a service (activity for the inactivity rule). */
-  onAccountUsed?: (accountId: string) => Promise<void>;
+  /** Run in order on an account's claims; each may add some, the provider still masks by scope and claims. */
+  readonly claimSources: readonly ClaimSource[];
+  /** Last filter on claims leaving GLC, after the sources: only consented data (consent domain). */
+  readonly releaseClaims: (accountId: string, clientId: string | undefined, claims: Claims) => Promise<Claims>;
+  /** Returns the grant to reuse, or undefined to ask for consent again (consent domain). */
+  readonly loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
+  /** An account was used by a service (activity for the inactivity rule). */
+  readonly onAccountUsed: readonly ((accountId: string) => Promise<void>)[];
   /** A service obtained an authorization for the account: it knows it by `sub` (deleted-accounts API). */
-  onSubjectIssued?: (accountId: string, clientId: string, sub: string) => Promise<void>;
-  /** After a logout ended the session: somewhere to send the browser first (FranceConnect's logout), or undefined. */
-  afterLogout?: (ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>;
+  readonly onSubjectIssued: readonly ((accountId: string, clientId: string, sub: string) => Promise<void>)[];
+  /** After a logout ended the session: the first hook returning a URL sends the browser there first (FranceConnect's logout). */
+  readonly afterLogout: readonly ((ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>)[];
+}
+
+/** Applies the claim sources in order. */
+export async function applyClaimSources(sources: readonly ClaimSource[], accountId: string, claims: Claims): Promise<Claims> {
+  let out = claims;
+  for (const source of sources) out = await source(accountId, out);
+  return out;
 }
 
 /** The `sub` by which a service knows an account, exactly as the provider computes it. */
@@ -120,21 +134,14 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       return {
         accountId: id,
         claims: async (_use, _scope, _claims, rejected) => {
-          let claims = accountClaims(account, id);
-          if (hooks.extraClaims) claims = await hooks.extraClaims(id, claims);
+          const claims = await applyClaimSources(hooks.claimSources, id, accountClaims(account, id));
           // Defence in depth: oidc-provider masks rejected claims too.
           for (const r of rejected) delete claims[r];
-          if (hooks.releaseClaims) claims = await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims);
-          return claims as { sub: string };
+          return (await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims)) as { sub: string };
         },
       };
     },
-    // Hooks are read at call time: domains register them after the provider is built.
-    loadExistingGrant: async (ctx) => {
-      if (hooks.loadExistingGrant) return hooks.loadExistingGrant(ctx);
-      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
-      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
-    },
+    loadExistingGrant: hooks.loadExistingGrant,
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
     ttl: { ...TTL },
@@ -217,21 +224,25 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     const accountId = ctx.oidc.session?.accountId;
     const client = ctx.oidc.client;
     if (!accountId || !client) return;
-    if (hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);
-    if (hooks.onSubjectIssued) void hooks.onSubjectIssued(accountId, client.clientId, subjectFor(secrets, client, accountId)).catch(() => undefined);
+    for (const hook of hooks.onAccountUsed) void hook(accountId).catch(() => undefined);
+    const sub = subjectFor(secrets, client, accountId);
+    for (const hook of hooks.onSubjectIssued) void hook(accountId, client.clientId, sub).catch(() => undefined);
   });
   provider.on('grant.success', (ctx) => {
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
-    if (accountId && hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);
+    if (accountId) for (const hook of hooks.onAccountUsed) void hook(accountId).catch(() => undefined);
   });
   // A logout that ended the session may continue elsewhere first (FranceConnect's own logout).
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.path !== '/session/end/confirm' || ctx.status !== 303 || !hooks.afterLogout) return;
+    if (ctx.path !== '/session/end/confirm' || ctx.status !== 303 || !hooks.afterLogout.length) return;
     const session = ctx.oidc?.session as { destroyed?: boolean; accountId?: string } | undefined;
     if (!session?.destroyed || !session.accountId) return;
-    const target = await hooks.afterLogout(ctx as KoaContextWithOIDC, { accountId: session.accountId, location: ctx.response.get('Location') });
-    if (target) ctx.redirect(target);
+    const info = { accountId: session.accountId, location: ctx.response.get('Location') };
+    for (const hook of hooks.afterLogout) {
+      const target = await hook(ctx as KoaContextWithOIDC, info);
+      if (target) return ctx.redirect(target);
+    }
   });
   return provider;
 }

@@ -3,7 +3,11 @@
 // Services that registered a back-channel logout URI are told (OpenID Back-Channel Logout 1.0).
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { Services } from '../services.js';
+import type Provider from 'oidc-provider';
+import type { Logger } from '../log.js';
+
+/** What ending sessions needs: the database, a logger, and the provider in use (it changes on key rotation). */
+export interface SessionDeps { db: Db; log: Logger; currentProvider(): Provider }
 
 interface SessionPayload { accountId?: string; uid?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> }
 
@@ -16,10 +20,10 @@ async function sessionsOf(db: Db, accountId: string) {
 }
 
 /** Sends back-channel logout tokens; failures are logged, never fatal (the service may be down). */
-async function notifyClients(s: Services, accountId: string, targets: { clientId: string; sid?: string }[]): Promise<void> {
+async function notifyClients(s: SessionDeps, accountId: string, targets: { clientId: string; sid?: string }[]): Promise<void> {
   await Promise.all(targets.map(async ({ clientId, sid }) => {
     try {
-      const client = await s.provider.Client.find(clientId);
+      const client = await s.currentProvider().Client.find(clientId);
       if (!client?.backchannelLogoutUri) return;
       await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid ?? '');
       s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
@@ -30,7 +34,7 @@ async function notifyClients(s: Services, accountId: string, targets: { clientId
 }
 
 /** Ends every session of the account (but `exceptSessionUid`) and tells the services of those sessions. */
-export async function endSessions(s: Services, accountId: string, options: { exceptSessionUid?: string } = {}): Promise<number> {
+export async function endSessions(s: SessionDeps, accountId: string, options: { exceptSessionUid?: string } = {}): Promise<number> {
   const sessions = (await sessionsOf(s.db, accountId)).filter((x) => x.payload.uid !== options.exceptSessionUid);
   const targets = sessions.flatMap((x) => Object.entries(x.payload.authorizations ?? {}).map(([clientId, a]) => ({ clientId, sid: a.sid })));
   if (sessions.length) await s.db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', 'in', sessions.map((x) => x.id)).execute();
@@ -43,7 +47,7 @@ export async function endSessions(s: Services, accountId: string, options: { exc
  * userinfo call fails immediately), forgets the service in the resident's sessions, and sends
  * back-channel logout. Without clientId: every service (account deletion).
  */
-export async function revokeServiceAccess(s: Services, accountId: string, clientId?: string): Promise<void> {
+export async function revokeServiceAccess(s: SessionDeps, accountId: string, clientId?: string): Promise<void> {
   const sessions = await sessionsOf(s.db, accountId);
   const targets: { clientId: string; sid?: string }[] = [];
   for (const session of sessions) {

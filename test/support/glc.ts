@@ -24,7 +24,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startTestGlc(env: Record<string, string> = {}, options: { logDestination?: { write(line: string): void } } = {}): Promise<TestGlc> {
+export async function startTestGlc(env: Record<string, string> = {}, options: { logDestination?: { write(line: string): void }; firstJobRunAfterMs?: number } = {}): Promise<TestGlc> {
   const database = await createTestDatabase();
   const port = await freePort();
   const glc = await startGlc({
