@@ -1,9 +1,7 @@
 // Each domain plugs into the app here. Its services are built by the composition root
 // (services.ts); its register function only returns what the app mounts: routers, periodic jobs
 // and middlewares. It mutates nothing, so the order below is the order of routes only.
-import type Router from '@koa/router';
-import type Koa from 'koa';
-import type { Job } from './jobs/scheduler.js';
+import type { DomainParts } from './domain-parts.js';
 import type { Services } from './services.js';
 import { registerAccountArea } from './accounts/index.js';
 import { registerConsent } from './consent/index.js';
@@ -11,8 +9,7 @@ import { registerDeletion } from './deletion/index.js';
 import { registerFranceConnect } from './franceconnect/index.js';
 import { registerOidc } from './oidc/index.js';
 
-/** middlewares: mounted before every router (e.g. the in-process FranceConnect mock). */
-export interface DomainParts { routers?: Router[]; jobs?: Job[]; middlewares?: Koa.Middleware[] }
+export type { DomainParts } from './domain-parts.js';
 
 export async function registerDomains(s: Services): Promise<Required<DomainParts>> {
   const parts = [

@@ -1,7 +1,6 @@
 // The identity sheet in Chromium, as a resident on a phone would use it with the keyboard
 // alone: sign in, fill the sheet, see the errors next to the fields, correct, save.
 import { describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { noHorizontalScroll, tabTo, typeInto } from './support/chromium.js';
 import { STRONG_PASSWORD } from './support/glc.js';
 import { glcWithChromium } from './support/browser-suite.js';

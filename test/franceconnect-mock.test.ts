@@ -74,6 +74,8 @@ let running: Running;
 async function startMock(overrides: Partial<FcMockOptions> = {}, before?: Koa.Middleware): Promise<Running> {
   const app = new Koa();
   if (before) app.use(before);
+  // Assigned once the server listens (the mock needs its address); the middleware reads it at request time.
+  // eslint-disable-next-line prefer-const
   let mock: FranceConnectMock | undefined;
   app.use((ctx, next) => (mock ? mock.middleware(ctx, next) : next()));
   app.use((ctx) => {

@@ -1,6 +1,6 @@
 // Accounts domain: the resident's area (identity sheet, email, password, rights) and the purge
 // of sign-ups never confirmed. Its services are built by the composition root.
-import type { DomainParts } from '../domains.js';
+import type { DomainParts } from '../domain-parts.js';
 import type { Services } from '../services.js';
 import { accountAreaRoutes } from './area-routes.js';
 import { emailChangeRoutes } from './email-change-routes.js';

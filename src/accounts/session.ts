@@ -6,7 +6,9 @@ import * as oidc from 'openid-client';
 import { randomToken } from '../secrets.js';
 import type { Services } from '../services.js';
 
-export const ACCOUNT_CLIENT_ID = 'glc-compte';
+import { ACCOUNT_CLIENT_ID } from './account-client.js';
+
+export { ACCOUNT_CLIENT_ID };
 const PENDING_COOKIE = 'glc.compte.pending';
 /** Sensitive actions (email, password, export, deletion) need a login of less than 10 minutes. */
 export const RECENT_AUTH_SECONDS = 600;

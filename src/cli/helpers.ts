@@ -1,6 +1,6 @@
 // What every `glc` command shares: opening the composition root around a command, output as
 // text or JSON, and the usage error (exit code 2). Domains add their commands with these.
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';

@@ -1,7 +1,7 @@
 // Consent domain: « Mes services connectés » and the consent records' upkeep. Its service and
 // its provider hooks are built by the composition root; the consent page of an authorization
 // is served by interactions/routes.ts through consent/routes.ts.
-import type { DomainParts } from '../domains.js';
+import type { DomainParts } from '../domain-parts.js';
 import type { Services } from '../services.js';
 import { consentRoutes } from './routes.js';
 

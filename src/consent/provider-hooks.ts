@@ -1,7 +1,7 @@
 // The consent domain's part in the protocol: which grant an authorization reuses, and which
 // claims may leave GLC. Composed into the provider's hooks by the composition root.
 import type { Configuration } from 'oidc-provider';
-import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
+import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import type { Claims } from '../oidc/account-claims.js';
 import type { ConsentService } from './service.js';
 

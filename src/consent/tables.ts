@@ -1,6 +1,6 @@
 // Tables of the consent domain, merged into the Database interface of db/schema.ts.
 import type { ColumnType, Generated } from 'kysely';
-import type { Timestamp } from '../db/schema.js';
+import type { Timestamp } from '../db/types.js';
 
 export type ConsentStatus = 'active' | 'withdrawn' | 'expired';
 

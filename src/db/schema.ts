@@ -6,9 +6,9 @@ import type { ConsentTables } from '../consent/tables.js';
 import type { DeletionTables } from '../deletion/tables.js';
 import type { FranceConnectTables } from '../franceconnect/tables.js';
 
-export type Timestamp = ColumnType<Date, Date | string, Date | string>;
-export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
-export type Json<T> = ColumnType<T, string, string>;
+import type { CreatedAt, Json, Timestamp } from './types.js';
+
+export type { CreatedAt, Json, Timestamp } from './types.js';
 
 
 export interface OidcPayloadTable {

@@ -1,5 +1,5 @@
 // `glc purge-inactive [--dry-run] [--now ISO-8601] [--json]` and `glc delete-account <id>`.
-import { Command } from 'commander';
+import { type Command } from 'commander';
 import { UsageError, type CliHelpers } from '../cli/helpers.js';
 import type { PurgeReport } from './service.js';
 

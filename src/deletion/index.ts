@@ -1,6 +1,6 @@
 // Deletion domain: the one account-deletion routine, inactivity warnings and purge, and the
 // deleted-accounts API that services poll. Its service is built by the composition root.
-import type { DomainParts } from '../domains.js';
+import type { DomainParts } from '../domain-parts.js';
 import type { Services } from '../services.js';
 import { PURGE_JOB_NAME } from './service.js';
 import { deletionApiRoutes } from './routes.js';

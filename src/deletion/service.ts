@@ -11,9 +11,9 @@ import type { Mailer } from '../mail/mailer.js';
 import type { KeyStore } from '../oidc/keys.js';
 import { subjectFor } from '../oidc/provider.js';
 import { jobLockKey, withAdvisoryLock } from '../jobs/scheduler.js';
-import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
+import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import { createSecurityEvents, type SecurityEvents } from './security-events.js';
-import { createDeletionStore, type AccountToDelete, type DeletionReason, type DeletionStore, type FeedRecord } from './store.js';
+import { createDeletionStore, type AccountToDelete, type DeletionReason, type DeletionStore } from './store.js';
 
 export type { DeletionReason } from './store.js';
 

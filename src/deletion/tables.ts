@@ -1,6 +1,6 @@
 // Tables of this domain, merged into the Database interface of db/schema.ts.
 import type { ColumnType, Generated } from 'kysely';
-import type { Timestamp } from '../db/schema.js';
+import type { Timestamp } from '../db/types.js';
 
 /** Which service knows the account, and by which `sub` (recorded when the service obtains it). */
 export interface AccountSubjectTable {

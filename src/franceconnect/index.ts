@@ -1,7 +1,7 @@
 // FranceConnect domain: GLC as a FranceConnect relying party (federation, certification,
 // verified_claims, logout). Its service and the local mock are built by the composition root
 // (franceconnect/setup.ts); this returns what the app mounts.
-import type { DomainParts } from '../domains.js';
+import type { DomainParts } from '../domain-parts.js';
 import type { Services } from '../services.js';
 import { franceConnectRoutes } from './routes.js';
 

@@ -1,6 +1,6 @@
 // Tables of the FranceConnect domain, merged into the Database interface of db/schema.ts.
 import type { ColumnType, Generated } from 'kysely';
-import type { CreatedAt, Json, Timestamp } from '../db/schema.js';
+import type { CreatedAt, Json, Timestamp } from '../db/types.js';
 
 /** One FranceConnect identity (pairwise `sub`) per account, one account per `sub`. */
 export interface FranceConnectLinkTable {

@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import { pageRouter } from '../http/page-router.js';
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
-import { ACCOUNT_CLIENT_ID } from '../accounts/session.js';
+import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import { consentPage, consentSubmit } from '../consent/routes.js';

@@ -1,5 +1,5 @@
 // The provider's own upkeep: expired protocol rows and stale throttling counters.
-import type { DomainParts } from '../domains.js';
+import type { DomainParts } from '../domain-parts.js';
 import type { Services } from '../services.js';
 import { deleteExpiredPayloads } from './adapter.js';
 

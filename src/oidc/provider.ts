@@ -1,6 +1,6 @@
 // node-oidc-provider configured as GLC's OpenID provider: authorization code + PKCE only,
 // exact redirect URIs, pairwise subjects, rotating refresh tokens, everything in PostgreSQL.
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
