@@ -1,6 +1,7 @@
 // Self-service through real HTTP: email change both ways, password change ending the other
 // sessions, forgotten password links (expired, reused, forged), security page, « me déconnecter
 // partout », recent-login rule, and throttling that engages and releases (time moved by `now`).
+import { listSessions } from '../src/oidc/sessions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
 import { Browser, decode } from './support/browser.js';
@@ -98,7 +99,7 @@ describe('password', () => {
     const account = await createResident(glc, 'mdp@example.fr');
     const { browser: here } = await residentBrowser(glc, 'mdp@example.fr');
     const { browser: elsewhere } = await residentBrowser(glc, 'mdp@example.fr');
-    expect((await glc.services.accountStore.listSessions(account.id)).length).toBe(2);
+    expect((await listSessions(glc.services.db, account.id)).length).toBe(2);
     const form = await here.get('/compte/mot-de-passe');
     const wrong = await here.submit(form, /mot-de-passe$/, { current: 'not the password at all', password: NEW_PASSWORD, confirmation: NEW_PASSWORD });
     expect(wrong.status).toBe(400);
@@ -112,7 +113,7 @@ describe('password', () => {
     const other = await elsewhere.get('/compte');
     expect(other.status).toBe(302); // the other one ended
     expect(other.location).toMatch(/^\/compte\/connexion/);
-    expect((await glc.services.accountStore.listSessions(account.id)).length).toBe(1);
+    expect((await listSessions(glc.services.db, account.id)).length).toBe(1);
     expect(mailsTo('mdp@example.fr')[0]!.subject).toMatch(/mot de passe a été modifié/);
     await signIn(glc, new Browser(glc.config.issuer), 'mdp@example.fr', '/compte', NEW_PASSWORD);
   });
@@ -179,7 +180,7 @@ describe('security page', () => {
     expect(text((await a.get(out.location!)).html)).toContain('Toutes les sessions de votre compte sont fermées');
     expect((await a.get('/compte')).status).toBe(302);
     expect((await b.get('/compte')).status).toBe(302);
-    expect(await glc.services.accountStore.listSessions(account.id)).toHaveLength(0);
+    expect(await listSessions(glc.services.db, account.id)).toHaveLength(0);
   });
 });
 

@@ -1,5 +1,6 @@
 // Helpers of the account-area tests: a confirmed resident, and signing in to /compte through
 // the real provider (login page of an authorization of the first-party client glc-compte).
+import { listSessions } from '../src/oidc/sessions.js';
 import { hashPassword } from '../src/accounts/passwords.js';
 import type { Account, AccountUpdate } from '../src/db/schema.js';
 import { Browser, type Page } from './support/browser.js';
@@ -26,7 +27,7 @@ export async function residentBrowser(glc: TestGlc, email: string, path = '/comp
 
 /** Moves the login time of every session of the account back (as if it happened `seconds` ago). */
 export async function ageSessions(glc: TestGlc, accountId: string, seconds: number): Promise<void> {
-  const rows = await glc.services.accountStore.listSessions(accountId);
+  const rows = await listSessions(glc.services.db, accountId);
   for (const row of rows) {
     const payload = row.payload as { loginTs?: number };
     payload.loginTs = (payload.loginTs ?? Math.floor(Date.now() / 1000)) - seconds;

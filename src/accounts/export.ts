@@ -1,6 +1,7 @@
 // « Télécharger mes données » (right of access, GDPR art. 15 and 20): one JSON document with
 // everything GLC holds about the resident. Its format is documented in docs/fiche-identite.md.
 // Secrets (password hash, tokens, link hashes) are never part of it: only that they exist.
+import { listGrants, listSessions } from '../oidc/sessions.js';
 import type { Services } from '../services.js';
 import { accountClaims } from '../oidc/account-claims.js';
 import { communeByCode, communeLabel } from './insee-communes.js';
@@ -9,8 +10,6 @@ import { certifiedFields } from './self-service.js';
 
 export const EXPORT_FORMAT = 'glc-donnees-usager/1';
 
-interface SessionPayload { uid?: string; loginTs?: number; amr?: string[]; authorizations?: Record<string, unknown>; exp?: number }
-interface GrantPayload { clientId?: string; openid?: { scope?: string; claims?: string[] }; iat?: number; exp?: number }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const fromSeconds = (n: number | undefined) => (typeof n === 'number' ? new Date(n * 1000).toISOString() : null);
@@ -21,12 +20,12 @@ export async function exportAccountData(s: Services, accountId: string, now: Dat
   const certified = await certifiedFields(s, accountId);
   const [events, sessions, grants] = await Promise.all([
     s.accountStore.listEvents(accountId, 10_000),
-    s.accountStore.listSessions(accountId),
-    s.accountStore.listGrants(accountId),
+    listSessions(s.db, accountId),
+    listGrants(s.db, accountId),
   ]);
   const clientNames = new Map<string, string>();
   for (const g of grants) {
-    const id = (g.payload as GrantPayload).clientId;
+    const id = g.payload.clientId;
     if (id && !clientNames.has(id)) clientNames.set(id, (await s.clientStore.find(id))?.name ?? id);
   }
   const birthplace = account.birthplace ? communeByCode(account.birthplace) : undefined;
@@ -70,7 +69,7 @@ export async function exportAccountData(s: Services, accountId: string, now: Dat
     franceconnect: await s.franceConnect.exportFor(accountId),
     consents: await s.consent.exportFor(accountId),
     services: grants.map((g) => {
-      const p = g.payload as GrantPayload;
+      const p = g.payload;
       return {
         client_id: p.clientId ?? null,
         name: p.clientId ? clientNames.get(p.clientId) ?? null : null,
@@ -81,12 +80,12 @@ export async function exportAccountData(s: Services, accountId: string, now: Dat
       };
     }),
     sessions: sessions.map((x) => {
-      const p = x.payload as SessionPayload;
+      const p = x.payload;
       return {
         opened_at: fromSeconds(p.loginTs),
         methods: p.amr ?? [],
         services: Object.keys(p.authorizations ?? {}),
-        expires_at: iso(x.expires_at),
+        expires_at: iso(x.expiresAt),
       };
     }),
     activity: events.map((e) => ({ type: e.type, at: iso(e.created_at), detail: e.detail })),

@@ -1,5 +1,6 @@
 // Security of the account: activity and sessions (/compte/securite), « me déconnecter partout »,
 // password change (/compte/mot-de-passe, recent login required). HTTP only.
+import { listSessions } from '../oidc/sessions.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { pageRouter } from '../http/page-router.js';
@@ -17,11 +18,11 @@ export function securityRoutes(s: Services, self: SelfService): Router {
 
   router.get('/securite', requireResident(s), async (ctx) => {
     const resident = (await residentSession(s, ctx))!;
-    const [events, sessions] = await Promise.all([s.accountStore.listEvents(resident.accountId, 50), s.accountStore.listSessions(resident.accountId)]);
+    const [events, sessions] = await Promise.all([s.accountStore.listEvents(resident.accountId, 50), listSessions(s.db, resident.accountId)]);
     const names = new Map<string, string>();
     const sessionViews = [];
     for (const row of sessions) {
-      const p = row.payload as { uid?: string; loginTs?: number; amr?: string[]; authorizations?: Record<string, unknown> };
+      const p = row.payload;
       const services: string[] = [];
       for (const clientId of Object.keys(p.authorizations ?? {})) {
         if (!names.has(clientId)) names.set(clientId, (await s.clientStore.find(clientId))?.name ?? clientId);

@@ -106,16 +106,6 @@ export function createAccountStore(db: Db) {
       db.selectFrom('account_events').select(['type', 'detail', 'created_at'])
         .where('account_id', '=', accountId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute(),
 
-    /** The resident's open sessions (oidc-provider Session payloads). */
-    listSessions: (accountId: string) =>
-      db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
-        .where('model', '=', 'Session').where(sql`payload->>'accountId'`, '=', accountId).execute(),
-
-    /** The services holding a grant for the account (what they may receive). */
-    listGrants: (accountId: string) =>
-      db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
-        .where('model', '=', 'Grant').where(sql`payload->>'accountId'`, '=', accountId).execute(),
-
     /** Sign-ups whose email was never confirmed, created before `cutoff`, that never logged in. */
     async deleteUnverifiedBefore(cutoff: Date): Promise<number> {
       const rows = await db.deleteFrom('accounts')

@@ -9,7 +9,8 @@ import type { Logger } from '../log.js';
 import type { Secrets } from '../secrets.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { KeyStore } from '../oidc/keys.js';
-import { subjectFor } from '../oidc/provider.js';
+import { subjectOfRegistration } from '../oidc/subjects.js';
+import { liveSessionsOf, logoutTargetsOf, sendBackchannelLogouts } from '../oidc/sessions.js';
 import { jobLockKey, withAdvisoryLock } from '../jobs/scheduler.js';
 import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import { createSecurityEvents, type SecurityEvents } from './security-events.js';
@@ -72,20 +73,6 @@ const MAX_CONSECUTIVE_FAILURES = 20;
 const PURGE_WORKERS = 4;
 const MAIL_CONCURRENCY = 8;
 
-interface SessionPayload { authorizations?: Record<string, { sid?: string }>; accountId?: string }
-interface LogoutTarget { accountId: string; clientId: string; sid: string }
-
-/** The sector of a registered client, as oidc-provider derives it (helpers/sector_identifier.js). */
-function subjectFromMetadata(s: { secrets: Pick<Secrets, 'hmac'> }, metadata: Record<string, unknown>, accountId: string): string | undefined {
-  const subjectType = (metadata.subject_type as string | undefined) ?? 'pairwise';
-  if (subjectType !== 'pairwise') return subjectFor(s.secrets, { subjectType }, accountId);
-  const sectorUri = metadata.sector_identifier_uri as string | undefined;
-  const redirect = (metadata.redirect_uris as string[] | undefined)?.[0];
-  const responseTypes = (metadata.response_types as string[] | undefined) ?? ['code'];
-  const sector = sectorUri ? new URL(sectorUri).host : responseTypes.length && redirect ? new URL(redirect).host : undefined;
-  return sector ? subjectFor(s.secrets, { subjectType, sectorIdentifier: sector }, accountId) : undefined;
-}
-
 /** « deux ans », « un an », « 400 jours » */
 export function durationFr(days: number): string {
   const words = ['', 'un', 'deux', 'trois', 'quatre', 'cinq'];
@@ -127,17 +114,11 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     for (const g of await store.grantClientsOf(trx, ids)) {
       const key = `${g.account_id}|${g.client_id}`;
       if (known.has(key) || g.client_id === ACCOUNT_CLIENT_ID) continue;
-      const sub = subjectFromMetadata(s, g.metadata as Record<string, unknown>, g.account_id);
+      const sub = subjectOfRegistration(s.secrets, g.metadata as Record<string, unknown>, g.account_id);
       if (sub) known.set(key, { clientId: g.client_id, sub });
     }
     // Back-channel logout targets, read before the sessions go.
-    const targets: LogoutTarget[] = [];
-    for (const { payload } of await store.sessionsOf(trx, ids)) {
-      const p = payload as SessionPayload;
-      for (const [clientId, a] of Object.entries(p.authorizations ?? {})) {
-        if (p.accountId && clientId !== ACCOUNT_CLIENT_ID) targets.push({ accountId: p.accountId, clientId, sid: a.sid ?? '' });
-      }
-    }
+    const targets = logoutTargetsOf(await liveSessionsOf(trx, ids), { except: ACCOUNT_CLIENT_ID });
     for (const fn of batchCleanups) await fn(trx, ids, now);
     for (const id of ids) for (const fn of cleanups) await fn(trx, id, now);
     await store.deleteProtocolRows(trx, ids);
@@ -153,25 +134,7 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
 
   /** After commit: tell the services with a session (back-channel logout) and the resident. */
   async function afterCommit(result: Awaited<ReturnType<typeof deleteInTransaction>>, reason: DeletionReason): Promise<void> {
-    // Each service is looked up once per batch; at most MAIL_CONCURRENCY logout requests at a time.
-    const clients = new Map<string, ReturnType<Provider['Client']['find']>>();
-    const provider = s.currentProvider();
-    const findClient = (clientId: string) => {
-      if (!clients.has(clientId)) clients.set(clientId, provider.Client.find(clientId));
-      return clients.get(clientId)!;
-    };
-    for (let i = 0; i < result.targets.length; i += MAIL_CONCURRENCY) {
-      await Promise.all(result.targets.slice(i, i + MAIL_CONCURRENCY).map(async ({ accountId, clientId, sid }) => {
-        try {
-          const client = await findClient(clientId);
-          if (!client?.backchannelLogoutUri) return;
-          await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid);
-          s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
-        } catch (err) {
-          s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
-        }
-      }));
-    }
+    await sendBackchannelLogouts(s, result.targets, MAIL_CONCURRENCY);
     // Only to a verified address: the notice must not go to someone who never owned the account.
     const recipients = result.deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
     for (let i = 0; i < recipients.length; i += MAIL_CONCURRENCY) {

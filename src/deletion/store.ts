@@ -58,10 +58,6 @@ export function createDeletionStore(db: Db) {
         .select([sql<string>`oidc_payloads.payload->>'accountId'`.as('account_id'), 'clients.client_id', 'clients.metadata'])
         .where('model', '=', 'Grant').where(payloadAccount(ids)).distinct().execute(),
 
-    sessionsOf: (q: Q, ids: string[]) =>
-      q.selectFrom('oidc_payloads').select('payload').where('model', '=', 'Session').where(payloadAccount(ids))
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)])).execute(),
-
     async deleteProtocolRows(q: Q, ids: string[]): Promise<void> {
       await q.deleteFrom('oidc_payloads').where('model', 'in', ACCOUNT_MODELS).where(payloadAccount(ids)).execute();
       // Interactions under way (short-lived) may name the account too.

@@ -10,6 +10,7 @@ import type { AccountStore } from '../accounts/store.js';
 import { renderView } from '../http/views.js';
 import { allowFormTargets } from '../http/middleware.js';
 import { createAdapterClass } from './adapter.js';
+import { subjectFor } from './subjects.js';
 import { accountClaims, type Claims } from './account-claims.js';
 import { SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
@@ -43,10 +44,6 @@ export async function applyClaimSources(sources: readonly ClaimSource[], account
   return out;
 }
 
-/** The `sub` by which a service knows an account, exactly as the provider computes it. */
-export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string }, accountId: string): string {
-  return client.subjectType === 'pairwise' ? secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`) : accountId;
-}
 
 export interface ProviderDeps {
   config: Config;

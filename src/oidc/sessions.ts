@@ -1,44 +1,95 @@
-// Ending a resident's sessions and revoking what services hold, outside the provider's own
-// endpoints: « me déconnecter partout », password change, consent withdrawal, account deletion.
-// Services that registered a back-channel logout URI are told (OpenID Back-Channel Logout 1.0).
-import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
+// The resident's protocol state as oidc-provider stores it (sessions and grants in
+// oidc_payloads), read and ended outside the provider's own endpoints: « me déconnecter
+// partout », password change, consent withdrawal, account deletion, the security page and the
+// data export. Services that registered a back-channel logout URI are told (OpenID Back-Channel
+// Logout 1.0). This is the one module that reads those payloads and sends those logouts.
+import { sql, type Kysely } from 'kysely';
 import type Provider from 'oidc-provider';
+import type { Db } from '../db/database.js';
+import type { Database } from '../db/schema.js';
 import type { Logger } from '../log.js';
 
 /** What ending sessions needs: the database, a logger, and the provider in use (it changes on key rotation). */
 export interface SessionDeps { db: Db; log: Logger; currentProvider(): Provider }
 
-interface SessionPayload { accountId?: string; uid?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> }
-
-const TOKEN_MODELS = ['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode'];
-
-async function sessionsOf(db: Db, accountId: string) {
-  const rows = await db.selectFrom('oidc_payloads').select(['id', 'payload'])
-    .where('model', '=', 'Session').where(sql`payload->>'accountId'`, '=', accountId).execute();
-  return rows.map((r) => ({ id: r.id, payload: r.payload as SessionPayload }));
+/** The fields GLC reads of oidc-provider's stored Session. */
+export interface StoredSession {
+  uid?: string;
+  accountId?: string;
+  loginTs?: number;
+  amr?: string[];
+  exp?: number;
+  authorizations?: Record<string, { sid?: string; grantId?: string }>;
 }
 
-/** Sends back-channel logout tokens; failures are logged, never fatal (the service may be down). */
-async function notifyClients(s: SessionDeps, accountId: string, targets: { clientId: string; sid?: string }[]): Promise<void> {
-  await Promise.all(targets.map(async ({ clientId, sid }) => {
-    try {
-      const client = await s.currentProvider().Client.find(clientId);
-      if (!client?.backchannelLogoutUri) return;
-      await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid ?? '');
-      s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
-    } catch (err) {
-      s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
-    }
-  }));
+/** The fields GLC reads of oidc-provider's stored Grant. */
+export interface StoredGrant { accountId?: string; clientId?: string; openid?: { scope?: string; claims?: string[] }; iat?: number; exp?: number }
+
+export interface LogoutTarget { accountId: string; clientId: string; sid: string }
+
+const TOKEN_MODELS = ['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode'];
+const ofAccount = (accountId: string) => sql<boolean>`payload->>'accountId' = ${accountId}`;
+const ofAccounts = (ids: string[]) => sql<boolean>`payload->>'accountId' = any(${ids}::text[])`;
+
+/** The resident's open sessions. */
+export async function listSessions(db: Kysely<Database>, accountId: string) {
+  const rows = await db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
+    .where('model', '=', 'Session').where(ofAccount(accountId)).execute();
+  return rows.map((r) => ({ id: r.id, expiresAt: r.expires_at, payload: r.payload as StoredSession }));
+}
+
+/** The grants services hold for the account (what they may receive). */
+export async function listGrants(db: Kysely<Database>, accountId: string) {
+  const rows = await db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
+    .where('model', '=', 'Grant').where(ofAccount(accountId)).execute();
+  return rows.map((r) => ({ id: r.id, expiresAt: r.expires_at, payload: r.payload as StoredGrant }));
+}
+
+/** Unexpired sessions of several accounts, read inside the deleting transaction (set-based). */
+export async function liveSessionsOf(q: Kysely<Database>, accountIds: string[]): Promise<StoredSession[]> {
+  const rows = await q.selectFrom('oidc_payloads').select('payload').where('model', '=', 'Session').where(ofAccounts(accountIds))
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)])).execute();
+  return rows.map((r) => r.payload as StoredSession);
+}
+
+/** Who must be told that these sessions ended: each service the session logged into, with its sid. */
+export function logoutTargetsOf(sessions: StoredSession[], options: { except?: string } = {}): LogoutTarget[] {
+  return sessions.flatMap((p) => Object.entries(p.authorizations ?? {})
+    .filter(([clientId]) => p.accountId && clientId !== options.except)
+    .map(([clientId, a]) => ({ accountId: p.accountId!, clientId, sid: a.sid ?? '' })));
+}
+
+/**
+ * Sends back-channel logout tokens, at most `concurrency` at a time, each service looked up once.
+ * Failures are logged, never fatal (the service may be down).
+ */
+export async function sendBackchannelLogouts(deps: Pick<SessionDeps, 'log' | 'currentProvider'>, targets: LogoutTarget[], concurrency = 8): Promise<void> {
+  const provider = deps.currentProvider();
+  const clients = new Map<string, ReturnType<Provider['Client']['find']>>();
+  const findClient = (clientId: string) => {
+    if (!clients.has(clientId)) clients.set(clientId, provider.Client.find(clientId));
+    return clients.get(clientId)!;
+  };
+  for (let i = 0; i < targets.length; i += concurrency) {
+    await Promise.all(targets.slice(i, i + concurrency).map(async ({ accountId, clientId, sid }) => {
+      try {
+        const client = await findClient(clientId);
+        if (!client?.backchannelLogoutUri) return;
+        // Typed in oidc-provider's runtime, not in its published types.
+        await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid);
+        deps.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
+      } catch (err) {
+        deps.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
+      }
+    }));
+  }
 }
 
 /** Ends every session of the account (but `exceptSessionUid`) and tells the services of those sessions. */
 export async function endSessions(s: SessionDeps, accountId: string, options: { exceptSessionUid?: string } = {}): Promise<number> {
-  const sessions = (await sessionsOf(s.db, accountId)).filter((x) => x.payload.uid !== options.exceptSessionUid);
-  const targets = sessions.flatMap((x) => Object.entries(x.payload.authorizations ?? {}).map(([clientId, a]) => ({ clientId, sid: a.sid })));
+  const sessions = (await listSessions(s.db, accountId)).filter((x) => x.payload.uid !== options.exceptSessionUid);
   if (sessions.length) await s.db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', 'in', sessions.map((x) => x.id)).execute();
-  await notifyClients(s, accountId, targets);
+  await sendBackchannelLogouts(s, logoutTargetsOf(sessions.map((x) => ({ ...x.payload, accountId }))));
   return sessions.length;
 }
 
@@ -48,19 +99,19 @@ export async function endSessions(s: SessionDeps, accountId: string, options: { 
  * back-channel logout. Without clientId: every service (account deletion).
  */
 export async function revokeServiceAccess(s: SessionDeps, accountId: string, clientId?: string): Promise<void> {
-  const sessions = await sessionsOf(s.db, accountId);
-  const targets: { clientId: string; sid?: string }[] = [];
+  const sessions = await listSessions(s.db, accountId);
+  const targets: LogoutTarget[] = [];
   for (const session of sessions) {
     const auths = session.payload.authorizations ?? {};
     const affected = Object.keys(auths).filter((c) => !clientId || c === clientId);
     if (!affected.length) continue;
-    affected.forEach((c) => { targets.push({ clientId: c, sid: auths[c]!.sid }); delete auths[c]; });
+    affected.forEach((c) => { targets.push({ accountId, clientId: c, sid: auths[c]!.sid ?? '' }); delete auths[c]; });
     await s.db.updateTable('oidc_payloads').set({ payload: JSON.stringify(session.payload) })
       .where('model', '=', 'Session').where('id', '=', session.id).execute();
   }
-  let q = s.db.deleteFrom('oidc_payloads').where('model', 'in', TOKEN_MODELS).where(sql`payload->>'accountId'`, '=', accountId);
+  let q = s.db.deleteFrom('oidc_payloads').where('model', 'in', TOKEN_MODELS).where(ofAccount(accountId));
   if (clientId) q = q.where(sql`payload->>'clientId'`, '=', clientId);
   await q.execute();
-  if (!targets.length && clientId) targets.push({ clientId });
-  await notifyClients(s, accountId, targets);
+  if (!targets.length && clientId) targets.push({ accountId, clientId, sid: '' });
+  await sendBackchannelLogouts(s, targets);
 }

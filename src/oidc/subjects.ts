@@ -1,0 +1,30 @@
+// The `sub` by which a service knows an account: pairwise per sector by default (an HMAC of the
+// sector and the account id), or the account id for services registered `public`. One home for
+// the rule, used by the provider (pairwiseIdentifier) and by the deletion routine, which must
+// compute the same sub from a registration when no login recorded it.
+import type { Secrets } from '../secrets.js';
+
+/** The sub as the provider computes it for a client object. */
+export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string }, accountId: string): string {
+  return client.subjectType === 'pairwise' ? secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`) : accountId;
+}
+
+/**
+ * The sector of a registration, as oidc-provider derives it (helpers/sector_identifier.js): the
+ * host of sector_identifier_uri, else the host of the first redirect URI.
+ */
+export function sectorOf(metadata: Record<string, unknown>): string | undefined {
+  const sectorUri = metadata.sector_identifier_uri as string | undefined;
+  const redirect = (metadata.redirect_uris as string[] | undefined)?.[0];
+  const responseTypes = (metadata.response_types as string[] | undefined) ?? ['code'];
+  if (sectorUri) return new URL(sectorUri).host;
+  return responseTypes.length && redirect ? new URL(redirect).host : undefined;
+}
+
+/** The sub of an account for a registered client, from its stored metadata. */
+export function subjectOfRegistration(secrets: Pick<Secrets, 'hmac'>, metadata: Record<string, unknown>, accountId: string): string | undefined {
+  const subjectType = (metadata.subject_type as string | undefined) ?? 'pairwise';
+  if (subjectType !== 'pairwise') return subjectFor(secrets, { subjectType }, accountId);
+  const sector = sectorOf(metadata);
+  return sector ? subjectFor(secrets, { subjectType, sectorIdentifier: sector }, accountId) : undefined;
+}
