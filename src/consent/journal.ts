@@ -112,3 +112,40 @@ export function createChainVerifier() {
   };
 }
 export type VerifyReport = ReturnType<ReturnType<typeof createChainVerifier>['result']>;
+
+/** What an entry says: its event and detail (the store adds subject, sequence, time and hashes). */
+export interface JournalRecord { event: JournalEvent; detail: Record<string, unknown> }
+
+/** The consent as the journal describes it when it ends. */
+interface EndingConsent { claims: string[]; request_version: number; expires_at: Date }
+
+/**
+ * One constructor per event: every entry of a kind has the same fields, whoever writes it.
+ * Claims are given in the canonical order of the caller (consent/service.ts).
+ */
+export const journalEntries = {
+  granted: (o: { claims: string[]; declined: string[]; requestVersion: number; purpose: string | null; expiresAt: Date }): JournalRecord => ({
+    event: 'granted',
+    detail: { request_version: o.requestVersion, purpose: o.purpose, method: 'web_form', claims: o.claims, declined: o.declined, expires_at: o.expiresAt.toISOString() },
+  }),
+  extended: (o: { added: string[]; declined: string[]; consented: string[]; requestVersion: number; purpose: string | null }): JournalRecord => ({
+    event: 'extended',
+    detail: { request_version: o.requestVersion, purpose: o.purpose, method: 'web_form', claims: o.added, declined: o.declined, consented: o.consented },
+  }),
+  expired: (consent: EndingConsent, claims: string[]): JournalRecord => ({
+    event: 'expired',
+    detail: { claims, request_version: consent.request_version, method: 'automatic', expires_at: consent.expires_at.toISOString() },
+  }),
+  withdrawn: (consent: EndingConsent, claims: string[]): JournalRecord => ({
+    event: 'withdrawn',
+    detail: { claims, request_version: consent.request_version, method: 'account_area' },
+  }),
+  partiallyWithdrawn: (consent: EndingConsent, removed: string[], remaining: string[]): JournalRecord => ({
+    event: 'partially_withdrawn',
+    detail: { claims: removed, consented: remaining, request_version: consent.request_version, method: 'account_area' },
+  }),
+  deletedWithAccount: (services: string[]): JournalRecord => ({
+    event: 'deleted_with_account',
+    detail: { services, method: 'account_deletion' },
+  }),
+};

@@ -13,7 +13,7 @@ import { applyClaimSources, type ClaimSource } from '../oidc/provider.js';
 import { accountClaims, type Claims } from '../oidc/account-claims.js';
 import { CLAIM_LABELS, COMPANION_CLAIMS, CONSENTABLE_CLAIMS, SCOPE_CLAIMS, TECHNICAL_SCOPES } from '../oidc/claims.js';
 import { revokeServiceAccess, type SessionDeps } from '../oidc/sessions.js';
-import { createChainVerifier, entryHash, type VerifyReport } from './journal.js';
+import { createChainVerifier, entryHash, journalEntries, type VerifyReport } from './journal.js';
 import { createConsentStore, type Consent, type ConsentStore } from './store.js';
 
 /** The Grant model of the provider serving the request (the provider is rebuilt on key rotation). */
@@ -30,6 +30,9 @@ const DAY_MS = 24 * 3600_000;
 /** email_verified → email, phone_number_verified → phone_number; other claims are their own base. */
 const baseOf = (claim: string): string => (FREE_CLAIMS.has(claim) ? claim : COMPANION_CLAIMS[claim] ?? claim);
 const companionsOf = (claim: string): string[] => Object.entries(COMPANION_CLAIMS).filter(([c, b]) => b === claim && !FREE_CLAIMS.has(c)).map(([c]) => c);
+/** How a consent ends (see endConsent). */
+type Ending = { kind: 'withdrawn' } | { kind: 'expired' } | { kind: 'partially_withdrawn'; claims: string[]; optional: string[] };
+
 const inOrder = (claims: Iterable<string>): string[] => { const set = new Set(claims); return PERSONAL.filter((c) => set.has(c)); };
 
 /** What a service asks for in one authorization request, reduced to what it registered for. */
@@ -240,7 +243,7 @@ export function createConsentService(s: ConsentDeps) {
     await store.appendChained(trx, toAppend.map((subject) => {
       const head = heads.get(subject);
       const services = [...(activeServices.get(subjects.get(subject)!) ?? [])].sort();
-      const entry = { subject, seq: (head?.seq ?? 0) + 1, event: 'deleted_with_account', client_id: null, detail: { services, method: 'account_deletion' }, at: now, prev_hash: head?.hash ?? null };
+      const entry = { subject, seq: (head?.seq ?? 0) + 1, ...journalEntries.deletedWithAccount(services), client_id: null, at: now, prev_hash: head?.hash ?? null };
       return { ...entry, hash: entryHash(entry), accountId: null };
     }));
     await store.pseudonymiseMany(trx, [...subjects.keys()], new Date(now.getTime() + proofMs));
@@ -249,6 +252,38 @@ export function createConsentService(s: ConsentDeps) {
 
   async function revoke(accountId: string, clientId: string): Promise<void> {
     await revokeServiceAccess(s, accountId, clientId);
+  }
+
+  /**
+   * The one way a consent ends, wholly (withdrawal, expiry) or in part (optional data unticked):
+   * the record changes and its journal entry is written in one transaction, under the record's
+   * lock; then the service's tokens are revoked and it is told. Returns whether something ended,
+   * and the data no longer consented (nothing ends if the consent is not active, not expired yet
+   * for an expiry, or has none of the data to remove).
+   */
+  async function endConsent(accountId: string, clientId: string, ending: Ending, now: Date): Promise<{ ended: boolean; removed: string[] }> {
+    const NOTHING = { ended: false, removed: [] as string[] };
+    const result = await s.db.transaction().execute(async (trx) => {
+      const current = await store.findForUpdate(trx, accountId, clientId);
+      if (!current || current.status !== 'active') return NOTHING;
+      const base = { subject: subjectOf(accountId), accountId, clientId, at: now };
+      if (ending.kind === 'partially_withdrawn') {
+        const removable = current.claims.filter((c) => ending.claims.includes(c) && ending.optional.includes(c));
+        if (!removable.length) return NOTHING;
+        const remaining = current.claims.filter((c) => !removable.includes(c));
+        await store.setClaims(trx, accountId, clientId, remaining, now);
+        await store.append(trx, { ...base, ...journalEntries.partiallyWithdrawn(current, inOrder(removable), inOrder(remaining)) });
+        return { ended: true, removed: removable };
+      }
+      // Expiry is compared again under the lock: a consent renewed meanwhile stays.
+      if (ending.kind === 'expired' && current.expires_at.getTime() > now.getTime()) return NOTHING;
+      await store.end(trx, accountId, clientId, ending.kind, now);
+      const claims = inOrder(current.claims);
+      await store.append(trx, { ...base, ...(ending.kind === 'expired' ? journalEntries.expired(current, claims) : journalEntries.withdrawn(current, claims)) });
+      return { ended: true, removed: current.claims };
+    });
+    if (result.ended) await revoke(accountId, clientId);
+    return result;
   }
 
   return {
@@ -284,16 +319,15 @@ export function createConsentService(s: ConsentDeps) {
         const plan = planConsent(client, request, current, now);
         const accepted = plan.newOptional.filter((c) => input.acceptedOptional.includes(c));
         const refused = plan.newOptional.filter((c) => !accepted.includes(c));
-        const common = { request_version: client.request_version, purpose: client.purpose, method: 'web_form' };
         if (plan.kind === 'first') {
           if (current?.status === 'active' && current.expires_at.getTime() <= now.getTime()) {
-            await store.append(trx, { subject, accountId, event: 'expired', clientId: client.client_id, at: now, detail: { claims: inOrder(current.claims), request_version: current.request_version, method: 'automatic', expires_at: current.expires_at.toISOString() } });
+            await store.append(trx, { subject, accountId, clientId: client.client_id, at: now, ...journalEntries.expired(current, inOrder(current.claims)) });
           }
           const claims = inOrder([...plan.newRequired, ...accepted]);
           const expiresAt = new Date(now.getTime() + ttlMs);
           const consent = { claims, declined: refused, scopes: [] as string[] };
           await store.upsert(trx, { accountId, clientId: client.client_id, ...consent, requestVersion: client.request_version, purpose: client.purpose, method: 'web_form', grantedAt: now, updatedAt: now, expiresAt });
-          await store.append(trx, { subject, accountId, event: 'granted', clientId: client.client_id, at: now, detail: { ...common, claims, declined: refused, expires_at: expiresAt.toISOString() } });
+          await store.append(trx, { subject, accountId, clientId: client.client_id, at: now, ...journalEntries.granted({ claims, declined: refused, requestVersion: client.request_version, purpose: client.purpose, expiresAt }) });
           return { plan, consent, reuse: undefined };
         }
         const c = current!;
@@ -301,7 +335,7 @@ export function createConsentService(s: ConsentDeps) {
         const claims = inOrder([...c.claims, ...plan.newRequired, ...accepted]);
         const declined = inOrder([...c.declined, ...refused]);
         await store.upsert(trx, { accountId, clientId: client.client_id, claims, declined, scopes: c.scopes, requestVersion: c.request_version, purpose: c.purpose, method: c.method, grantedAt: c.granted_at, updatedAt: now, expiresAt: c.expires_at });
-        await store.append(trx, { subject, accountId, event: 'extended', clientId: client.client_id, at: now, detail: { ...common, claims: inOrder([...plan.newRequired, ...accepted]), declined: refused, consented: claims } });
+        await store.append(trx, { subject, accountId, clientId: client.client_id, at: now, ...journalEntries.extended({ added: inOrder([...plan.newRequired, ...accepted]), declined: refused, consented: claims, requestVersion: client.request_version, purpose: client.purpose }) });
         return { plan, consent: { claims, declined, scopes: c.scopes }, reuse: c.grant_id ?? undefined };
       });
       const grantId = await saveGrant(GrantModel, accountId, client, result.consent, request.scopes, result.reuse);
@@ -340,32 +374,13 @@ export function createConsentService(s: ConsentDeps) {
 
     /** « Retirer mon consentement »: nothing more is released, every token dies, the service is told. */
     async withdraw(accountId: string, clientId: string, now: Date): Promise<boolean> {
-      const done = await s.db.transaction().execute(async (trx) => {
-        const current = await store.findForUpdate(trx, accountId, clientId);
-        if (!current || current.status !== 'active') return false;
-        await store.end(trx, accountId, clientId, 'withdrawn', now);
-        await store.append(trx, { subject: subjectOf(accountId), accountId, event: 'withdrawn', clientId, at: now, detail: { claims: inOrder(current.claims), request_version: current.request_version, method: 'account_area' } });
-        return true;
-      });
-      if (done) await revoke(accountId, clientId);
-      return done;
+      return (await endConsent(accountId, clientId, { kind: 'withdrawn' }, now)).ended;
     },
 
     /** Unticks optional data: the service keeps the rest but must sign the resident in again. */
     async withdrawClaims(accountId: string, clientId: string, claims: string[], now: Date): Promise<string[]> {
       const client = await clientOrThrow(clientId);
-      const removed = await s.db.transaction().execute(async (trx) => {
-        const current = await store.findForUpdate(trx, accountId, clientId);
-        if (!current || current.status !== 'active') return [];
-        const removable = current.claims.filter((c) => claims.includes(c) && client.claims_optional.includes(c));
-        if (!removable.length) return [];
-        const remaining = current.claims.filter((c) => !removable.includes(c));
-        await store.setClaims(trx, accountId, clientId, remaining, now);
-        await store.append(trx, { subject: subjectOf(accountId), accountId, event: 'partially_withdrawn', clientId, at: now, detail: { claims: inOrder(removable), consented: inOrder(remaining), request_version: current.request_version, method: 'account_area' } });
-        return removable;
-      });
-      if (removed.length) await revoke(accountId, clientId);
-      return removed;
+      return (await endConsent(accountId, clientId, { kind: 'partially_withdrawn', claims, optional: client.claims_optional }, now)).removed;
     },
 
     /** Job: consents past their expiry end, are journaled, and their tokens revoked. */
@@ -375,14 +390,7 @@ export function createConsentService(s: ConsentDeps) {
         const due = await store.listExpired(now, 200);
         if (!due.length) return count;
         for (const { account_id: accountId, client_id: clientId } of due) {
-          const ended = await s.db.transaction().execute(async (trx) => {
-            const current = await store.findForUpdate(trx, accountId, clientId);
-            if (!current || current.status !== 'active' || current.expires_at.getTime() > now.getTime()) return false;
-            await store.end(trx, accountId, clientId, 'expired', now);
-            await store.append(trx, { subject: subjectOf(accountId), accountId, event: 'expired', clientId, at: now, detail: { claims: inOrder(current.claims), request_version: current.request_version, method: 'automatic', expires_at: current.expires_at.toISOString() } });
-            return true;
-          });
-          if (ended) { count++; await revoke(accountId, clientId); }
+          if ((await endConsent(accountId, clientId, { kind: 'expired' }, now)).ended) count++;
         }
       }
     },
