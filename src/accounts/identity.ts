@@ -3,6 +3,7 @@
 // birthdate YYYY-MM-DD, gender male/female, birthplace = INSEE commune code (empty when born
 // abroad), birthcountry = INSEE country code (99100 = France), phone in E.164. Pure functions.
 import type { Account, AccountUpdate } from '../db/schema.js';
+import { genderLabel } from '../http/labels.js';
 import { COMMUNE_CODE, communeByCode, communeLabel, communesNamed, isFrenchPostalCode, type InseeCommune } from './insee-communes.js';
 import { FRANCE_CODE, INSEE_COUNTRIES, countryByCode, countryLabel } from './insee-countries.js';
 
@@ -32,7 +33,6 @@ export const FIELD_LABELS: Record<IdentityField, string> = {
   address_country: 'Pays',
 };
 
-export const GENDER_LABELS: Record<string, string> = { female: 'Féminin', male: 'Masculin', unspecified: 'Non précisé' };
 
 export type IdentityForm = Partial<Record<string, string>>;
 export type IdentityErrors = Partial<Record<string, string>>;
@@ -235,7 +235,7 @@ export function identityView(account: Account, certified: ReadonlySet<string>) {
     preferred_username: account.preferred_username ?? '',
     birthdate: { day, month, year, text: account.birthdate ? formatDay(account.birthdate) : '' },
     gender: account.gender ?? '',
-    genderText: account.gender ? (GENDER_LABELS[account.gender] ?? account.gender) : '',
+    genderText: account.gender ? genderLabel(account.gender) : '',
     birthcountry: account.birthcountry ?? '',
     birthcountryText: birthcountry ? `${countryLabel(birthcountry)} (${birthcountry.code})` : (account.birthcountry ?? ''),
     birthplace: account.birthplace ?? '',

@@ -14,6 +14,7 @@ import { emailSchema, hashEmailToken, type FieldErrors } from './service.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { changedFields, validateIdentity, type IdentityForm, type IdentityResult } from './identity.js';
 import { THROTTLE } from './throttle-rules.js';
+import { maskEmail } from '../http/labels.js';
 
 export const RESET_TOKEN_HOURS = 1;
 export const EMAIL_CHANGE_TOKEN_HOURS = 24;
@@ -243,8 +244,3 @@ function userInputs(account: Account): string[] {
   return [...words, ...words.flatMap((w) => w.split(/[@.\s-]/))].filter((w) => w.length > 2);
 }
 
-/** « c•••••@exemple.fr »: enough to recognise one’s address, not to read it over a shoulder. */
-export function maskEmail(email: string): string {
-  const [local = '', domain = ''] = email.split('@');
-  return `${local.slice(0, 1)}${'•'.repeat(Math.max(local.length - 1, 1))}@${domain}`;
-}

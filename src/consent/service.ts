@@ -13,6 +13,7 @@ import { applyClaimSources, type ClaimSource } from '../oidc/provider.js';
 import { accountClaims, type Claims } from '../oidc/account-claims.js';
 import { CLAIM_LABELS, COMPANION_CLAIMS, CONSENTABLE_CLAIMS, SCOPE_CLAIMS, TECHNICAL_SCOPES } from '../oidc/claims.js';
 import { revokeServiceAccess, type SessionDeps } from '../oidc/sessions.js';
+import { genderLabel } from '../http/labels.js';
 import { createChainVerifier, entryHash, journalEntries, type VerifyReport } from './journal.js';
 import { createConsentStore, type Consent, type ConsentStore } from './store.js';
 
@@ -164,11 +165,9 @@ export function filterReleasedClaims(claims: Claims, consented: string[] | undef
   return out;
 }
 
-const GENDERS: Record<string, string> = { female: 'Féminin', male: 'Masculin' };
-
 function displayValue(name: string, value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
-  if (name === 'gender') return GENDERS[String(value)] ?? String(value);
+  if (name === 'gender') return genderLabel(String(value));
   if (name === 'birthdate' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
     return new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${value}T00:00:00Z`));
   }

@@ -2,7 +2,7 @@
 // browser. Only its HMAC is stored.
 import type { Context } from 'koa';
 import { randomToken, type Secrets } from '../secrets.js';
-import { FC_SESSION_TTL_MS } from './service.js';
+import { FC_SESSION_TTL_MS } from './pending.js';
 
 export const BROWSER_COOKIE = 'glc.fc';
 

@@ -11,7 +11,8 @@ import { CLAIM_LABELS } from '../oidc/claims.js';
 import type { Services } from '../services.js';
 import { browserOf as browserOfSecrets, ensureBrowser as ensureBrowserCookie } from './browser.js';
 import { FcProtocolError } from './client.js';
-import { maskEmail, type FcErrorCategory, type PendingLogin } from './service.js';
+import type { FcErrorCategory, PendingLogin } from './service.js';
+import { genderLabel, maskEmail } from '../http/labels.js';
 
 const ensureBrowser = (s: Services, ctx: Context) => ensureBrowserCookie(s.secrets, ctx);
 const browserOf = (s: Services, ctx: Context) => browserOfSecrets(s.secrets, ctx);
@@ -55,8 +56,6 @@ function renderError(ctx: Context, category: FcErrorCategory | 'expired', where:
   }, page.status);
 }
 
-const GENDER_LABELS: Record<string, string> = { male: 'Masculin', female: 'Féminin', unspecified: 'Non précisé' };
-
 export function franceConnectRoutes(s: Services): Router[] {
   const fc = () => s.franceConnect;
 
@@ -77,15 +76,18 @@ export function franceConnectRoutes(s: Services): Router[] {
     }
   });
 
-  /** The pending FranceConnect identity of this browser for this interaction, or an error page. */
-  async function pending(ctx: Context): Promise<{ pending: PendingLogin; view: Record<string, unknown> } | undefined> {
+  /**
+   * The pending FranceConnect identity of this browser for this interaction, if its outcome is
+   * one this step accepts; otherwise the « expired » page (a second tab, a replayed form).
+   */
+  async function pending<O extends PendingLogin['outcome']>(ctx: Context, ...accepted: O[]): Promise<{ pending: Extract<PendingLogin, { outcome: O }>; view: Record<string, unknown> } | undefined> {
     const { details, view } = await interactionView(s, ctx);
     const found = await fc().pendingLogin(browserOf(s, ctx), details.uid, new Date());
-    if (!found) {
+    if (!found || !(accepted as string[]).includes(found.outcome)) {
       renderError(ctx, 'expired', { interactionUid: details.uid });
       return undefined;
     }
-    return { pending: found, view };
+    return { pending: found as Extract<PendingLogin, { outcome: O }>, view };
   }
 
   async function logIn(ctx: Context, accountId: string | undefined): Promise<void> {
@@ -100,13 +102,13 @@ export function franceConnectRoutes(s: Services): Router[] {
   }
 
   interaction.get('/franceconnect/suite', async (ctx) => {
-    const found = await pending(ctx);
+    const found = await pending(ctx, 'known', 'auto_linked', 'recovery', 'choose');
     if (!found) return;
     const { pending: p, view } = found;
     if (p.outcome === 'known') return logIn(ctx, await fc().completeLogin(p, browserOf(s, ctx), new Date()));
     if (p.outcome === 'auto_linked') {
-      const account = p.accountId ? await s.accountStore.findById(p.accountId) : undefined;
-      render(ctx, 'franceconnect/linked-notice.njk', { ...view, maskedEmail: maskEmail(account?.email) });
+      const account = await s.accountStore.findById(p.accountId);
+      render(ctx, 'franceconnect/linked-notice.njk', { ...view, maskedEmail: account?.email ? maskEmail(account.email) : undefined });
       return;
     }
     if (p.outcome === 'recovery') {
@@ -118,30 +120,29 @@ export function franceConnectRoutes(s: Services): Router[] {
 
   // « J’avais un compte créé avec FranceConnect, sans mot de passe »: a reference for the help desk.
   interaction.post('/franceconnect/assistance', async (ctx) => {
-    const found = await pending(ctx);
+    const found = await pending(ctx, 'choose');
     if (!found) return;
     const reference = await fc().requestAssistance(found.pending, new Date());
-    if (!reference) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
     render(ctx, 'franceconnect/recovery.njk', { ...found.view, reference, unmatched: true });
   });
 
   // « Ce n’est pas mon compte » on the notice of an automatic link.
   interaction.post('/franceconnect/pas-mon-compte', async (ctx) => {
-    const found = await pending(ctx);
+    const found = await pending(ctx, 'auto_linked');
     if (!found) return;
-    const { ok } = await fc().undoAutomaticLink(found.pending, new Date());
-    if (!ok) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
-    await renderChoice(ctx, { ...found.pending, outcome: 'choose', accountId: null }, found.view, { undone: true });
+    const choice = await fc().undoAutomaticLink(found.pending, new Date());
+    if (!choice) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
+    await renderChoice(ctx, choice, found.view, { undone: true });
   });
 
   interaction.post('/franceconnect/continuer', async (ctx) => {
-    const found = await pending(ctx);
+    const found = await pending(ctx, 'known', 'auto_linked');
     if (!found) return;
     await logIn(ctx, await fc().completeLogin(found.pending, browserOf(s, ctx), new Date()));
   });
 
   interaction.post('/franceconnect/associer', async (ctx) => {
-    const found = await pending(ctx);
+    const found = await pending(ctx, 'choose');
     if (!found) return;
     const { email = '', password = '' } = form(ctx);
     const result = await fc().linkWithPassword(found.pending, { email, password, ip: ctx.ip }, browserOf(s, ctx), new Date());
@@ -160,7 +161,7 @@ export function franceConnectRoutes(s: Services): Router[] {
   });
 
   interaction.post('/franceconnect/creer', async (ctx) => {
-    const found = await pending(ctx);
+    const found = await pending(ctx, 'choose');
     if (!found) return;
     await logIn(ctx, await fc().createAccount(found.pending, browserOf(s, ctx), new Date()));
   });
@@ -197,7 +198,7 @@ export function franceConnectRoutes(s: Services): Router[] {
     const status = await fc().status(accountId);
     const fields = status.fields.map((f) => ({
       label: CLAIM_LABELS[f.field] ?? f.field,
-      value: f.field === 'gender' ? GENDER_LABELS[f.value] ?? f.value : f.field === 'birthplace' && f.value === '' ? 'Né(e) à l’étranger' : f.value,
+      value: f.field === 'gender' ? genderLabel(f.value) : f.field === 'birthplace' && f.value === '' ? 'Né(e) à l’étranger' : f.value,
       certifiedAt: f.certified_at,
     }));
     render(ctx, 'franceconnect/account.njk', { title: 'FranceConnect et identité certifiée', status, fields, ...extra }, httpStatus);
@@ -224,7 +225,7 @@ export function franceConnectRoutes(s: Services): Router[] {
 
   area.post('/dissocier', requireResident(s), requireRecentLogin(s), async (ctx) => {
     const resident = (await residentSession(s, ctx))!;
-    const result = await fc().unlink(resident.accountId, new Date());
+    const result = await fc().unlink(resident.accountId);
     if (result.ok) {
       ctx.status = 303;
       ctx.redirect('/compte/franceconnect?resultat=dissocie');

@@ -7,7 +7,7 @@ import type { Account, Database } from '../db/schema.js';
 import type { FranceConnectOutcome, FranceConnectPurpose } from './tables.js';
 import { PIVOT_FIELDS, type DeclaredIdentity, type FcIdentity } from './normalise.js';
 
-type Executor = Kysely<Database> | Transaction<Database>;
+export type Executor = Kysely<Database> | Transaction<Database>;
 
 export function createFranceConnectStore(db: Db) {
   return {
