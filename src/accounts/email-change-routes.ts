@@ -6,6 +6,8 @@ import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import type { SelfService } from './self-service.js';
 import { requireRecentLogin, residentSession } from './session.js';
+import { z } from 'zod';
+import { readForm, text } from '../http/forms.js';
 
 export function emailChangeRoutes(s: Services, self: SelfService): Router {
   const router = pageRouter(s, '/compte/adresse-electronique');
@@ -20,7 +22,7 @@ export function emailChangeRoutes(s: Services, self: SelfService): Router {
     const resident = (await residentSession(s, ctx))!;
     const account = await s.accountStore.findById(resident.accountId);
     if (!account) return ctx.redirect('/compte/au-revoir');
-    const email = String((ctx.request.body as Record<string, unknown> | undefined)?.email ?? '');
+    const { email } = readForm(ctx, z.object({ email: text }));
     const result = await self.requestEmailChange(account, { email, ip: ctx.ip }, new Date());
     if (!result.ok) {
       if ('reason' in result) {

@@ -8,6 +8,8 @@ import type { Account } from '../db/schema.js';
 import { countryOptions, FIELD_LABELS, identityView, type IdentityForm } from './identity.js';
 import { certifiedFields, type SelfService } from './self-service.js';
 import { requireResident, residentSession } from './session.js';
+import { z } from 'zod';
+import { optionalText, readForm } from '../http/forms.js';
 
 export function identityRoutes(s: Services, self: SelfService): Router {
   const router = pageRouter(s, '/compte/identite');
@@ -37,7 +39,7 @@ export function identityRoutes(s: Services, self: SelfService): Router {
     const resident = (await residentSession(s, ctx))!;
     const account = await s.accountStore.findById(resident.accountId);
     if (!account) return ctx.redirect('/compte/au-revoir');
-    const form = (ctx.request.body ?? {}) as IdentityForm;
+    const form: IdentityForm = readForm(ctx, z.record(z.string(), optionalText));
     const result = await self.updateIdentity(account, form, new Date());
     if (result.ok) {
       ctx.status = 303;

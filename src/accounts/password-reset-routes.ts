@@ -5,8 +5,9 @@ import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import { RESET_TOKEN_HOURS, type SelfService } from './self-service.js';
+import { z } from 'zod';
+import { readForm, text } from '../http/forms.js';
 
-type Form = Record<string, string | undefined>;
 
 const INVALID_LINK = {
   title: 'Lien expiré ou déjà utilisé',
@@ -20,7 +21,7 @@ export function passwordResetRoutes(s: Services, self: SelfService): Router {
   router.get('/', (ctx) => render(ctx, 'accounts/forgot.njk', { title: 'Mot de passe oublié' }));
 
   router.post('/', async (ctx) => {
-    const email = String((ctx.request.body as Form | undefined)?.email ?? '');
+    const { email } = readForm(ctx, z.object({ email: text }));
     const result = await self.requestPasswordReset({ email, ip: ctx.ip }, new Date());
     if (!result.ok) {
       if ('reason' in result) return render(ctx, 'accounts/forgot.njk', { title: 'Mot de passe oublié', email, retryAt: result.retryAt }, 429);
@@ -36,9 +37,9 @@ export function passwordResetRoutes(s: Services, self: SelfService): Router {
   });
 
   router.post('/nouveau', async (ctx) => {
-    const form = (ctx.request.body ?? {}) as Form;
-    const token = form.jeton ?? '';
-    const result = await self.resetPassword({ token, password: form.password ?? '', confirmation: form.confirmation ?? '' }, new Date());
+    const form = readForm(ctx, z.object({ jeton: text, password: text, confirmation: text }));
+    const token = form.jeton;
+    const result = await self.resetPassword({ token, password: form.password, confirmation: form.confirmation }, new Date());
     if (!result.ok) {
       if ('reason' in result) return render(ctx, 'errors/generic.njk', INVALID_LINK, 400);
       return render(ctx, 'accounts/reset.njk', { title: 'Choisir un nouveau mot de passe', token, errors: result.errors }, 400);

@@ -9,6 +9,8 @@ import type { FieldErrors } from './service.js';
 import { exportAccountData } from './export.js';
 import type { SelfService } from './self-service.js';
 import { requireRecentLogin, residentSession } from './session.js';
+import { z } from 'zod';
+import { readForm, text } from '../http/forms.js';
 
 export function rightsRoutes(s: Services, self: SelfService): Router {
   const router = pageRouter(s, '/compte');
@@ -43,9 +45,9 @@ export function rightsRoutes(s: Services, self: SelfService): Router {
     const resident = (await residentSession(s, ctx))!;
     const account = await s.accountStore.findById(resident.accountId);
     if (!account) return ctx.redirect('/compte/au-revoir');
-    const form = (ctx.request.body ?? {}) as Record<string, string | undefined>;
+    const form = readForm(ctx, z.object({ password: text, confirm: text }));
     const now = new Date();
-    const check = await self.checkDeletion(account, { password: form.password ?? '', confirmed: form.confirm === 'oui' }, now);
+    const check = await self.checkDeletion(account, { password: form.password, confirmed: form.confirm === 'oui' }, now);
     if (!check.ok) {
       if ('reason' in check) return deletePage(ctx, {}, 429, check.retryAt);
       return deletePage(ctx, check.errors, 400);

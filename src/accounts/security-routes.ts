@@ -10,8 +10,9 @@ import type { FieldErrors } from './service.js';
 import type { SelfService } from './self-service.js';
 import { describeEvent, describeMethods } from './activity.js';
 import { requireRecentLogin, requireResident, residentSession } from './session.js';
+import { z } from 'zod';
+import { readForm, text } from '../http/forms.js';
 
-type Form = Record<string, string | undefined>;
 
 export function securityRoutes(s: Services, self: SelfService): Router {
   const router = pageRouter(s, '/compte');
@@ -63,9 +64,9 @@ export function securityRoutes(s: Services, self: SelfService): Router {
     const resident = (await residentSession(s, ctx))!;
     const account = await s.accountStore.findById(resident.accountId);
     if (!account) return ctx.redirect('/compte/au-revoir');
-    const form = (ctx.request.body ?? {}) as Form;
+    const form = readForm(ctx, z.object({ current: text, password: text, confirmation: text }));
     const result = await self.changePassword(account, {
-      current: form.current ?? '', password: form.password ?? '', confirmation: form.confirmation ?? '',
+      current: form.current, password: form.password, confirmation: form.confirmation,
       sessionUid: resident.sessionUid, ip: ctx.ip,
     }, new Date());
     if (!result.ok) {

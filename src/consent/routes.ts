@@ -5,14 +5,15 @@ import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
 import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
+import { HttpError } from '../http/errors.js';
+import { list as listField, readForm, text } from '../http/forms.js';
+import { z } from 'zod';
 import type { Services } from '../services.js';
 import { finishInteraction } from '../interactions/flow.js';
 import { requireResident, residentSession } from '../accounts/session.js';
 import { CLAIM_LABELS } from '../oidc/claims.js';
 import { analyseRequest, type ConsentPlan } from './service.js';
 
-type Form = Record<string, string | string[] | undefined>;
-const list = (value: string | string[] | undefined): string[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 const labels = (claims: string[]) => claims.map((c) => CLAIM_LABELS[c] ?? c);
 /** What the page showed; if the request changed meanwhile, the page is shown again. */
 const shownKey = (plan: ConsentPlan) => [...plan.newRequired, '|', ...plan.newOptional].join(' ');
@@ -21,7 +22,7 @@ async function consentContext(s: Services, details: Interaction) {
   const accountId = details.session!.accountId;
   const clientId = String(details.params.client_id);
   const client = await s.clientStore.find(clientId);
-  if (!client) throw Object.assign(new Error('unknown client'), { status: 400, expose: false });
+  if (!client) throw new HttpError(400, 'unknown client', { expose: false });
   const request = analyseRequest(client, details.params.scope, details.params.claims);
   const now = new Date();
   const plan = await s.consent.plan(accountId, client, request, now);
@@ -62,11 +63,11 @@ export async function consentPage(s: Services, ctx: Context, details: Interactio
 /** POST /interaction/:uid/consent: « Autoriser ». */
 export async function consentSubmit(s: Services, ctx: Context, details: Interaction, view: Record<string, unknown>): Promise<void> {
   const c = await consentContext(s, details);
-  const form = (ctx.request.body ?? {}) as Form;
-  if (c.plan.kind !== 'nothing_new' && String(form.shown ?? '') !== shownKey(c.plan)) {
+  const form = readForm(ctx, z.object({ shown: text, optional: listField }));
+  if (c.plan.kind !== 'nothing_new' && form.shown !== shownKey(c.plan)) {
     return showConsentPage(s, ctx, view, c, 409, 'La demande du service a changé pendant que vous lisiez cette page. Vérifiez les informations ci-dessous.');
   }
-  await grantAndFinish(s, ctx, c, list(form.optional).filter((x) => c.plan.newOptional.includes(x)));
+  await grantAndFinish(s, ctx, c, form.optional.filter((x) => c.plan.newOptional.includes(x)));
 }
 
 export function consentRoutes(s: Services): Router[] {
@@ -110,11 +111,11 @@ export function consentRoutes(s: Services): Router[] {
   area.post('/:clientId/donnees', async (ctx) => {
     const resident = (await residentSession(s, ctx))!;
     const clientId = ctx.params.clientId ?? '';
-    const form = (ctx.request.body ?? {}) as Form;
+    const form = readForm(ctx, z.object({ keep: listField }));
     const rows = await s.consent.listForAccount(resident.accountId);
     const row = rows.find((r) => r.client_id === clientId && r.status === 'active');
     // The form lists the optional data shared; the unticked ones are withdrawn.
-    const kept = new Set(list(form.keep));
+    const kept = new Set(form.keep);
     const untick = row ? row.claims.filter((c) => row.claims_optional.includes(c) && !kept.has(c)) : [];
     const removed = untick.length ? await s.consent.withdrawClaims(resident.accountId, clientId, untick, new Date()) : [];
     if (removed.length) s.log.info({ event: 'consent_partially_withdrawn', clientId, data: removed.length }, 'consent partially withdrawn by the resident');

@@ -13,12 +13,12 @@ import { browserOf as browserOfSecrets, ensureBrowser as ensureBrowserCookie } f
 import { FcProtocolError } from './client.js';
 import type { FcErrorCategory, PendingLogin } from './service.js';
 import { genderLabel, maskEmail } from '../http/labels.js';
+import { z } from 'zod';
+import { readForm, text } from '../http/forms.js';
 
 const ensureBrowser = (s: Services, ctx: Context) => ensureBrowserCookie(s.secrets, ctx);
 const browserOf = (s: Services, ctx: Context) => browserOfSecrets(s.secrets, ctx);
 
-type Form = Record<string, string | undefined>;
-const form = (ctx: Context): Form => (ctx.request.body ?? {}) as Form;
 
 const ERROR_PAGES: Record<FcErrorCategory | 'expired', { title: string; message: string; status: number }> = {
   cancelled: {
@@ -144,7 +144,7 @@ export function franceConnectRoutes(s: Services): Router[] {
   interaction.post('/franceconnect/associer', async (ctx) => {
     const found = await pending(ctx, 'choose');
     if (!found) return;
-    const { email = '', password = '' } = form(ctx);
+    const { email, password } = readForm(ctx, z.object({ email: text, password: text }));
     const result = await fc().linkWithPassword(found.pending, { email, password, ip: ctx.ip }, browserOf(s, ctx), new Date());
     if (result.ok) return logIn(ctx, result.accountId);
     const messages: Record<string, string> = {

@@ -6,6 +6,7 @@ import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import { emailSchema } from '../accounts/service.js';
+import { readForm, text } from '../http/forms.js';
 
 export const SUBJECTS = {
   connexion: 'Je n’arrive pas à me connecter',
@@ -41,7 +42,7 @@ export function helpRoutes(s: Services): Router {
   });
 
   router.post('/', async (ctx) => {
-    const body = (ctx.request.body ?? {}) as Record<string, string | undefined>;
+    const body = readForm(ctx, z.object({ email: text, subject: text, message: text, reference: text }));
     const parsed = contactSchema.safeParse({ ...body, reference: body.reference || undefined });
     if (!parsed.success) {
       const errors = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), FIELD_MESSAGES[String(i.path[0])] ?? 'Valeur invalide.']));

@@ -56,7 +56,8 @@ export function securityHeaders(options: { production: boolean; alwaysAllowedFor
   };
 }
 
-interface HttpError extends Error { status?: number; statusCode?: number; expose?: boolean; code?: string; error?: string }
+/** What the handler reads of any error: GLC's HttpError, Koa's ctx.throw, oidc-provider's errors. */
+interface ThrownError extends Error { status?: number; statusCode?: number; expose?: boolean; code?: string; error?: string }
 
 const FRENCH: Record<number, { title: string; message: string }> = {
   400: { title: 'Demande incorrecte', message: 'La demande n’a pas pu être comprise. Revenez à la page précédente et recommencez.' },
@@ -76,7 +77,7 @@ export function errorHandler(log: Logger) {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
     } catch (caught) {
-      const err = caught as HttpError;
+      const err = caught as ThrownError;
       let status = err.status ?? err.statusCode ?? 500;
       if (status < 400 || status > 599) status = 500;
       const entry = { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status, error: err.code ?? err.error ?? err.name };

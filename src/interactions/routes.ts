@@ -9,9 +9,11 @@ import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import { consentPage, consentSubmit } from '../consent/routes.js';
 import { finishInteraction, interactionView } from './flow.js';
+import { z } from 'zod';
+import { readForm, text } from '../http/forms.js';
 
-type Form = Record<string, string | undefined>;
-const form = (ctx: Context): Form => (ctx.request.body ?? {}) as Form;
+const loginForm = z.object({ email: text, password: text });
+const signUpForm = z.object({ email: text, password: text, passwordConfirmation: text });
 
 /** Grants everything the request asks for: GLC's own account area, which shares nothing. */
 async function grantAll(s: Services, ctx: Context, details: Interaction): Promise<void> {
@@ -44,7 +46,7 @@ export function interactionRoutes(s: Services): Router {
 
   router.post('/login', async (ctx) => {
     const { view } = await interactionView(s, ctx);
-    const { email = '', password = '' } = form(ctx);
+    const { email, password } = readForm(ctx, loginForm);
     const result = await s.accounts.logIn({ email, password, ip: ctx.ip }, new Date());
     if (!result.ok) {
       const message = {
@@ -69,7 +71,7 @@ export function interactionRoutes(s: Services): Router {
 
   router.post('/inscription', async (ctx) => {
     const { view } = await interactionView(s, ctx);
-    const { email = '', password = '', passwordConfirmation = '' } = form(ctx);
+    const { email, password, passwordConfirmation } = readForm(ctx, signUpForm);
     const result = await s.accounts.signUp({ email, password, passwordConfirmation, ip: ctx.ip }, new Date(), view.uid);
     if (!result.ok) {
       render(ctx, 'interactions/signup.njk', { ...view, email, errors: result.errors }, result.retryAt ? 429 : 400);
