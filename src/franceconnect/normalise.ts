@@ -2,8 +2,10 @@
 // it with what a resident declared (case, accents, apostrophes, hyphens, spaces, presumed dates).
 import { z } from 'zod';
 
-export const PIVOT_FIELDS = ['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry'] as const;
-export type PivotField = (typeof PIVOT_FIELDS)[number];
+import { PIVOT_FIELDS, type PivotField } from '../accounts/identity.js';
+
+// The six fields are the identity sheet's (accounts/identity.ts): one definition.
+export { PIVOT_FIELDS, type PivotField };
 
 /** FranceConnect's own code for France in birthcountry (INSEE). */
 export const FRANCE = '99100';
