@@ -13,7 +13,6 @@ import { createApp } from './app.js';
 import { startScheduler, type Job } from './jobs/scheduler.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
-import { ensureCommuneSiteClient } from './demo/commune-site.js';
 import { registerDomains } from './domains.js';
 
 export interface RunningGlc {
@@ -48,7 +47,6 @@ export async function startGlc(env: Record<string, string | undefined> = process
     routers.push(...domains.routers);
     jobs.push(...domains.jobs);
     if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
-    if (!config.production) await ensureCommuneSiteClient(services); // examples/commune-site: `npm start` there needs no other step
 
     const app = createApp(services, routers, domains.middlewares);
     const server = http.createServer(app.callback());

@@ -197,6 +197,9 @@ describe('the example commune site', () => {
     expect(await reopened.deletedAccountsCursor()).toBe(first.cursor);
     const restarted = createCommuneSite({ siteUrl: site.url, glc: credentials, store: reopened, cookieKeys: ['autre clé'], production: false, log: () => undefined });
     expect(await restarted.pollDeletedAccounts()).toEqual({ received: 0, removed: 0, cursor: first.cursor });
+    // A cursor GLC refuses (the service registered again, a data folder reset): everything kept is read again.
+    await reopened.saveDeletedAccountsCursor('curseur-inconnu');
+    expect(await restarted.pollDeletedAccounts()).toEqual({ received: 1, removed: 0, cursor: first.cursor });
 
     expect(problems).toEqual([]);
     await context.close();
@@ -252,6 +255,7 @@ describe('the example commune site', () => {
     // Logged out at GLC itself, not at the commune: only the back-channel can tell the commune.
     await page.goto(`${suite.glc.config.issuer}/session/end`);
     await activate(page, 'button[value=yes]');
+    await page.waitForURL(/\/session\/end\/success/);
     await expect.poll(() => site.site.sessions.activeFor(resident.sub)).toBe(0);
     await page.goto(`${site.url}/mon-compte`);
     expect(page.url()).toBe(`${site.url}/`);

@@ -1,4 +1,4 @@
-// The example commune site (examples/commune-site) is registered by GLC itself outside
+// The example commune site (examples/commune-site) is registered by GLC's `npm start` outside
 // production, so that `npm start` there works against a running GLC with no other step. The
 // secret is random per data folder and written only to DATA_DIR/commune-site.json (mode 600),
 // which the example reads; nothing is fixed in the code and nothing of this runs in production.

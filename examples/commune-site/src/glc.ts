@@ -89,6 +89,7 @@ export async function pollDeletedAccounts(deps: {
   config: () => Promise<oidc.Configuration>;
   store: ResidentStore;
   onDeleted?: (sub: string) => void;
+  onCursorRefused?: () => void;
 }): Promise<PollReport> {
   const config = await deps.config();
   const { access_token: token } = await oidc.clientCredentialsGrant(config, { scope: 'deleted_accounts:read' });
@@ -99,6 +100,13 @@ export async function pollDeletedAccounts(deps: {
     url.searchParams.set('limit', '1000');
     if (report.cursor) url.searchParams.set('cursor', report.cursor);
     const res = await oidc.fetchProtectedResource(config, token, url, 'GET');
+    if (res.status === 400 && report.cursor && ((await res.clone().json().catch(() => ({}))) as { parameter?: string }).parameter === 'cursor') {
+      // A cursor GLC no longer accepts (the service was registered again): read everything kept
+      // again, from the oldest record. Removing an unknown resident is harmless.
+      deps.onCursorRefused?.();
+      report.cursor = null;
+      continue;
+    }
     if (!res.ok) throw new Error(`deleted-accounts API answered ${res.status}`);
     const page = (await res.json()) as DeletedAccountsPage;
     for (const item of page.items) {

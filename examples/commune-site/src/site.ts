@@ -193,7 +193,10 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
   return {
     app,
     sessions,
-    pollDeletedAccounts: () => pollDeletedAccounts({ config, store, onDeleted: (sub) => sessions.endFromGlc(undefined, sub) }),
+    pollDeletedAccounts: () => pollDeletedAccounts({
+      config, store, onDeleted: (sub) => sessions.endFromGlc(undefined, sub),
+      onCursorRefused: () => log('curseur des comptes supprimés refusé par GLC : relecture depuis le plus ancien enregistrement'),
+    }),
   };
 }
 
@@ -229,7 +232,7 @@ export async function startCommuneSite(options: CommuneSiteOptions & { port: num
         const report = await site.pollDeletedAccounts();
         if (report.received) log(`comptes supprimés : ${report.received} reçus, ${report.removed} usagers effacés`);
       } catch (err) {
-        log(`API des comptes supprimés injoignable : ${(err as Error).message}`);
+        log(`relevé des comptes supprimés en échec (nouvel essai au prochain passage) : ${(err as Error).message}`);
       } finally {
         running = false;
       }
