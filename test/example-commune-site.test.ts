@@ -240,6 +240,23 @@ describe('the example commune site', () => {
     await context.close();
   });
 
+  it('tells a resident who refuses to share their data that nothing was sent, keeps no record, and offers to try again', async () => {
+    await createResident(suite.glc, 'refus@valfleuri.example');
+    const { context, page } = await phone();
+    await toGlcLogin(page);
+    await typeInto(page, '#email', 'refus@valfleuri.example');
+    await typeInto(page, '#password', STRONG_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Refuser' }).waitFor();
+    await activate(page, 'form[action$="/abort"] button');
+    await page.waitForURL((u) => u.href.startsWith(`${site.url}/connexion/retour?error=access_denied`));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Connexion annulée');
+    expect(await page.getByRole('link', { name: 'Réessayer de se connecter' }).getAttribute('href')).toBe('/connexion-grandlyon');
+    expect(await audit(page)).toEqual([]);
+    expect((await store.list()).map((r) => r.email)).not.toContain('refus@valfleuri.example');
+    await context.close();
+  });
+
   it('ends its session when GLC sends a back-channel logout (the resident logged out at GLC)', async () => {
     await createResident(suite.glc, 'partout@valfleuri.example');
     const { context, page } = await phone();
