@@ -99,11 +99,13 @@ async function consentIfAsked(page: Page): Promise<void> {
 }
 
 describe('the example commune site', () => {
-  it('is registered by GLC in development, its secret written to the data folder for the owner only', () => {
+  it('is registered by GLC in development, once, its secret written to the data folder for the owner only', async () => {
     const file = path.join(suite.glc.config.dataDir, COMMUNE_SITE_FILE);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(credentials);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(credentials).toMatchObject({ issuer: suite.glc.config.issuer, siteUrl: site.url });
+    // Each GLC restart keeps the same registration.
+    expect(await ensureCommuneSiteClient(suite.glc.services, site.url)).toEqual(credentials);
   });
 
   it('signs a resident in with the keyboard at 375 px, shows their identity and keeps them in its table; after the GLC account is deleted, the next poll removes them and the cursor is kept', async () => {
@@ -278,6 +280,21 @@ describe('the example commune site', () => {
     expect(page.url()).toBe(`${site.url}/`);
     expect(await store.find(resident.sub)).toBeDefined(); // logging out is not leaving: the record stays
     await context.close();
+  });
+
+  it('answers in French, never with a stack trace, when GLC cannot be reached or a page does not exist', async () => {
+    const port = await freePort();
+    const down = await startCommuneSite({
+      siteUrl: `http://127.0.0.1:${port}`, port, host: '127.0.0.1', glc: { ...credentials, issuer: 'http://127.0.0.1:9' }, store,
+      cookieKeys: ['k'], production: false, log: () => undefined,
+    });
+    const unreachable = await fetch(`${down.url}/connexion-grandlyon`, { redirect: 'manual' });
+    expect(unreachable.status).toBe(503);
+    expect(await unreachable.text()).toContain('La connexion avec GrandLyon Connect est momentanément impossible.');
+    const missing = await fetch(`${down.url}/nulle-part`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('Cette page n’existe pas.');
+    await down.close();
   });
 
   it('refuses, over HTTP, every logout token the specification forbids, and accepts a valid one once', async () => {

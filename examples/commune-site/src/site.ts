@@ -76,8 +76,15 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
       await next();
       if (ctx.status === 404 && !ctx.body) render(ctx, 'erreur.njk', { title: 'Page introuvable', message: 'Cette page n’existe pas.' }, 404);
     } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status && status < 500) {
+        ctx.status = status;
+        ctx.body = '';
+        return;
+      }
+      // Most often GLC unreachable (discovery, token, userinfo): the resident can only wait.
       log(`erreur : ${(err as Error).message}`);
-      render(ctx, 'erreur.njk', { title: 'Erreur', message: 'Le site rencontre un problème. Réessayez dans quelques minutes.' }, 500);
+      render(ctx, 'erreur.njk', { title: 'Service indisponible', message: 'La connexion avec GrandLyon Connect est momentanément impossible. Réessayez dans quelques minutes.' }, 503);
     }
   });
 
@@ -135,6 +142,8 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
     const claims = await oidc.fetchUserInfo(await config(), tokens.access_token, idToken.sub) as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
     await store.recordLogin({ sub: idToken.sub, givenName: str(claims.given_name), familyName: str(claims.family_name), email: str(claims.email) }, new Date());
+    const previous = currentSession(ctx);
+    if (previous) sessions.end(previous.id); // a new session id at each login: no fixation
     const session = sessions.create({ sub: idToken.sub, sid: typeof idToken.sid === 'string' ? idToken.sid : undefined, idToken: tokens.id_token!, claims });
     cookie(ctx, SESSION_COOKIE, session.id);
     ctx.redirect('/mon-compte');
