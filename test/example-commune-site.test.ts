@@ -285,6 +285,19 @@ describe('the example commune site', () => {
     await context.close();
   });
 
+  it('keeps every resident when logins and removals of its table run at the same time', async () => {
+    const parallel = new JsonFileResidentStore(path.join(folder, 'parallele.json'));
+    const subs = Array.from({ length: 40 }, (_, i) => `sub-${i}`);
+    await Promise.all(subs.map((sub) => parallel.recordLogin({ sub, givenName: null, familyName: null, email: null }, new Date())));
+    await Promise.all([
+      ...subs.filter((_, i) => i % 2).map((sub) => parallel.remove(sub)),
+      ...subs.map((sub) => parallel.recordLogin({ sub: `${sub}-b`, givenName: null, familyName: null, email: null }, new Date())),
+      parallel.saveDeletedAccountsCursor('c'),
+    ]);
+    const kept = (await new JsonFileResidentStore(path.join(folder, 'parallele.json')).list()).map((r) => r.sub).sort();
+    expect(kept).toEqual([...subs.filter((_, i) => i % 2 === 0), ...subs.map((sub) => `${sub}-b`)].sort());
+  });
+
   it('answers in French, never with a stack trace, when GLC cannot be reached or a page does not exist', async () => {
     const port = await freePort();
     const down = await startCommuneSite({
