@@ -1,6 +1,7 @@
 // `npm start`: one GLC instance. A bad setting stops here with one clear line, exit code 1.
 import { ConfigError, loadConfig } from './config.js';
 import { startGlc } from './server.js';
+import { ensureCommuneSiteClient } from './demo/commune-site.js';
 
 async function main(): Promise<void> {
   let config;
@@ -17,12 +18,16 @@ async function main(): Promise<void> {
   const log = glc.services.log;
   log.info({ issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'pglite' }, 'GrandLyon Connect started');
   if (!config.production) {
+    // examples/commune-site: its `npm start` then needs no other step.
+    await ensureCommuneSiteClient(glc.services);
     process.stdout.write([
       '',
       `  GrandLyon Connect tourne sur ${config.issuer}`,
       `  • Service de démonstration : ${config.issuer}/demo`,
       `  • Boîte aux lettres de développement : ${config.issuer}/dev/mailbox`,
       `  • Découverte OpenID : ${config.issuer}/.well-known/openid-configuration`,
+      `  • Site d’exemple d’une commune (enregistré, identifiants dans ${config.dataDir}/commune-site.json) :`,
+      '    cd examples/commune-site && npm install && npm start → http://localhost:3001',
       '',
     ].join('\n') + '\n');
   }
