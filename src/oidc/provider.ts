@@ -56,6 +56,21 @@ export const TTL = {
   Grant: 400 * 24 * 3600,
 } as const;
 
+const FORM_POST_TITLE = '<title>Submitting Callback</title>';
+
+function decodeHtml(value: string): string {
+  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** The provider's page in French; its script is left untouched (its hash is in the policy). */
+function frenchFormPost(html: string): string {
+  return html
+    .replace('<html>', '<html lang="fr">')
+    .replace(FORM_POST_TITLE, '<title>Retour vers le service – GrandLyon Connect</title>')
+    .replace("Your browser does not support JavaScript or you've disabled it.", 'JavaScript est désactivé dans votre navigateur : cliquez sur « Continuer » pour revenir au service.')
+    .replace('<button autofocus type="submit">Continue</button>', '<button autofocus type="submit">Continuer</button>');
+}
+
 function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): string {
   const byCode: Record<string, string> = {
     invalid_request: 'La demande de connexion envoyée par le service est incomplète ou incorrecte.',
@@ -158,9 +173,11 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
-          // The confirmation form ends on the service's post-logout URI, or first on FranceConnect's
-          // logout (this is the provider's own request context: the app's allowances are not here).
-          allowFormTargets(ctx, [config.franceConnect.issuer, ...(ctx.oidc.client?.postLogoutRedirectUris ?? [])]);
+          // The confirmation form ends on the service's post-logout URI (the one requested, checked
+          // by the provider against the registered ones), or first on FranceConnect's logout (this
+          // is the provider's own request context: the app's allowances are not here).
+          const postLogout = ctx.oidc.params?.post_logout_redirect_uri;
+          allowFormTargets(ctx, [config.franceConnect.issuer, typeof postLogout === 'string' ? postLogout : undefined]);
           ctx.type = 'html';
           ctx.body = renderView('logout/confirm.njk', { form, clientName: ctx.oidc.client?.clientName });
         },
@@ -223,6 +240,22 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   provider.on('grant.success', (ctx) => {
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
     if (accountId && hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);
+  });
+  // oidc-provider's auto-submitted page (response_mode=form_post, success or error, and a logout
+  // without session) posts to the service or to GLC, then GLC redirects to the service: browsers
+  // check form-action on each hop, so the page allows exactly that destination's origin, and
+  // script-src only the hash of its own script.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (typeof ctx.body !== 'string' || !ctx.body.includes(FORM_POST_TITLE)) return;
+    const action = decodeHtml(/<form method="post" action="([^"]*)"/.exec(ctx.body)?.[1] ?? '');
+    const client = ctx.oidc?.client;
+    const targets: string[] = [];
+    if (client && action && client.redirectUriAllowed(action)) targets.push(action);
+    const postLogout = ctx.oidc?.params?.post_logout_redirect_uri;
+    if (ctx.oidc?.route === 'end_session' && client && typeof postLogout === 'string' && client.postLogoutRedirectUriAllowed(postLogout)) targets.push(postLogout);
+    allowFormTargets(ctx, targets);
+    ctx.body = frenchFormPost(ctx.body);
   });
   // A logout that ended the session may continue elsewhere first (FranceConnect's own logout).
   provider.use(async (ctx, next) => {
