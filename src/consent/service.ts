@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import { accountClaims, type Claims } from '../oidc/account-claims.js';
 import { CLAIM_LABELS, COMPANION_CLAIMS, CONSENTABLE_CLAIMS, SCOPE_CLAIMS, TECHNICAL_SCOPES } from '../oidc/claims.js';
 import { revokeServiceAccess } from '../oidc/sessions.js';
+import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 import { createChainVerifier, entryHash, type VerifyReport } from './journal.js';
 import { createConsentStore, type Consent, type ConsentStore } from './store.js';
 
@@ -161,6 +162,9 @@ const GENDERS: Record<string, string> = { female: 'Féminin', male: 'Masculin' }
 function displayValue(name: string, value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (name === 'gender') return GENDERS[String(value)] ?? String(value);
+  // Names, as on the identity sheet, not bare INSEE codes.
+  if (name === 'birthplace' && typeof value === 'string') return birthplaceText(value);
+  if (name === 'birthcountry' && typeof value === 'string') return birthcountryText(value);
   if (name === 'birthdate' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
     return new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${value}T00:00:00Z`));
   }

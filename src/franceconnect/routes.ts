@@ -12,6 +12,7 @@ import type { Services } from '../services.js';
 import { randomToken } from '../secrets.js';
 import { FcProtocolError } from './client.js';
 import { FC_SESSION_TTL_MS, maskEmail, type FcErrorCategory, type PendingLogin } from './service.js';
+import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 
 /** A random id binding FranceConnect round trips (and the FC session, for logout) to this browser. */
 export const BROWSER_COOKIE = 'glc.fc';
@@ -212,7 +213,9 @@ export function franceConnectRoutes(s: Services): Router[] {
     const status = await fc().status(accountId);
     const fields = status.fields.map((f) => ({
       label: CLAIM_LABELS[f.field] ?? f.field,
-      value: f.field === 'gender' ? GENDER_LABELS[f.value] ?? f.value : f.field === 'birthplace' && f.value === '' ? 'Né(e) à l’étranger' : f.value,
+      value: f.field === 'gender' ? GENDER_LABELS[f.value] ?? f.value
+        : f.field === 'birthplace' ? (f.value === '' ? 'Né(e) à l’étranger' : birthplaceText(f.value))
+          : f.field === 'birthcountry' ? birthcountryText(f.value) : f.value,
       certifiedAt: f.certified_at,
     }));
     render(ctx, 'franceconnect/account.njk', { title: 'FranceConnect et identité certifiée', status, fields, ...extra }, httpStatus);
