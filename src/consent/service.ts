@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { Kysely } from 'kysely';
 import type { Client, Database } from '../db/schema.js';
 import type { Services } from '../services.js';
-import { accountClaims, type Claims } from '../oidc/account-claims.js';
+import { accountClaims, displayName, type Claims } from '../oidc/account-claims.js';
 import { CLAIM_LABELS, COMPANION_CLAIMS, CONSENTABLE_CLAIMS, SCOPE_CLAIMS, TECHNICAL_SCOPES } from '../oidc/claims.js';
 import { revokeServiceAccess } from '../oidc/sessions.js';
 import { birthcountryText, birthplaceText } from '../accounts/identity.js';
@@ -121,6 +121,8 @@ export function applyToGrant(grant: Grant, client: Client, consent: { claims: st
 function allowedClaims(consented: string[]): Set<string> {
   const allowed = new Set<string>(FREE_CLAIMS);
   for (const c of consented) { allowed.add(c); companionsOf(c).forEach((x) => allowed.add(x)); }
+  // `name` is made of the names: released when the given names and a last name are.
+  if (allowed.has('given_name') && (allowed.has('family_name') || allowed.has('preferred_username'))) allowed.add('name');
   return allowed;
 }
 
@@ -152,7 +154,12 @@ export function filterReleasedClaims(claims: Claims, consented: string[] | undef
       if (kept !== undefined) out[name] = kept;
       continue;
     }
+    if (name === 'name') continue; // made again below from the released names only
     out[name] = value;
+  }
+  if (allowed.has('name') && 'name' in claims) {
+    const name = displayName(out);
+    if (name) out.name = name;
   }
   return out;
 }

@@ -95,6 +95,17 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   const { config, db, log, secrets, clients, accounts, keys, hooks } = deps;
   const jwks = await keys.privateJwks();
 
+  /**
+   * The ID token carries the consented claims only for a service registered with
+   * --claims-in-id-token; otherwise sub and what the claims parameter asked for the ID token
+   * (OpenID Connect Core §5.4: scope claims go to userinfo when an access token is issued).
+   */
+  async function idTokenClaims(clientId: string | undefined, claims: Claims, requested: Record<string, unknown> | undefined): Promise<Claims> {
+    if (clientId && await clients.claimsInIdToken(clientId)) return claims;
+    const asked = new Set(Object.keys(requested ?? {}));
+    return Object.fromEntries(Object.entries(claims).filter(([name]) => name === 'sub' || asked.has(name)));
+  }
+
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clients),
     jwks: jwks as Configuration['jwks'],
@@ -134,12 +145,13 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       if (!account) return undefined;
       return {
         accountId: id,
-        claims: async (_use, _scope, _claims, rejected) => {
+        claims: async (use, _scope, requested, rejected) => {
           let claims = accountClaims(account, id);
           if (hooks.extraClaims) claims = await hooks.extraClaims(id, claims);
           // Defence in depth: oidc-provider masks rejected claims too.
           for (const r of rejected) delete claims[r];
           if (hooks.releaseClaims) claims = await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims);
+          if (use === 'id_token') claims = await idTokenClaims(ctx.oidc.client?.clientId, claims, requested);
           return claims as { sub: string };
         },
       };
@@ -152,6 +164,8 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     },
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
+    // Scope claims in the ID token are decided per service (idTokenClaims above).
+    conformIdTokenClaims: false,
     ttl: { ...TTL },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
