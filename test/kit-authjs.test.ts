@@ -5,7 +5,7 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { confirmLogoutAtGlc, createResident, importSnippet, serve, signInAtGlc, type Served } from './support/kit.js';
+import { checksSent, confirmLogoutAtGlc, createResident, importSnippet, recordAuthorizeRequests, serve, type Served, signInAtGlc } from './support/kit.js';
 
 const suite = glcWithChromium();
 let service: Served;
@@ -28,9 +28,11 @@ describe('Auth.js (kit snippet)', () => {
     await createResident(glc, 'authjs@example.fr');
 
     const page = await (await chromium.newContext()).newPage();
+    const authorizeRequests = recordAuthorizeRequests(page, glc);
     await page.goto(`${base}/auth/signin`);
     await page.getByRole('button', { name: /GrandLyon Connect/ }).click();
     await signInAtGlc(page, glc, 'authjs@example.fr');
+    expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: false, nonce: false }); // as the kit says (§ 15)
     await page.waitForURL((u) => u.origin === base && !u.pathname.startsWith('/auth/'));
     await page.goto(`${base}/`);
     expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS', email: 'authjs@example.fr' });

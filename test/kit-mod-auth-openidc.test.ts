@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { freePort, registerClient } from './support/glc.js';
-import { confirmLogoutAtGlc, createResident, serve, signInAtGlc, snippet, type Served } from './support/kit.js';
+import { checksSent, confirmLogoutAtGlc, createResident, recordAuthorizeRequests, serve, type Served, signInAtGlc, snippet } from './support/kit.js';
 
 const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
@@ -89,8 +89,10 @@ describe('Apache mod_auth_openidc (kit snippet)', () => {
     await createResident(glc, 'apache@example.fr');
 
     const page = await (await chromium.newContext()).newPage();
+    const authorizeRequests = recordAuthorizeRequests(page, glc);
     await page.goto(`${base}/demarches/`);
     await signInAtGlc(page, glc, 'apache@example.fr');
+    expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: true, nonce: true }); // as the kit says (§ 15)
     await page.waitForURL((u) => u.origin === base && u.pathname === '/demarches/');
     const seen = JSON.parse(await page.locator('body').innerText()) as { claims: Record<string, string> };
     expect(seen.claims.sub).toMatch(/^[A-Za-z0-9_-]{20,}$/); // the pairwise sub

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { confirmLogoutAtGlc, createResident, serve, signInAtGlc, snippet, type Served } from './support/kit.js';
+import { checksSent, confirmLogoutAtGlc, createResident, recordAuthorizeRequests, serve, signInAtGlc, snippet, type Served } from './support/kit.js';
 
 const suite = glcWithChromium();
 let app: Served;
@@ -47,12 +47,20 @@ describe('oidc-client-ts in a single-page app (kit snippet)', () => {
     const page = await (await chromium.newContext()).newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    const authorizeRequests = recordAuthorizeRequests(page, glc);
     await page.goto(`${base}/`);
     await expect.poll(() => page.locator('#etat').innerText()).toBe('Non connecté');
     await page.click('#connexion');
     await signInAtGlc(page, glc, 'spa@example.fr');
     await page.waitForURL((u) => u.origin === base && u.pathname === '/');
     await expect.poll(() => page.locator('#etat').innerText()).toBe('Connecté : Camille DUBOIS (spa@example.fr)');
+    expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: true, nonce: false }); // as the kit says (§ 15)
+
+    // CORS: the token endpoint answers the app's origin (its redirect URI's), not another one.
+    const preflight = (origin: string) => fetch(`${glc.config.issuer}/token`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    expect((await preflight(base)).headers.get('access-control-allow-origin')).toBe(base);
+    const tokenFromElsewhere = await fetch(`${glc.config.issuer}/token`, { method: 'POST', headers: { origin: 'http://autre-site.example', 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: client.clientId }) });
+    expect(tokenFromElsewhere.headers.get('access-control-allow-origin')).toBeNull();
 
     const stored = async () => JSON.parse(await page.evaluate((key) => sessionStorage.getItem(key) ?? 'null', `oidc.user:${glc.config.issuer}:${client.clientId}`)) as { refresh_token?: string; access_token: string } | null;
     const first = (await stored())!;

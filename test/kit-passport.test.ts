@@ -4,7 +4,7 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { confirmLogoutAtGlc, createResident, importSnippet, serve, signInAtGlc, type Served } from './support/kit.js';
+import { checksSent, confirmLogoutAtGlc, createResident, importSnippet, recordAuthorizeRequests, serve, signInAtGlc, type Served } from './support/kit.js';
 
 const suite = glcWithChromium();
 let service: Served;
@@ -26,17 +26,13 @@ describe('openid-client/passport (kit snippet)', () => {
     await createResident(glc, 'passport@example.fr');
 
     const page = await (await chromium.newContext()).newPage();
-    const authorizeRequests: URL[] = [];
-    page.on('request', (r) => { const u = new URL(r.url()); if (u.origin === glc.config.issuer && u.pathname === '/auth') authorizeRequests.push(u); });
+    const authorizeRequests = recordAuthorizeRequests(page, glc);
     await page.goto(`${base}/login`);
     await signInAtGlc(page, glc, 'passport@example.fr');
     await page.waitForURL((u) => u.origin === base && u.pathname === '/');
     expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS', email: 'passport@example.fr' });
     // What the strategy sent: PKCE S256, no state, no nonce (GLC requires PKCE only).
-    const sent = authorizeRequests[0]!.searchParams;
-    expect(sent.get('code_challenge_method')).toBe('S256');
-    expect(sent.has('state')).toBe(false);
-    expect(sent.has('nonce')).toBe(false);
+    expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: false, nonce: false });
 
     await page.goto(`${base}/logout`);
     await confirmLogoutAtGlc(page, glc);

@@ -72,3 +72,15 @@ export async function confirmLogoutAtGlc(page: Page, glc: TestGlc): Promise<void
   await page.waitForURL((u) => u.origin === glc.config.issuer && u.pathname.startsWith('/session/end'));
   await page.getByRole('button', { name: 'Me déconnecter' }).click();
 }
+
+/** The authorization requests the page sends to GLC (what the library puts in them). */
+export function recordAuthorizeRequests(page: Page, glc: TestGlc): URLSearchParams[] {
+  const sent: URLSearchParams[] = [];
+  page.on('request', (r) => { const u = new URL(r.url()); if (u.origin === glc.config.issuer && u.pathname === '/auth') sent.push(u.searchParams); });
+  return sent;
+}
+
+/** What a library sent: PKCE S256 always (GLC refuses otherwise), state and nonce as it chose. */
+export function checksSent(params: URLSearchParams): { pkce: string | null; state: boolean; nonce: boolean } {
+  return { pkce: params.get('code_challenge_method'), state: params.has('state'), nonce: params.has('nonce') };
+}
