@@ -124,6 +124,18 @@ describe('consent page', () => {
     expect(isCallback(again.page, mediatheque)).toBe(true);
   });
 
+  it('shows the birthplace and the birth country by their names, not their INSEE codes', async () => {
+    const dominique = await newResident('lyonnais@example.fr', { given_name: 'Dominique', birthplace: '69387', birthcountry: '99100' });
+    const mairie = await registerClient(glc, { name: 'État civil', redirectUris: ['http://127.0.0.1:9/etat-civil'], scope: 'openid birth', claimsRequired: ['birthplace', 'birthcountry'], claimsOptional: [] });
+    const { page } = await authorize(dominique, mairie, { scope: 'openid birth' });
+    expect(page.status).toBe(200);
+    const place = /<li id="donnee-birthplace">([\s\S]*?)<\/li>/.exec(page.html)![1]!;
+    const country = /<li id="donnee-birthcountry">([\s\S]*?)<\/li>/.exec(page.html)![1]!;
+    expect(place).toContain('Lyon 7e Arrondissement');
+    expect(place).toContain('69387'); // the code too, as the service will receive it
+    expect(country).toContain('France (99100)');
+  });
+
   it('refusal sends access_denied to the service and records nothing', async () => {
     const other = await registerClient(glc, { name: 'Piscine', redirectUris: ['http://127.0.0.1:9/piscine'], claimsRequired: ['given_name'], claimsOptional: [] , scope: 'openid profile' });
     const { pending, page } = await authorize(camille, other, { scope: 'openid profile' });

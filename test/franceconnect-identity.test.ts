@@ -192,6 +192,9 @@ describe('account area: certify with FranceConnect, unlink rules', () => {
     const page = await browser.get('/compte/franceconnect');
     expect(page.status).toBe(200);
     expect(page.html).toContain('seul moyen de vous connecter');
+    // Certified values by their names, not INSEE codes (sans_mail: born in Lille, France).
+    expect(page.html).toContain('Lille (59), code INSEE 59350');
+    expect(page.html).toContain('France (99100)');
     expect(page.html).not.toContain('action="/compte/franceconnect/dissocier"');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.html)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec((await browser.get('/compte')).html)![1]!;
     const refused = await browser.post('/compte/franceconnect/dissocier', { _csrf: csrf });

@@ -138,6 +138,31 @@ describe('refusals', () => {
     expect(callbackUrl(plain).origin).toBe('http://127.0.0.1:9');
   });
 
+  it('requires PKCE only: a request without state nor nonce succeeds with PKCE; a nonce sent comes back in the ID token', async () => {
+    // What GLC enforces (RFC 9700 §2.1.1): PKCE S256 and the `iss` response parameter stop code
+    // injection and mix-up; state and nonce are the service's own checks, optional here.
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(client.config, {
+      redirect_uri: client.redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    expect(url.searchParams.has('state')).toBe(false);
+    expect(url.searchParams.has('nonce')).toBe(false);
+    const { callback } = await newResidentAuthorizes(glc, client, { url, state: '', nonce: '', verifier }, email());
+    expect(callback.searchParams.has('state')).toBe(false);
+    expect(callback.searchParams.get('iss')).toBe(glc.config.issuer);
+    const tokens = await oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: verifier });
+    expect(tokens.claims()!.nonce).toBeUndefined();
+
+    // With a nonce, the ID token carries it (openid-client refuses a different one).
+    const withNonce = await codeFor(client, { nonce: 'nonce-unique-de-la-tentative' });
+    const checked = await oidc.authorizationCodeGrant(client.config, withNonce.callback, { pkceCodeVerifier: withNonce.pending.verifier, expectedState: withNonce.pending.state, expectedNonce: 'nonce-unique-de-la-tentative' });
+    expect(checked.claims()!.nonce).toBe('nonce-unique-de-la-tentative');
+    const replay = await codeFor(client, { nonce: 'nonce-a' });
+    const refused = await oidc.authorizationCodeGrant(client.config, replay.callback, { pkceCodeVerifier: replay.pending.verifier, expectedState: replay.pending.state, expectedNonce: 'nonce-b' }).catch((e: Error & { cause?: { cause?: { claim?: string } } }) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error & { cause?: { cause?: { claim?: string } } }).cause?.cause?.claim).toBe('nonce');
+  });
+
   it('refuses an unregistered redirect URI with a French page and no redirect', async () => {
     const pending = await authorizationRequest(client, { redirect_uri: 'http://127.0.0.1:9/refusals/other' });
     const page = await new Browser(glc.config.issuer).get(pending.url.href);

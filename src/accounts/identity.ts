@@ -222,9 +222,19 @@ export function toAccountUpdate(values: IdentityResult['values']): AccountUpdate
 }
 
 /** What the sheet shows: each value with its readable form and whether it is certified. */
+/** A birthplace as residents read it: the commune's name with its INSEE code (the code alone if unknown). */
+export function birthplaceText(code: string): string {
+  const commune = code ? communeByCode(code) : undefined;
+  return commune ? `${communeLabel(commune)}, code INSEE ${commune.code}` : code;
+}
+
+/** A birth country as residents read it: its name with its INSEE code (the code alone if unknown). */
+export function birthcountryText(code: string): string {
+  const country = code ? countryByCode(code) : undefined;
+  return country ? `${countryLabel(country)} (${country.code})` : code;
+}
+
 export function identityView(account: Account, certified: ReadonlySet<string>) {
-  const birthplace = account.birthplace ? communeByCode(account.birthplace) : undefined;
-  const birthcountry = account.birthcountry ? countryByCode(account.birthcountry) : undefined;
   const [year = '', month = '', day = ''] = (account.birthdate ?? '').split('-');
   const addressCountry = account.address_country ? INSEE_COUNTRIES.find((c) => c.name === account.address_country && !c.until) : undefined;
   return {
@@ -237,9 +247,9 @@ export function identityView(account: Account, certified: ReadonlySet<string>) {
     gender: account.gender ?? '',
     genderText: account.gender ? genderLabel(account.gender) : '',
     birthcountry: account.birthcountry ?? '',
-    birthcountryText: birthcountry ? `${countryLabel(birthcountry)} (${birthcountry.code})` : (account.birthcountry ?? ''),
+    birthcountryText: birthcountryText(account.birthcountry ?? ''),
     birthplace: account.birthplace ?? '',
-    birthplaceText: birthplace ? `${communeLabel(birthplace)}, code INSEE ${birthplace.code}` : (account.birthplace ?? ''),
+    birthplaceText: birthplaceText(account.birthplace ?? ''),
     phone_number: account.phone_number ?? '',
     address_street: account.address_street ?? '',
     address_postal_code: account.address_postal_code ?? '',

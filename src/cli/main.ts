@@ -55,8 +55,9 @@ export function buildProgram(write: (text: string) => void, running?: Services):
     .option('--claims-required <claims>', 'claims the service needs (space separated)')
     .option('--claims-optional <claims>', 'claims the resident may refuse (space separated)')
     .option('--purpose <text>', 'why the service needs the data (French, shown on the consent page)')
+    .option('--claims-in-id-token', 'also put the consented claims in the ID token (not only userinfo)')
     .addOption(jsonOption())
-    .action(async (o: Record<string, string | string[] | undefined>, cmd: Command) => {
+    .action(async (o: Record<string, string | string[] | boolean | undefined>, cmd: Command) => {
       const result = await withServices((s) => s.clients.add({
         name: o.name as string,
         organisation: o.organisation as string | undefined,
@@ -73,6 +74,7 @@ export function buildProgram(write: (text: string) => void, running?: Services):
         claimsRequired: splitList(o.claimsRequired as string | undefined),
         claimsOptional: splitList(o.claimsOptional as string | undefined),
         purpose: o.purpose as string | undefined,
+        claimsInIdToken: o.claimsInIdToken === true,
       }));
       out(cmd)([
         `client_id:     ${result.clientId}`,
@@ -89,8 +91,10 @@ export function buildProgram(write: (text: string) => void, running?: Services):
     .option('--scope <scopes>', 'replaces the allowed scopes')
     .addOption(new Option('--grant-type <type>', 'replaces the grant types (repeatable)').choices(['authorization_code', 'refresh_token', 'client_credentials']).argParser(collect))
     .addOption(new Option('--userinfo-alg <alg>').choices(['ES256', 'RS256']))
+    .option('--claims-in-id-token', 'also put the consented claims in the ID token')
+    .option('--no-claims-in-id-token', 'consented claims from userinfo only')
     .addOption(jsonOption())
-    .action(async (clientId: string, o: Record<string, string | string[] | undefined>, cmd: Command) => {
+    .action(async (clientId: string, o: Record<string, string | string[] | boolean | undefined>, cmd: Command) => {
       await withServices((s) => s.clients.update(clientId, {
         name: o.name as string | undefined, organisation: o.organisation as string | undefined, purpose: o.purpose as string | undefined,
         logo: readLogo(o.logo as string | undefined),
@@ -98,6 +102,7 @@ export function buildProgram(write: (text: string) => void, running?: Services):
         redirectUris: o.redirectUri as string[] | undefined, postLogoutRedirectUris: o.postLogoutRedirectUri as string[] | undefined,
         backchannelLogoutUri: o.backchannelLogoutUri as string | undefined, scope: o.scope as string | undefined,
         grantTypes: o.grantType as ClientUpdate['grantTypes'], userinfoSignedAlg: o.userinfoAlg as 'ES256' | undefined,
+        claimsInIdToken: typeof o.claimsInIdToken === 'boolean' ? o.claimsInIdToken : undefined,
       }));
       out(cmd)(`Updated ${clientId}.`, { client_id: clientId, updated: true });
     });
@@ -124,6 +129,7 @@ export function buildProgram(write: (text: string) => void, running?: Services):
         `claims required:  ${c.claims_required.join(' ') || '—'}`,
         `claims optional:  ${c.claims_optional.join(' ') || '—'}`,
         `purpose:          ${c.purpose ?? '—'}`,
+        `claims in ID token: ${c.claims_in_id_token ? 'yes' : 'no (userinfo only)'}`,
         `request version:  ${c.request_version}`,
       ].join('\n'), c);
     });

@@ -26,12 +26,14 @@ export const clientRegistrationSchema = z.object({
   claimsRequired: z.array(z.string()).optional(),
   claimsOptional: z.array(z.string()).optional(),
   purpose: z.string().trim().max(500).optional(),
+  /** Consented claims in the ID token too (not only userinfo). */
+  claimsInIdToken: z.boolean().default(false),
 });
 export type ClientRegistration = z.input<typeof clientRegistrationSchema>;
 
 export interface ClientUpdate {
   name?: string; organisation?: string; purpose?: string; logo?: { data: Buffer; type: string };
-  claimsRequired?: string[]; claimsOptional?: string[];
+  claimsRequired?: string[]; claimsOptional?: string[]; claimsInIdToken?: boolean;
   redirectUris?: string[]; postLogoutRedirectUris?: string[]; backchannelLogoutUri?: string;
   scope?: string; grantTypes?: ('authorization_code' | 'refresh_token' | 'client_credentials')[]; userinfoSignedAlg?: 'ES256' | 'RS256';
 }
@@ -134,6 +136,7 @@ export function createClientService(store: ClientStore, options: { production: b
         claimsRequired,
         claimsOptional,
         purpose: input.purpose ?? null,
+        claimsInIdToken: input.claimsInIdToken,
       });
       return { clientId, clientSecret };
     },
@@ -168,7 +171,7 @@ export function createClientService(store: ClientStore, options: { production: b
       const requestChanged = changes.claimsRequired !== undefined || changes.claimsOptional !== undefined || changes.purpose !== undefined;
       await store.update(clientId, {
         name: changes.name, organisation: changes.organisation, purpose: changes.purpose, logo: changes.logo,
-        metadata, claimsRequired: required, claimsOptional: optional, bumpRequestVersion: requestChanged,
+        metadata, claimsRequired: required, claimsOptional: optional, bumpRequestVersion: requestChanged, claimsInIdToken: changes.claimsInIdToken,
       });
     },
 

@@ -16,6 +16,7 @@ export interface ClientInsert {
   claimsRequired: string[];
   claimsOptional: string[];
   purpose: string | null;
+  claimsInIdToken?: boolean;
 }
 
 export function createClientStore(db: Db, secrets: Secrets) {
@@ -32,6 +33,7 @@ export function createClientStore(db: Db, secrets: Secrets) {
         claims_required: c.claimsRequired,
         claims_optional: c.claimsOptional,
         purpose: c.purpose,
+        claims_in_id_token: c.claimsInIdToken ?? false,
         enabled: true,
         updated_at: new Date(),
       }).execute();
@@ -47,6 +49,7 @@ export function createClientStore(db: Db, secrets: Secrets) {
           ...(changes.claimsRequired !== undefined && { claims_required: changes.claimsRequired }),
           ...(changes.claimsOptional !== undefined && { claims_optional: changes.claimsOptional }),
           ...(changes.purpose !== undefined && { purpose: changes.purpose }),
+          ...(changes.claimsInIdToken !== undefined && { claims_in_id_token: changes.claimsInIdToken }),
           ...(changes.bumpRequestVersion && { request_version: eb('request_version', '+', 1) }),
           updated_at: new Date(),
         }))
@@ -73,8 +76,14 @@ export function createClientStore(db: Db, secrets: Secrets) {
 
     async list(): Promise<Omit<Client, 'logo' | 'secret_encrypted'>[]> {
       return db.selectFrom('clients')
-        .select(['client_id', 'name', 'organisation', 'metadata', 'enabled', 'logo_type', 'claims_required', 'claims_optional', 'purpose', 'request_version', 'created_at', 'updated_at'])
+        .select(['client_id', 'name', 'organisation', 'metadata', 'enabled', 'logo_type', 'claims_required', 'claims_optional', 'purpose', 'request_version', 'claims_in_id_token', 'created_at', 'updated_at'])
         .orderBy('created_at').execute();
+    },
+
+    /** Whether the service receives its consented claims in the ID token too. */
+    async claimsInIdToken(clientId: string): Promise<boolean> {
+      const row = await db.selectFrom('clients').select('claims_in_id_token').where('client_id', '=', clientId).executeTakeFirst();
+      return row?.claims_in_id_token === true;
     },
 
     /** The metadata oidc-provider needs, read on every use so a CLI change applies everywhere at once. */

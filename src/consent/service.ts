@@ -10,10 +10,11 @@ import type { Secrets } from '../secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { AccountStore } from '../accounts/store.js';
 import { applyClaimSources, type ClaimSource } from '../oidc/provider.js';
-import { accountClaims, type Claims } from '../oidc/account-claims.js';
+import { accountClaims, displayName, type Claims } from '../oidc/account-claims.js';
 import { CLAIM_LABELS, COMPANION_CLAIMS, CONSENTABLE_CLAIMS, SCOPE_CLAIMS, TECHNICAL_SCOPES } from '../oidc/claims.js';
 import { revokeServiceAccess, type SessionDeps } from '../oidc/sessions.js';
 import { genderLabel } from '../http/labels.js';
+import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 import { createChainVerifier, entryHash, journalEntries, type VerifyReport } from './journal.js';
 import { createConsentStore, type Consent, type ConsentStore } from './store.js';
 
@@ -129,6 +130,8 @@ export function applyToGrant(grant: Grant, client: Client, consent: { claims: st
 function allowedClaims(consented: string[]): Set<string> {
   const allowed = new Set<string>(FREE_CLAIMS);
   for (const c of consented) { allowed.add(c); companionsOf(c).forEach((x) => allowed.add(x)); }
+  // `name` is made of the names: released when the given names and a last name are.
+  if (allowed.has('given_name') && (allowed.has('family_name') || allowed.has('preferred_username'))) allowed.add('name');
   return allowed;
 }
 
@@ -160,7 +163,12 @@ export function filterReleasedClaims(claims: Claims, consented: string[] | undef
       if (kept !== undefined) out[name] = kept;
       continue;
     }
+    if (name === 'name') continue; // made again below from the released names only
     out[name] = value;
+  }
+  if (allowed.has('name') && 'name' in claims) {
+    const name = displayName(out);
+    if (name) out.name = name;
   }
   return out;
 }
@@ -168,6 +176,9 @@ export function filterReleasedClaims(claims: Claims, consented: string[] | undef
 function displayValue(name: string, value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (name === 'gender') return genderLabel(String(value));
+  // Names, as on the identity sheet, not bare INSEE codes.
+  if (name === 'birthplace' && typeof value === 'string') return birthplaceText(value);
+  if (name === 'birthcountry' && typeof value === 'string') return birthcountryText(value);
   if (name === 'birthdate' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
     return new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${value}T00:00:00Z`));
   }

@@ -35,6 +35,8 @@ export interface ClientTable {
   claims_optional: string[];
   purpose: string | null;
   request_version: ColumnType<number, number | undefined, number>;
+  /** The consented claims go in the ID token too (not only userinfo). */
+  claims_in_id_token: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

@@ -15,6 +15,7 @@ import type { FcErrorCategory, PendingLogin } from './service.js';
 import { genderLabel, maskEmail } from '../http/labels.js';
 import { z } from 'zod';
 import { readForm, text } from '../http/forms.js';
+import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 
 const ensureBrowser = (s: Services, ctx: Context) => ensureBrowserCookie(s.secrets, ctx);
 const browserOf = (s: Services, ctx: Context) => browserOfSecrets(s.secrets, ctx);
@@ -198,7 +199,9 @@ export function franceConnectRoutes(s: Services): Router[] {
     const status = await fc().status(accountId);
     const fields = status.fields.map((f) => ({
       label: CLAIM_LABELS[f.field] ?? f.field,
-      value: f.field === 'gender' ? genderLabel(f.value) : f.field === 'birthplace' && f.value === '' ? 'Né(e) à l’étranger' : f.value,
+      value: f.field === 'gender' ? genderLabel(f.value)
+        : f.field === 'birthplace' ? (f.value === '' ? 'Né(e) à l’étranger' : birthplaceText(f.value))
+          : f.field === 'birthcountry' ? birthcountryText(f.value) : f.value,
       certifiedAt: f.certified_at,
     }));
     render(ctx, 'franceconnect/account.njk', { title: 'FranceConnect et identité certifiée', status, fields, ...extra }, httpStatus);

@@ -20,15 +20,24 @@ export function requestLog(log: Logger) {
   };
 }
 
-function contentSecurityPolicy(formTargets: string[]): string {
-  return ["default-src 'none'", "style-src 'self'", "img-src 'self' data:", "script-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
+function contentSecurityPolicy(formTargets: string[], scriptHashes: string[]): string {
+  // No script at all, or exactly the hashed inline ones: `'none'` beside a hash is contradictory.
+  const scripts = scriptHashes.length > 0 ? scriptHashes.join(' ') : "'none'";
+  return ["default-src 'none'", "style-src 'self'", "img-src 'self' data:", `script-src ${scripts}`, "frame-ancestors 'none'", "base-uri 'none'",
     `form-action ${["'self'", ...formTargets].join(' ')}`].join('; ');
+}
+
+/** Hashes of inline scripts already allowed on this response (oidc-provider appends its own). */
+function scriptHashesOf(ctx: Context): string[] {
+  const scriptSrc = /(?:^|;)\s*script-src\s+([^;]*)/.exec(ctx.response.get('Content-Security-Policy'))?.[1] ?? '';
+  return scriptSrc.split(/\s+/).filter((token) => /^'sha256-[A-Za-z0-9+/=]+'$/.test(token));
 }
 
 /**
  * A form's submission may end, after redirects, on another origin (a login form ends on the
  * service's redirect URI): browsers check form-action on every hop, so pages name those origins.
- * By default only GLC itself and FranceConnect (`alwaysAllowed`).
+ * By default only GLC itself and FranceConnect (`alwaysAllowed`). Called with no URL, it only
+ * writes the policy again, keeping the hashes of inline scripts already allowed.
  */
 export function allowFormTargets(ctx: Context, urls: Iterable<string | undefined>): void {
   const origins = new Set<string>(ctx.state.formTargets as string[] | undefined);
@@ -39,7 +48,7 @@ export function allowFormTargets(ctx: Context, urls: Iterable<string | undefined
     } catch { /* not a URL: nothing to allow */ }
   }
   ctx.state.formTargets = [...origins];
-  ctx.set('Content-Security-Policy', contentSecurityPolicy([...origins]));
+  ctx.set('Content-Security-Policy', contentSecurityPolicy([...origins], scriptHashesOf(ctx)));
 }
 
 export function securityHeaders(options: { production: boolean; alwaysAllowedFormTargets: string[] }) {

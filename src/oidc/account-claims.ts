@@ -4,6 +4,18 @@ import type { Account } from '../db/schema.js';
 
 export type Claims = Record<string, unknown>;
 
+/**
+ * The standard `name` (full name, displayed by many libraries): given names and usage name, or
+ * birth name. Computed from the claims at hand, so it never carries a part that is not released.
+ */
+export function displayName(claims: Claims): string | undefined {
+  const given = typeof claims.given_name === 'string' ? claims.given_name : undefined;
+  const usage = typeof claims.preferred_username === 'string' && claims.preferred_username ? claims.preferred_username : undefined;
+  const birth = typeof claims.family_name === 'string' ? claims.family_name : undefined;
+  const last = usage ?? birth;
+  return given && last ? `${given} ${last}` : undefined;
+}
+
 export function accountClaims(account: Account, sub: string): Claims {
   const claims: Claims = {
     sub,
@@ -16,6 +28,7 @@ export function accountClaims(account: Account, sub: string): Claims {
     birthcountry: account.birthcountry ?? undefined,
     updated_at: Math.floor(account.updated_at.getTime() / 1000),
   };
+  claims.name = displayName(claims);
   if (account.email) {
     claims.email = account.email;
     claims.email_verified = account.email_verified_at !== null;

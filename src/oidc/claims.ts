@@ -1,7 +1,7 @@
 // The claims contract (shared/claims.md): which scope releases which claims. One place for it.
 export const SCOPE_CLAIMS = {
   openid: ['sub'],
-  profile: ['given_name', 'family_name', 'preferred_username', 'birthdate', 'gender', 'updated_at'],
+  profile: ['name', 'given_name', 'family_name', 'preferred_username', 'birthdate', 'gender', 'updated_at'],
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],

@@ -67,6 +67,21 @@ export const TTL = {
   Grant: 400 * 24 * 3600,
 } as const;
 
+const FORM_POST_TITLE = '<title>Submitting Callback</title>';
+
+function decodeHtml(value: string): string {
+  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** The provider's page in French; its script is left untouched (its hash is in the policy). */
+function frenchFormPost(html: string): string {
+  return html
+    .replace('<html>', '<html lang="fr">')
+    .replace(FORM_POST_TITLE, '<title>Retour vers le service – GrandLyon Connect</title>')
+    .replace("Your browser does not support JavaScript or you've disabled it.", 'JavaScript est désactivé dans votre navigateur : cliquez sur « Continuer » pour revenir au service.')
+    .replace('<button autofocus type="submit">Continue</button>', '<button autofocus type="submit">Continuer</button>');
+}
+
 function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): string {
   const byCode: Record<string, string> = {
     invalid_request: 'La demande de connexion envoyée par le service est incomplète ou incorrecte.',
@@ -90,6 +105,17 @@ function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_descript
 export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   const { config, db, log, secrets, clients, accounts, keys, hooks } = deps;
   const jwks = await keys.privateJwks();
+
+  /**
+   * The ID token carries the consented claims only for a service registered with
+   * --claims-in-id-token; otherwise sub and what the claims parameter asked for the ID token
+   * (OpenID Connect Core §5.4: scope claims go to userinfo when an access token is issued).
+   */
+  async function idTokenClaims(clientId: string | undefined, claims: Claims, requested: Record<string, unknown> | undefined): Promise<Claims> {
+    if (clientId && await clients.claimsInIdToken(clientId)) return claims;
+    const asked = new Set(Object.keys(requested ?? {}));
+    return Object.fromEntries(Object.entries(claims).filter(([name]) => name === 'sub' || asked.has(name)));
+  }
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clients),
@@ -130,17 +156,21 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       if (!account) return undefined;
       return {
         accountId: id,
-        claims: async (_use, _scope, _claims, rejected) => {
-          const claims = await applyClaimSources(hooks.claimSources, id, accountClaims(account, id));
+        claims: async (use, _scope, requested, rejected) => {
+          let claims = await applyClaimSources(hooks.claimSources, id, accountClaims(account, id));
           // Defence in depth: oidc-provider masks rejected claims too.
           for (const r of rejected) delete claims[r];
-          return (await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims)) as { sub: string };
+          claims = await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims);
+          if (use === 'id_token') claims = await idTokenClaims(ctx.oidc.client?.clientId, claims, requested);
+          return claims as { sub: string };
         },
       };
     },
     loadExistingGrant: hooks.loadExistingGrant,
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
+    // Scope claims in the ID token are decided per service (idTokenClaims above).
+    conformIdTokenClaims: false,
     ttl: { ...TTL },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
@@ -162,9 +192,11 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
-          // The confirmation form ends on the service's post-logout URI, or first on FranceConnect's
-          // logout (this is the provider's own request context: the app's allowances are not here).
-          allowFormTargets(ctx, [config.franceConnect.issuer, ...(ctx.oidc.client?.postLogoutRedirectUris ?? [])]);
+          // The confirmation form ends on the service's post-logout URI (the one requested, checked
+          // by the provider against the registered ones), or first on FranceConnect's logout (this
+          // is the provider's own request context: the app's allowances are not here).
+          const postLogout = ctx.oidc.params?.post_logout_redirect_uri;
+          allowFormTargets(ctx, [config.franceConnect.issuer, typeof postLogout === 'string' ? postLogout : undefined]);
           ctx.type = 'html';
           ctx.body = renderView('logout/confirm.njk', { form, clientName: ctx.oidc.client?.clientName });
         },
@@ -228,6 +260,22 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   provider.on('grant.success', (ctx) => {
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
     if (accountId) for (const hook of hooks.onAccountUsed) void hook(accountId).catch(() => undefined);
+  });
+  // oidc-provider's auto-submitted page (response_mode=form_post, success or error, and a logout
+  // without session) posts to the service or to GLC, then GLC redirects to the service: browsers
+  // check form-action on each hop, so the page allows exactly that destination's origin, and
+  // script-src only the hash of its own script.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (typeof ctx.body !== 'string' || !ctx.body.includes(FORM_POST_TITLE)) return;
+    const action = decodeHtml(/<form method="post" action="([^"]*)"/.exec(ctx.body)?.[1] ?? '');
+    const client = ctx.oidc?.client;
+    const targets: string[] = [];
+    if (client && action && client.redirectUriAllowed(action)) targets.push(action);
+    const postLogout = ctx.oidc?.params?.post_logout_redirect_uri;
+    if (ctx.oidc?.route === 'end_session' && client && typeof postLogout === 'string' && client.postLogoutRedirectUriAllowed(postLogout)) targets.push(postLogout);
+    allowFormTargets(ctx, targets);
+    ctx.body = frenchFormPost(ctx.body);
   });
   // A logout that ended the session may continue elsewhere first (FranceConnect's own logout).
   provider.use(async (ctx, next) => {

@@ -17,6 +17,7 @@ function client(overrides: Partial<Client> = {}): Client {
     metadata: {},
     secret_encrypted: null,
     enabled: true,
+    claims_in_id_token: false,
     logo: null,
     logo_type: null,
     claims_required: ['given_name', 'family_name'],

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkJobs, jobLockKey, type Job } from '../../src/jobs/scheduler.js';
 
 const job = (name: string, everyMs = 60_000): Job => ({ name, everyMs, run: () => Promise.resolve() });
-const GLC_JOBS = ['cleanup-expired', 'franceconnect-cleanup', 'consent-maintenance', 'purge-unverified-signups', 'purge-deleted-accounts'];
+const GLC_JOBS = ['cleanup-expired', 'franceconnect-cleanup', 'consent-maintenance', 'purge-unverified-signups', 'inactivity-purge'];
 
 describe('jobLockKey', () => {
   it('is stable for a name', () => {

@@ -1,0 +1,47 @@
+// The kit's plain openid-client snippet (Express, state + nonce + PKCE kept in the session), run
+// as written in Chromium against a real GLC: login, userinfo, refresh with rotation, logout.
+import type http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { glcWithChromium } from './support/browser-suite.js';
+import { registerClient } from './support/glc.js';
+import { checksSent, confirmLogoutAtGlc, createResident, importSnippet, recordAuthorizeRequests, serve, signInAtGlc, type Served } from './support/kit.js';
+
+const suite = glcWithChromium();
+let service: Served;
+let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
+
+beforeAll(async () => { service = await serve((req, res) => handler(req, res)); });
+afterAll(async () => { await service?.close(); });
+
+describe('openid-client without Passport (kit snippet)', () => {
+  it('logs in with state, nonce and PKCE, reads userinfo, refreshes with rotation, logs out back to the service', async () => {
+    const { glc, chromium } = suite;
+    const base = service.origin;
+    const client = await registerClient(glc, {
+      name: 'Commune (openid-client)', redirectUris: [`${base}/callback`], postLogoutRedirectUris: [`${base}/`],
+      scope: 'openid profile email offline_access', grantTypes: ['authorization_code', 'refresh_token'],
+    });
+    Object.assign(process.env, { GLC_ISSUER: glc.config.issuer, BASE_URL: base, GLC_CLIENT_ID: client.clientId, GLC_CLIENT_SECRET: client.clientSecret!, SESSION_SECRET: 'o'.repeat(40) });
+    const { createApp } = await importSnippet<{ createApp(): Promise<http.RequestListener> }>('openid-client', 'openid-client.mjs');
+    handler = await createApp();
+    await createResident(glc, 'openid-client@example.fr');
+
+    const page = await (await chromium.newContext()).newPage();
+    const authorizeRequests = recordAuthorizeRequests(page, glc);
+    await page.goto(`${base}/login`);
+    await signInAtGlc(page, glc, 'openid-client@example.fr');
+    expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: true, nonce: true });
+    await page.waitForURL((u) => u.origin === base && u.pathname === '/');
+    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS', email: 'openid-client@example.fr' });
+
+    for (let i = 0; i < 2; i++) {
+      await page.goto(`${base}/rafraichir`);
+      expect(JSON.parse(await page.locator('body').innerText())).toEqual({ renouvele: true });
+    }
+
+    await page.goto(`${base}/logout`);
+    await confirmLogoutAtGlc(page, glc);
+    await page.waitForURL((u) => u.origin === base && u.pathname === '/');
+    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: false });
+  });
+});
