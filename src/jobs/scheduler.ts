@@ -40,13 +40,16 @@ export function jobLockKey(name: string): number {
   return createHash('sha256').update(`glc-job:${name}`).digest().readUIntBE(0, 6);
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Refuses a job list with two jobs of one name (they would share a lock, and one would starve). */
 export function checkJobs(jobs: readonly Job[]): void {
   const seen = new Set<string>();
   for (const job of jobs) {
     if (!/^[a-z0-9-]+$/.test(job.name)) throw new Error(`job name « ${job.name} »: lowercase letters, digits and dashes only`);
     if (seen.has(job.name)) throw new Error(`two jobs are named « ${job.name} »: job names must be unique`);
-    if (!(job.everyMs > 0)) throw new Error(`job « ${job.name} »: everyMs must be positive`);
+    // Node's timers hold 2^31-1 ms at most (24.8 days): a longer period would fire every millisecond.
+    if (!(job.everyMs > 0 && job.everyMs <= MAX_TIMER_MS)) throw new Error(`job « ${job.name} »: everyMs must be between 1 and ${MAX_TIMER_MS}`);
     seen.add(job.name);
   }
 }
