@@ -52,12 +52,15 @@ export function createSelfService(s: Services) {
    * on its recent login instead.
    */
   async function proveCurrentPassword(account: Account, password: string, now: Date, messages: { missing: string; wrong: string; failureEvent?: string }): Promise<{ blocked?: Date; error?: string }> {
-    const until = await throttle.blockedUntil([passwordKey(account)], now);
-    if (until) return { blocked: until };
     if (!account.password_hash) return {};
     if (!password) return { error: messages.missing };
-    if (await verifyPassword(account.password_hash, password)) return {};
-    await throttle.recordFailure([passwordKey(account)], now);
+    // Counted before verifying (atomic admission, see throttle.admit()); refunded when right.
+    const admission = await throttle.admit([{ key: passwordKey(account) }], now);
+    if (!admission.ok) return { blocked: admission.until };
+    if (await verifyPassword(account.password_hash, password)) {
+      await throttle.refund(admission.reservation);
+      return {};
+    }
     if (messages.failureEvent) await store.recordEvent(account.id, messages.failureEvent);
     return { error: messages.wrong };
   }

@@ -89,17 +89,17 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
     async logIn(input: { email: string; password: string; ip: string }, now: Date): Promise<LoginResult> {
       const email = input.email.trim().toLowerCase();
       const keys = [`login:email:${email}`, `login:ip:${input.ip}`];
-      const until = await throttle.blockedUntil(keys, now);
-      if (until) return { ok: false, reason: 'blocked', until };
+      // Admitted (and counted) before the password is verified: see throttle.admit().
+      const admission = await throttle.admit([{ key: keys[0]! }, { key: keys[1]!, freeFailures: THROTTLE.loginFreeFailuresPerIp }], now);
+      if (!admission.ok) return { ok: false, reason: 'blocked', until: admission.until };
       const account = email ? await store.findByEmail(email) : undefined;
       const valid = account?.password_hash ? await verifyPassword(account.password_hash, input.password) : await verifyAgainstDecoy(input.password);
       if (!account || !valid) {
-        await throttle.recordFailure([keys[0]!], now);
-        await throttle.recordFailure([keys[1]!], now, { freeFailures: THROTTLE.loginFreeFailuresPerIp });
         if (account) await store.recordEvent(account.id, 'login_failed', { method: 'password' });
         return { ok: false, reason: 'invalid' };
       }
       await throttle.reset([keys[0]!]);
+      await throttle.refund(admission.reservation, [keys[1]!]);
       if (!account.email_verified_at) return { ok: false, reason: 'unverified', account };
       await store.recordEvent(account.id, 'login', { method: 'password' });
       await store.touchActivity(account.id, now);
