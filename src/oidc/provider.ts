@@ -9,6 +9,7 @@ import type { ClientStore } from '../clients/store.js';
 import type { AccountStore } from '../accounts/store.js';
 import { renderView } from '../http/views.js';
 import { allowFormTargets } from '../http/middleware.js';
+import { forceSecureCookies, trustProxies } from '../http/proxy.js';
 import { createAdapterClass } from './adapter.js';
 import { accountClaims, type Claims } from './account-claims.js';
 import { SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
@@ -198,7 +199,9 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.production;
+  // Same proxy rule as GLC's app (client IP for its rate limits and logs, https behind TLS offload).
+  trustProxies(provider, config.trustProxyHops);
+  if (config.production) forceSecureCookies(provider);
 
   provider.on('server_error', (ctx, err) => {
     log.error({ requestId: ctx.state?.requestId, err: { name: err.name, message: err.message } }, 'oidc server_error');
