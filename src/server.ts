@@ -14,6 +14,7 @@ import { startScheduler, type Job } from './jobs/scheduler.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
+import { KEY_RELOAD_MS } from './oidc/keys.js';
 
 export interface RunningGlc {
   config: Config;
@@ -23,7 +24,6 @@ export interface RunningGlc {
   stop(): Promise<void>;
 }
 
-const KEY_CHECK_MS = 30_000;
 
 export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config; logDestination?: DestinationStream } = {}): Promise<RunningGlc> {
   const config = options.config ?? loadConfig(env);
@@ -61,7 +61,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
     const stopJobs = startScheduler(db, log, jobs);
     const keyCheck = setInterval(() => {
       reloadProviderIfKeysChanged(services).catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
-    }, KEY_CHECK_MS).unref();
+    }, KEY_RELOAD_MS).unref();
 
     let stopping: Promise<void> | undefined;
     const stop = () => {

@@ -66,20 +66,22 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     accounts: createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer }),
   };
   const full = services as Services;
-  full.providerKeysVersion = await keys.version();
-  full.provider = await buildProvider(full);
+  const keysAt = new Date();
+  full.providerKeysVersion = await keys.version(keysAt);
+  full.provider = await buildProvider(full, keysAt);
   return full;
 }
 
-function buildProvider(s: Services): Promise<Provider> {
-  return createProvider({ config: s.config, db: s.db, log: s.log, secrets: s.secrets, clients: s.clientStore, accounts: s.accountStore, keys: s.keys, hooks: s.providerHooks });
+function buildProvider(s: Services, now = new Date()): Promise<Provider> {
+  return createProvider({ config: s.config, db: s.db, log: s.log, secrets: s.secrets, clients: s.clientStore, accounts: s.accountStore, keys: s.keys, hooks: s.providerHooks, keysAt: now });
 }
 
 /** `glc keys rotate|retire` on any instance reaches every instance within one check period. */
-export async function reloadProviderIfKeysChanged(s: Services): Promise<boolean> {
-  const version = await s.keys.version();
+export async function reloadProviderIfKeysChanged(s: Services, now = new Date()): Promise<boolean> {
+  // The version includes each key's state: a `next` key becoming `current` reloads too.
+  const version = await s.keys.version(now);
   if (version === s.providerKeysVersion) return false;
-  s.provider = await buildProvider(s);
+  s.provider = await buildProvider(s, now);
   s.providerKeysVersion = version;
   s.log.info({ keys: version.split(',').length }, 'signing keys changed: provider reloaded');
   return true;

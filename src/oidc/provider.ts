@@ -44,6 +44,8 @@ export interface ProviderDeps {
   accounts: AccountStore;
   keys: KeyStore;
   hooks: ProviderHooks;
+  /** The time at which key states are read (staged rotation); now by default. */
+  keysAt?: Date;
 }
 
 export const TTL = {
@@ -79,7 +81,7 @@ function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_descript
 
 export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   const { config, db, log, secrets, clients, accounts, keys, hooks } = deps;
-  const jwks = await keys.privateJwks();
+  const jwks = await keys.privateJwks(deps.keysAt);
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clients),
