@@ -5,6 +5,7 @@ import type Provider from 'oidc-provider';
 import type { Services } from './services.js';
 import { errorHandler, requestLog, securityHeaders } from './http/middleware.js';
 import { forceSecureCookies, trustProxies } from './http/proxy.js';
+import { refuseControlCharactersInUrl } from './http/input.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { staticPageRoutes } from './http/static-pages.js';
 import { docsRoutes } from './docs/routes.js';
@@ -26,6 +27,7 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   app.use(requestLog(s.log));
   app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
   app.use(errorHandler(s.log));
+  app.use(refuseControlCharactersInUrl());
 
   for (const middleware of extraMiddlewares) app.use(middleware);
   const routers = [opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];

@@ -4,6 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
+import { hasControlCharacters } from '../http/input.js';
 import type { Context } from 'koa';
 import type { Services } from '../services.js';
 import { openApiDocument } from './openapi.js';
@@ -150,6 +151,7 @@ export function deletionApiRoutes(s: Services): Router {
     await next();
   }, jsonBody, async (ctx) => {
     const clientId = ctx.state.clientId as string;
+    if (hasControlCharacters(ctx.request.body)) throw new ApiError(400, 'invalid_request', 'control characters are not allowed');
     const poll = parsePollRequest(ctx.request.body);
     const now = new Date();
     const acked = await s.deletion.securityEvents.acknowledge(clientId, poll.ack, poll.setErrs, now);

@@ -1,0 +1,42 @@
+// Control characters (NUL, ESC, …) have no place in anything a resident types or a service
+// sends, and PostgreSQL refuses NUL in text (error 22021 → a 500). They are refused at the edge:
+// path and query of every request, parsed bodies of GLC's forms and JSON APIs; the provider's own
+// bodies are guarded where their values reach the database (src/oidc/adapter.ts).
+// Tab, line feed and carriage return stay allowed (a multi-line message).
+import type { Context, Next } from 'koa';
+
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+export function hasControlCharacters(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return CONTROL.test(value);
+  if (depth > 20 || value === null || typeof value !== 'object') return false;
+  const entries = Array.isArray(value) ? value : Object.entries(value as Record<string, unknown>).flat();
+  return entries.some((v) => hasControlCharacters(v, depth + 1));
+}
+
+/** 400 with the standard OAuth error code; the error handler turns it into a French page or JSON. */
+function refuse(ctx: Context): never {
+  return ctx.throw(400, 'control characters are not allowed', { expose: true, error: 'invalid_request', code: 'control_characters' });
+}
+
+/** Path and query string of every request, before any route or the provider sees them. */
+export function refuseControlCharactersInUrl() {
+  return async (ctx: Context, next: Next) => {
+    let path: string;
+    try {
+      path = decodeURIComponent(ctx.path);
+    } catch {
+      return ctx.throw(400, 'malformed path', { expose: true, error: 'invalid_request' });
+    }
+    if (CONTROL.test(path) || hasControlCharacters(ctx.query)) refuse(ctx);
+    await next();
+  };
+}
+
+/** After a body parser: the parsed form or JSON body. */
+export function refuseControlCharactersInBody() {
+  return async (ctx: Context, next: Next) => {
+    if (hasControlCharacters(ctx.request.body)) refuse(ctx);
+    await next();
+  };
+}
