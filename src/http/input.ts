@@ -40,3 +40,20 @@ export function refuseControlCharactersInBody() {
     await next();
   };
 }
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):?(\d{2})))?$/;
+
+/**
+ * An ISO 8601 date or date-time with a time zone, as a Date — only if every field exists:
+ * Date.parse reads 2020-02-30 as 1 March, which a service never meant.
+ */
+export function parseIsoDateTime(raw: string): Date | undefined {
+  const m = ISO.exec(raw);
+  if (!m) return undefined;
+  const [year, month, day, hour = 0, minute = 0, second = 0, offH = 0, offM = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
+  if (month! < 1 || month! > 12) return undefined;
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  if (day! < 1 || day! > daysInMonth || hour > 23 || minute > 59 || second > 59 || offH > 23 || offM > 59) return undefined;
+  const t = Date.parse(raw);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}

@@ -12,7 +12,7 @@ import { allowFormTargets } from '../http/middleware.js';
 import { forceSecureCookies, trustProxies } from '../http/proxy.js';
 import { createAdapterClass } from './adapter.js';
 import { accountClaims, type Claims } from './account-claims.js';
-import { SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
+import { CLIENT_CREDENTIALS_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
 
 export interface ProviderHooks {
@@ -77,6 +77,33 @@ function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_descript
     code: out.error,
     requestId: ctx.state?.requestId,
   });
+}
+
+/**
+ * Two rules of the registration oidc-provider leaves open:
+ * - client_secret_basic and client_secret_post are interchangeable there; here a service must
+ *   authenticate the way it registered (RFC 7591 token_endpoint_auth_method). The provider
+ *   compares the secret inside its request context (Provider.ctx): the check goes there.
+ * - client_credentials could carry openid/profile/…; it gives API scopes only.
+ */
+function enforceRegistration(provider: Provider): void {
+  const compare = provider.Client.prototype.compareClientSecret;
+  provider.Client.prototype.compareClientSecret = function (this: InstanceType<Provider['Client']>, secret: string) {
+    const ctx = Provider.ctx;
+    if (ctx?.oidc) {
+      const used = ctx.oidc.params?.client_secret !== undefined ? 'client_secret_post' : 'client_secret_basic';
+      if (used !== this.clientAuthMethod) {
+        throw new errors.InvalidClientAuth(`the client is registered with ${this.clientAuthMethod}, not ${used}`);
+      }
+    }
+    return compare.call(this, secret);
+  };
+  const save = provider.ClientCredentials.prototype.save;
+  provider.ClientCredentials.prototype.save = function (this: InstanceType<Provider['ClientCredentials']>) {
+    const refused = String(this.scope ?? '').split(' ').filter((scope) => scope && !CLIENT_CREDENTIALS_SCOPES.includes(scope));
+    if (refused.length) throw new errors.InvalidScope('client_credentials gives API scopes only', refused.join(' '));
+    return save.call(this);
+  };
 }
 
 export async function createProvider(deps: ProviderDeps): Promise<Provider> {
@@ -204,6 +231,8 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   // Same proxy rule as GLC's app (client IP for its rate limits and logs, https behind TLS offload).
   trustProxies(provider, config.trustProxyHops);
   if (config.production) forceSecureCookies(provider);
+
+  enforceRegistration(provider);
 
   provider.on('server_error', (ctx, err) => {
     log.error({ requestId: ctx.state?.requestId, err: { name: err.name, message: err.message } }, 'oidc server_error');
