@@ -104,9 +104,11 @@ export function buildProgram(write: (text: string) => void, running?: Services):
     .option('--claims-required <claims>', 'claims the service needs (space separated)')
     .option('--claims-optional <claims>', 'claims the resident may refuse (space separated)')
     .option('--purpose <text>', 'why the service needs the data (French, shown on the consent page)')
+    .option('--sector <name>', 'pairwise subjects of its own (default: shared by every service on the same host)')
     .addOption(jsonOption())
     .action(async (o: Record<string, string | string[] | undefined>, cmd: Command) => {
       const result = await withServices((s) => s.clients.add({
+        sector: o.sector as string | undefined,
         name: o.name as string,
         organisation: o.organisation as string | undefined,
         redirectUris: (o.redirectUri as string[] | undefined) ?? [],

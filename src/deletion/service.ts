@@ -80,7 +80,8 @@ function subjectFromMetadata(s: Services, metadata: Record<string, unknown>, acc
   const redirect = (metadata.redirect_uris as string[] | undefined)?.[0];
   const responseTypes = (metadata.response_types as string[] | undefined) ?? ['code'];
   const sector = sectorUri ? new URL(sectorUri).host : responseTypes.length && redirect ? new URL(redirect).host : undefined;
-  return sector ? subjectFor(s.secrets, { subjectType, sectorIdentifier: sector }, accountId) : undefined;
+  const glcSector = metadata.glc_sector as string | undefined;
+  return sector || glcSector ? subjectFor(s.secrets, { subjectType, sectorIdentifier: sector, glc_sector: glcSector }, accountId) : undefined;
 }
 
 /** « deux ans », « un an », « 400 jours » */

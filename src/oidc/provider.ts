@@ -30,10 +30,20 @@ export interface ProviderHooks {
   afterLogout?: (ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>;
 }
 
-/** The `sub` by which a service knows an account, exactly as the provider computes it. */
-export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string }, accountId: string): string {
-  return client.subjectType === 'pairwise' ? secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`) : accountId;
+/**
+ * The `sub` by which a service knows an account, exactly as the provider computes it. Pairwise
+ * subjects are per sector: by default the host of the redirect URIs, so two services on one host
+ * share them; a service registered with its own sector (`glc client add --sector`, metadata
+ * glc_sector) gets subjects of its own. Own sectors are namespaced: never equal to a host's.
+ */
+export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string; glc_sector?: string }, accountId: string): string {
+  if (client.subjectType !== 'pairwise') return accountId;
+  const sector = client.glc_sector ? `sector:${client.glc_sector}` : client.sectorIdentifier;
+  return secrets.hmac('pairwise', `${sector}|${accountId}`);
 }
+
+/** A per-client sector: a short name an operator chooses (letters, digits, dot, dash). */
+export const SECTOR_PATTERN = /^[a-z0-9][a-z0-9.-]{0,99}$/;
 
 export interface ProviderDeps {
   config: Config;
@@ -143,7 +153,15 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
     },
-    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client, accountId),
+    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId),
+    extraClientMetadata: {
+      properties: ['glc_sector'],
+      validator: (_ctx, key, value) => {
+        if (key === 'glc_sector' && value !== undefined && (typeof value !== 'string' || !SECTOR_PATTERN.test(value))) {
+          throw new errors.InvalidClientMetadata('glc_sector must be a short lowercase name');
+        }
+      },
+    },
     findAccount: async (ctx, id) => {
       const account = await accounts.findById(id);
       if (!account) return undefined;
@@ -252,7 +270,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     const client = ctx.oidc.client;
     if (!accountId || !client) return;
     if (hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);
-    if (hooks.onSubjectIssued) void hooks.onSubjectIssued(accountId, client.clientId, subjectFor(secrets, client, accountId)).catch(() => undefined);
+    if (hooks.onSubjectIssued) void hooks.onSubjectIssued(accountId, client.clientId, subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId)).catch(() => undefined);
   });
   provider.on('grant.success', (ctx) => {
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
