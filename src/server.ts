@@ -74,6 +74,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
         await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
         server.closeAllConnections();
         await stopJobs();
+        await services.accounts.settled(); // mails of answers already sent
         await db.destroy();
       })();
       return stopping;

@@ -63,7 +63,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const services: Omit<Services, 'provider' | 'providerKeysVersion' | 'deletion' | 'consent' | 'franceConnect'> = {
     config, db, log, secrets, clientStore, keys, accountStore, mailer, devMailbox, throttle, providerHooks,
     clients: createClientService(clientStore, { production: config.production }),
-    accounts: createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer }),
+    accounts: createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer, log }),
   };
   const full = services as Services;
   const keysAt = new Date();

@@ -149,16 +149,20 @@ export function createSelfService(s: Services) {
       ];
       const blocked = [byIp, byEmail].find((q) => !q.ok);
       if (blocked && !blocked.ok) return { ok: false, reason: 'blocked', retryAt: blocked.retryAt };
-      const account = await store.findByEmail(email);
-      if (account?.email) {
-        const token = randomToken();
-        await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'reset_password', expiresAt: new Date(now.getTime() + RESET_TOKEN_HOURS * 3600_000) });
-        const link = new URL('/mot-de-passe-oublie/nouveau', config.issuer);
-        link.searchParams.set('jeton', token);
-        await sendMail(account.email, 'reset-password', { link: link.href, validMinutes: RESET_TOKEN_HOURS * 60 }, { accountId: account.id, ip: input.ip }, now);
-        await store.recordEvent(account.id, 'password_reset_requested');
-      }
-      log.info({ event: 'password_reset_requested', known: Boolean(account) }, 'password reset requested');
+      // Whether the address has an account shows in nothing before the answer: the lookup, the
+      // link and the mail are done after it (src/accounts/deferred.ts).
+      s.accounts.later('password_reset', async () => {
+        const account = await store.findByEmail(email);
+        if (account?.email) {
+          const token = randomToken();
+          await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'reset_password', expiresAt: new Date(now.getTime() + RESET_TOKEN_HOURS * 3600_000) });
+          const link = new URL('/mot-de-passe-oublie/nouveau', config.issuer);
+          link.searchParams.set('jeton', token);
+          await sendMail(account.email, 'reset-password', { link: link.href, validMinutes: RESET_TOKEN_HOURS * 60 }, { accountId: account.id, ip: input.ip }, now);
+          await store.recordEvent(account.id, 'password_reset_requested');
+        }
+        log.info({ event: 'password_reset_requested', known: Boolean(account) }, 'password reset requested');
+      });
       return { ok: true };
     },
 

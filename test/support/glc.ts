@@ -105,6 +105,7 @@ export async function signUp(glc: TestGlc, browser: Browser, loginPage: Page, em
   const signupPage = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(loginPage.html)![1]!, loginPage.url).href);
   const done = await browser.submit(signupPage, /inscription$/, { email, password, passwordConfirmation: password });
   if (done.status !== 200) throw new Error(`sign-up refused: ${done.status}`);
+  await glc.services.accounts.settled(); // the account and its mail are made after the answer
   const link = glc.linkInLastMail(email, /http\S+\/inscription\/confirmer\S+/);
   const confirmed = await browser.get(decode(link));
   if (confirmed.status !== 200) throw new Error(`confirmation refused: ${confirmed.status}`);
