@@ -33,10 +33,20 @@ export function refuseControlCharactersInUrl() {
   };
 }
 
-/** After a body parser: the parsed form or JSON body. */
-export function refuseControlCharactersInBody() {
+/** Form fields that are lists by design (groups of checkboxes); every other field is one value. */
+const MULTI_VALUED_FIELDS = new Set(['optional', 'keep']);
+
+/**
+ * After the form parser of GLC's pages: control characters, and a field sent twice that is not a
+ * list (`email=a&email=b` would reach the services as an array).
+ */
+export function checkFormBody() {
   return async (ctx: Context, next: Next) => {
-    if (hasControlCharacters(ctx.request.body)) refuse(ctx);
+    const body = ctx.request.body as Record<string, unknown> | undefined;
+    if (hasControlCharacters(body)) refuse(ctx);
+    if (body && typeof body === 'object' && Object.entries(body).some(([k, v]) => Array.isArray(v) && !MULTI_VALUED_FIELDS.has(k))) {
+      ctx.throw(400, 'a form field was sent more than once', { expose: true, error: 'invalid_request', code: 'duplicate_field' });
+    }
     await next();
   };
 }
