@@ -47,7 +47,7 @@ const ip = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
 
 /** The three promises every answer keeps. */
-export const statuses = new Map<number, number>();
+const statuses = new Map<number, number>();
 async function checkAnswer(res: Response | Page, sent: string[]): Promise<string> {
   const body = 'html' in res ? res.html : await res.text();
   statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
