@@ -10,5 +10,6 @@ export const migrations: Record<string, Migration> = {
   '0006_franceconnect_safety': await import('./0006_franceconnect_safety.js'),
   '0007_franceconnect_recovery_unmatched': await import('./0007_franceconnect_recovery_unmatched.js'),
   '0008_security_events': await import('./0008_security_events.js'),
+  '0009_hardening': await import('./0009_hardening.js'),
   '0010_claims_in_id_token': await import('./0010_claims_in_id_token.js'),
 };

@@ -27,8 +27,12 @@ export interface Config {
   /** Where « Contacter l’assistance » messages go (the help desk, SAU). */
   supportEmail: string;
   logLevel: (typeof LOG_LEVELS)[number];
-  /** Behind a load balancer: trust X-Forwarded-For/Proto (client IP for throttling, https). */
-  trustProxy: boolean;
+  /**
+   * Number of reverse proxies in front of GLC that append to X-Forwarded-For (0: none, the
+   * socket address is the client). The client IP is the entry the nearest trusted proxy added,
+   * counted from the right; entries further left are the client's own and are ignored.
+   */
+  trustProxyHops: number;
   franceConnect: {
     issuer: string | undefined; // undefined → built-in mock (never in production)
     clientId: string | undefined;
@@ -58,6 +62,19 @@ function read<T>(env: Env, name: string, schema: z.ZodType<T>, expected: string)
 const httpUrl = z.url({ protocol: /^https?$/ });
 const positiveInt = z.coerce.number().int().positive();
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+/**
+ * TRUST_PROXY_HOPS=N is the setting; the older TRUST_PROXY=true still means one proxy (the
+ * Métropole's load balancer) and TRUST_PROXY=false none. Both set and disagreeing: refused.
+ */
+function proxyHops(env: Env): number {
+  const hops = read(env, 'TRUST_PROXY_HOPS', z.coerce.number().int().min(0).max(10).optional(), 'the number of reverse proxies in front of GLC that add to X-Forwarded-For (0 to 10)');
+  const legacy = read(env, 'TRUST_PROXY', bool.optional(), 'true or false (prefer TRUST_PROXY_HOPS=1)');
+  if (hops !== undefined && legacy !== undefined && (legacy ? hops === 0 : hops > 0)) {
+    throw new ConfigError('TRUST_PROXY', `contradicts TRUST_PROXY_HOPS=${hops}: remove TRUST_PROXY`);
+  }
+  return hops ?? (legacy ? 1 : 0);
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV', z.enum(['production', 'development', 'test']).default('development'), 'one of production, development, test');
@@ -105,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: read(env, 'MAIL_FROM', z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'), 'a sender address such as "GrandLyon Connect <no-reply@example.fr>"'),
     supportEmail: supportEmail ?? 'assistance@connect.grandlyon.localhost',
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
-    trustProxy: read(env, 'TRUST_PROXY', bool.default(false), 'true or false'),
+    trustProxyHops: proxyHops(env),
     franceConnect: {
       issuer: fcIssuer,
       clientId: fcClientId,

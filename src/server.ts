@@ -13,6 +13,7 @@ import { createApp } from './app.js';
 import { startScheduler, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
+import { KEY_RELOAD_MS } from './oidc/keys.js';
 
 export interface RunningGlc {
   config: Config;
@@ -24,7 +25,6 @@ export interface RunningGlc {
   stop(): Promise<void>;
 }
 
-const KEY_CHECK_MS = 30_000;
 
 export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config; logDestination?: DestinationStream; firstJobRunAfterMs?: number } = {}): Promise<RunningGlc> {
   const config = options.config ?? loadConfig(env);
@@ -50,7 +50,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
     const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs });
     const keyCheck = setInterval(() => {
       services.reloadProviderIfKeysChanged().catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
-    }, KEY_CHECK_MS).unref();
+    }, KEY_RELOAD_MS).unref();
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -63,6 +63,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
         await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
         server.closeAllConnections();
         await scheduler.stop();
+        await services.accounts.settled(); // mails of answers already sent
         await db.destroy();
       })();
       return stopping;

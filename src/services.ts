@@ -50,7 +50,7 @@ export interface Services {
   /** The same as a function, for consumers that keep it (they read it at call time). */
   readonly currentProvider: () => Provider;
   /** Rebuilds the provider if the signing keys changed since it was built. */
-  readonly reloadProviderIfKeysChanged: () => Promise<boolean>;
+  readonly reloadProviderIfKeysChanged: (now?: Date) => Promise<boolean>;
   /** Set on SIGTERM: /readyz answers 503 so the load balancer stops sending traffic. */
   shuttingDown: boolean;
 }
@@ -75,7 +75,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
 
   // Domain services, in dependency order.
   const clients = createClientService(clientStore, { production: config.production });
-  const accounts = createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer });
+  const accounts = createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer, log });
   const franceConnect = await setUpFranceConnect({ config, db, log, secrets, accountStore, accounts });
   // verified_claims, purely additive: the provider still masks it by scope/claims and consent.
   const claimSources = Object.freeze([
@@ -85,7 +85,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     },
   ]);
   const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider });
-  const selfService = createSelfService({ db, log, config, accountStore, throttle, mailer, franceConnect: franceConnect.service, currentProvider });
+  const selfService = createSelfService({ db, log, config, accountStore, accounts, throttle, mailer, franceConnect: franceConnect.service, currentProvider });
   const deletion = createDeletionService({
     db, log, config, secrets, mailer, keys, currentProvider,
     // Inside the one deleting transaction: consents go (the journal stays pseudonymised), and so
@@ -111,9 +111,10 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     ]),
   });
 
-  const buildProvider = () => createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks });
-  let providerKeysVersion = await keys.version();
-  provider = await buildProvider();
+  const buildProvider = (keysAt: Date) => createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks, keysAt });
+  const keysAt = new Date();
+  let providerKeysVersion = await keys.version(keysAt);
+  provider = await buildProvider(keysAt);
 
   return {
     config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, devMailbox, throttle,
@@ -122,10 +123,11 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     get provider() { return currentProvider(); },
     currentProvider,
     // `glc keys rotate|retire` on any instance reaches every instance within one check period.
-    async reloadProviderIfKeysChanged() {
-      const version = await keys.version();
+    // The version includes each key's state: a `next` key becoming `current` reloads too.
+    async reloadProviderIfKeysChanged(now = new Date()) {
+      const version = await keys.version(now);
       if (version === providerKeysVersion) return false;
-      provider = await buildProvider();
+      provider = await buildProvider(now);
       providerKeysVersion = version;
       log.info({ keys: version.split(',').length }, 'signing keys changed: provider reloaded');
       return true;
@@ -134,4 +136,4 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   };
 }
 
-export const reloadProviderIfKeysChanged = (s: Services): Promise<boolean> => s.reloadProviderIfKeysChanged();
+export const reloadProviderIfKeysChanged = (s: Services, now?: Date): Promise<boolean> => s.reloadProviderIfKeysChanged(now);

@@ -138,6 +138,7 @@ describe('unverified sign-ups', () => {
     const signupPage = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(login.html)![1]!, login.url).href);
     const res = await browser.submit(signupPage, /inscription$/, { email: 'jamais@example.fr', password: STRONG_PASSWORD, passwordConfirmation: STRONG_PASSWORD });
     expect(res.status).toBe(200);
+    await glc.services.accounts.settled(); // the account is made after the answer
     const unverified = (await glc.services.accountStore.findByEmail('jamais@example.fr'))!;
     expect(unverified.email_verified_at).toBeNull();
     const created = unverified.created_at.getTime();

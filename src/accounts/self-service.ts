@@ -10,6 +10,7 @@ import type { Secrets } from '../secrets.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Throttle } from '../http/throttle.js';
 import type { AccountStore } from './store.js';
+import type { AccountService } from './service.js';
 import { emailSchema, hashEmailToken, type FieldErrors } from './service.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { changedFields, validateIdentity, type IdentityForm, type IdentityResult } from './identity.js';
@@ -36,6 +37,8 @@ export interface SelfServiceDeps extends SessionDeps {
   throttle: Throttle;
   mailer: Mailer;
   franceConnect: CertifiedFieldsSource;
+  /** Work done after the answer (equal answer times), awaited on stop. */
+  accounts: Pick<AccountService, 'later'>;
 }
 
 export function createSelfService(s: SelfServiceDeps) {
@@ -67,12 +70,15 @@ export function createSelfService(s: SelfServiceDeps) {
    * on its recent login instead.
    */
   async function proveCurrentPassword(account: Account, password: string, now: Date, messages: { missing: string; wrong: string; failureEvent?: string }): Promise<{ blocked?: Date; error?: string }> {
-    const until = await throttle.blockedUntil([passwordKey(account)], now);
-    if (until) return { blocked: until };
     if (!account.password_hash) return {};
     if (!password) return { error: messages.missing };
-    if (await verifyPassword(account.password_hash, password)) return {};
-    await throttle.recordFailure([passwordKey(account)], now);
+    // Counted before verifying (atomic admission, see throttle.admit()); refunded when right.
+    const admission = await throttle.admit([{ key: passwordKey(account) }], now);
+    if (!admission.ok) return { blocked: admission.until };
+    if (await verifyPassword(account.password_hash, password)) {
+      await throttle.refund(admission.reservation);
+      return {};
+    }
     if (messages.failureEvent) await store.recordEvent(account.id, messages.failureEvent);
     return { error: messages.wrong };
   }
@@ -161,16 +167,20 @@ export function createSelfService(s: SelfServiceDeps) {
       ];
       const blocked = [byIp, byEmail].find((q) => !q.ok);
       if (blocked && !blocked.ok) return { ok: false, reason: 'blocked', retryAt: blocked.retryAt };
-      const account = await store.findByEmail(email);
-      if (account?.email) {
-        const token = randomToken();
-        await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'reset_password', expiresAt: new Date(now.getTime() + RESET_TOKEN_HOURS * 3600_000) });
-        const link = new URL('/mot-de-passe-oublie/nouveau', config.issuer);
-        link.searchParams.set('jeton', token);
-        await sendMail(account.email, 'reset-password', { link: link.href, validMinutes: RESET_TOKEN_HOURS * 60 }, { accountId: account.id, ip: input.ip }, now);
-        await store.recordEvent(account.id, 'password_reset_requested');
-      }
-      log.info({ event: 'password_reset_requested', known: Boolean(account) }, 'password reset requested');
+      // Whether the address has an account shows in nothing before the answer: the lookup, the
+      // link and the mail are done after it (src/accounts/deferred.ts).
+      s.accounts.later('password_reset', async () => {
+        const account = await store.findByEmail(email);
+        if (account?.email) {
+          const token = randomToken();
+          await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'reset_password', expiresAt: new Date(now.getTime() + RESET_TOKEN_HOURS * 3600_000) });
+          const link = new URL('/mot-de-passe-oublie/nouveau', config.issuer);
+          link.searchParams.set('jeton', token);
+          await sendMail(account.email, 'reset-password', { link: link.href, validMinutes: RESET_TOKEN_HOURS * 60 }, { accountId: account.id, ip: input.ip }, now);
+          await store.recordEvent(account.id, 'password_reset_requested');
+        }
+        log.info({ event: 'password_reset_requested', known: Boolean(account) }, 'password reset requested');
+      });
       return { ok: true };
     },
 

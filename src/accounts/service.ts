@@ -1,5 +1,7 @@
 // Rules of local accounts: sign-up, email verification, password login.
 import { createHash } from 'node:crypto';
+import { createDeferredWork } from './deferred.js';
+import type { Logger } from '../log.js';
 import { z } from 'zod';
 import type { Account } from '../db/schema.js';
 import type { Mailer } from '../mail/mailer.js';
@@ -27,8 +29,9 @@ export type LoginResult =
 
 export type SignUpResult = { ok: true } | { ok: false; errors: FieldErrors; retryAt?: Date };
 
-export function createAccountService(deps: { store: AccountStore; mailer: Mailer; throttle: Throttle; issuer: string }) {
+export function createAccountService(deps: { store: AccountStore; mailer: Mailer; throttle: Throttle; issuer: string; log?: Logger }) {
   const { store, mailer, throttle, issuer } = deps;
+  const deferred = createDeferredWork(deps.log);
 
   async function sendVerification(account: Account, now: Date, returnTo?: string): Promise<void> {
     if (!account.email) return;
@@ -43,6 +46,10 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
 
   return {
     sendVerification,
+    /** Work done after an answer (see deferred.ts), shared with the self-service. */
+    later: deferred.later,
+    /** Resolves when the work done after answers is finished (tests, shutdown). */
+    settled: deferred.settled,
 
     /** Creates an unverified account; the same answer whether or not the email is taken. */
     async signUp(input: { email: string; password: string; passwordConfirmation: string; ip?: string }, now: Date, returnTo?: string): Promise<SignUpResult> {
@@ -61,19 +68,25 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
         }
       }
 
-      const existing = await store.findByEmail(email.data);
-      if (existing) {
-        // Someone may be trying to find out whether this email has an account: answer as for a
-        // new one, and tell the owner by mail instead (when not verified yet, resend the link).
-        if (!existing.email_verified_at) await sendVerification(existing, now, returnTo);
-        else if (await throttle.allow([`mail:${existing.id}`, `mail:to:${existing.email!.toLowerCase()}`], EMAILS_PER_HOUR, now)) {
-          await mailer.send(existing.email!, 'signup-existing', { loginUrl: `${issuer}/compte`, resetUrl: `${issuer}/mot-de-passe-oublie` });
+      // Same work before the answer whether or not the address has an account (the hash, always);
+      // what depends on it (account, token, mail) is done after the answer: its time tells nothing.
+      const passwordHash = await hashPassword(input.password);
+      const address = email.data;
+      deferred.later('signup', async () => {
+        const existing = await store.findByEmail(address);
+        if (existing) {
+          // Someone may be trying to find out whether this email has an account: answer as for a
+          // new one, and tell the owner by mail instead (when not verified yet, resend the link).
+          if (!existing.email_verified_at) await sendVerification(existing, now, returnTo);
+          else if (await throttle.allow([`mail:${existing.id}`, `mail:to:${existing.email!.toLowerCase()}`], EMAILS_PER_HOUR, now)) {
+            await mailer.send(existing.email!, 'signup-existing', { loginUrl: `${issuer}/compte`, resetUrl: `${issuer}/mot-de-passe-oublie` });
+          }
+          return;
         }
-        return { ok: true };
-      }
-      const account = await store.create({ email: email.data, passwordHash: await hashPassword(input.password) }, now);
-      await store.recordEvent(account.id, 'signup', { method: 'password' });
-      await sendVerification(account, now, returnTo);
+        const account = await store.create({ email: address, passwordHash }, now);
+        await store.recordEvent(account.id, 'signup', { method: 'password' });
+        await sendVerification(account, now, returnTo);
+      });
       return { ok: true };
     },
 
@@ -89,17 +102,17 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
     async logIn(input: { email: string; password: string; ip: string }, now: Date): Promise<LoginResult> {
       const email = input.email.trim().toLowerCase();
       const keys = [`login:email:${email}`, `login:ip:${input.ip}`];
-      const until = await throttle.blockedUntil(keys, now);
-      if (until) return { ok: false, reason: 'blocked', until };
+      // Admitted (and counted) before the password is verified: see throttle.admit().
+      const admission = await throttle.admit([{ key: keys[0]! }, { key: keys[1]!, freeFailures: THROTTLE.loginFreeFailuresPerIp }], now);
+      if (!admission.ok) return { ok: false, reason: 'blocked', until: admission.until };
       const account = email ? await store.findByEmail(email) : undefined;
       const valid = account?.password_hash ? await verifyPassword(account.password_hash, input.password) : await verifyAgainstDecoy(input.password);
       if (!account || !valid) {
-        await throttle.recordFailure([keys[0]!], now);
-        await throttle.recordFailure([keys[1]!], now, { freeFailures: THROTTLE.loginFreeFailuresPerIp });
         if (account) await store.recordEvent(account.id, 'login_failed', { method: 'password' });
         return { ok: false, reason: 'invalid' };
       }
       await throttle.reset([keys[0]!]);
+      await throttle.refund(admission.reservation, [keys[1]!]);
       if (!account.email_verified_at) return { ok: false, reason: 'unverified', account };
       await store.recordEvent(account.id, 'login', { method: 'password' });
       await store.touchActivity(account.id, now);

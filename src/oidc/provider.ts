@@ -1,6 +1,6 @@
 // node-oidc-provider configured as GLC's OpenID provider: authorization code + PKCE only,
 // exact redirect URIs, pairwise subjects, rotating refresh tokens, everything in PostgreSQL.
-import Provider, { type errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -9,10 +9,11 @@ import type { ClientStore } from '../clients/store.js';
 import type { AccountStore } from '../accounts/store.js';
 import { renderView } from '../http/views.js';
 import { allowFormTargets } from '../http/middleware.js';
+import { forceSecureCookies, trustProxies } from '../http/proxy.js';
 import { createAdapterClass } from './adapter.js';
-import { subjectFor } from './subjects.js';
+import { SECTOR_PATTERN, subjectFor } from './subjects.js';
 import { accountClaims, type Claims } from './account-claims.js';
-import { SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
+import { CLIENT_CREDENTIALS_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
 
 /** Adds claims of an account (FranceConnect certification adds verified_claims). */
@@ -54,6 +55,8 @@ export interface ProviderDeps {
   accounts: AccountStore;
   keys: KeyStore;
   hooks: ProviderHooks;
+  /** The time at which key states are read (staged rotation); now by default. */
+  keysAt?: Date;
 }
 
 export const TTL = {
@@ -102,9 +105,36 @@ function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_descript
   });
 }
 
+/**
+ * Two rules of the registration oidc-provider leaves open:
+ * - client_secret_basic and client_secret_post are interchangeable there; here a service must
+ *   authenticate the way it registered (RFC 7591 token_endpoint_auth_method). The provider
+ *   compares the secret inside its request context (Provider.ctx): the check goes there.
+ * - client_credentials could carry openid/profile/…; it gives API scopes only.
+ */
+function enforceRegistration(provider: Provider): void {
+  const compare = provider.Client.prototype.compareClientSecret;
+  provider.Client.prototype.compareClientSecret = function (this: InstanceType<Provider['Client']>, secret: string) {
+    const ctx = Provider.ctx;
+    if (ctx?.oidc) {
+      const used = ctx.oidc.params?.client_secret !== undefined ? 'client_secret_post' : 'client_secret_basic';
+      if (used !== this.clientAuthMethod) {
+        throw new errors.InvalidClientAuth(`the client is registered with ${this.clientAuthMethod}, not ${used}`);
+      }
+    }
+    return compare.call(this, secret);
+  };
+  const save = provider.ClientCredentials.prototype.save;
+  provider.ClientCredentials.prototype.save = function (this: InstanceType<Provider['ClientCredentials']>) {
+    const refused = String(this.scope ?? '').split(' ').filter((scope) => scope && !CLIENT_CREDENTIALS_SCOPES.includes(scope));
+    if (refused.length) throw new errors.InvalidScope('client_credentials gives API scopes only', refused.join(' '));
+    return save.call(this);
+  };
+}
+
 export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   const { config, db, log, secrets, clients, accounts, keys, hooks } = deps;
-  const jwks = await keys.privateJwks();
+  const jwks = await keys.privateJwks(deps.keysAt);
 
   /**
    * The ID token carries the consented claims only for a service registered with
@@ -150,7 +180,15 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
     },
-    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client, accountId),
+    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId),
+    extraClientMetadata: {
+      properties: ['glc_sector'],
+      validator: (_ctx, key, value) => {
+        if (key === 'glc_sector' && value !== undefined && (typeof value !== 'string' || !SECTOR_PATTERN.test(value))) {
+          throw new errors.InvalidClientMetadata('glc_sector must be a short lowercase name');
+        }
+      },
+    },
     findAccount: async (ctx, id) => {
       const account = await accounts.findById(id);
       if (!account) return undefined;
@@ -234,7 +272,11 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.production;
+  // Same proxy rule as GLC's app (client IP for its rate limits and logs, https behind TLS offload).
+  trustProxies(provider, config.trustProxyHops);
+  if (config.production) forceSecureCookies(provider);
+
+  enforceRegistration(provider);
 
   provider.on('server_error', (ctx, err) => {
     log.error({ requestId: ctx.state?.requestId, err: { name: err.name, message: err.message } }, 'oidc server_error');
@@ -254,7 +296,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     const client = ctx.oidc.client;
     if (!accountId || !client) return;
     for (const hook of hooks.onAccountUsed) void hook(accountId).catch(() => undefined);
-    const sub = subjectFor(secrets, client, accountId);
+    const sub = subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId);
     for (const hook of hooks.onSubjectIssued) void hook(accountId, client.clientId, sub).catch(() => undefined);
   });
   provider.on('grant.success', (ctx) => {

@@ -50,6 +50,19 @@ export async function startTestGlc(env: Record<string, string> = {}, options: { 
   };
 }
 
+/**
+ * Another instance on the same database and DATA_DIR (hence the same SECRETS_KEY) and the same
+ * issuer, on its own port: what a second container behind the load balancer is.
+ */
+export async function startSecondInstance(glc: TestGlc, env: Record<string, string> = {}, options: { logDestination?: { write(line: string): void } } = {}): Promise<RunningGlc> {
+  const port = await freePort();
+  const other = await startGlc({
+    NODE_ENV: 'test', PORT: String(port), ISSUER: glc.config.issuer, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...glc.database.env, ...env,
+  }, options);
+  return { ...other, url: `http://localhost:${port}` };
+}
+
 export interface TestClient { clientId: string; clientSecret: string | null; redirectUri: string; config: oidc.Configuration }
 
 /** Registers a service the way an operator does, and gives it an openid-client configuration. */
@@ -92,6 +105,7 @@ export async function signUp(glc: TestGlc, browser: Browser, loginPage: Page, em
   const signupPage = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(loginPage.html)![1]!, loginPage.url).href);
   const done = await browser.submit(signupPage, /inscription$/, { email, password, passwordConfirmation: password });
   if (done.status !== 200) throw new Error(`sign-up refused: ${done.status}`);
+  await glc.services.accounts.settled(); // the account and its mail are made after the answer
   const link = glc.linkInLastMail(email, /http\S+\/inscription\/confirmer\S+/);
   const confirmed = await browser.get(decode(link));
   if (confirmed.status !== 200) throw new Error(`confirmation refused: ${confirmed.status}`);
