@@ -10,6 +10,7 @@ import { randomToken } from '../secrets.js';
 import type { AccountStore } from './store.js';
 import { hashPassword, passwordProblem, verifyAgainstDecoy, verifyPassword } from './passwords.js';
 import { THROTTLE } from './throttle-rules.js';
+import { throttleKeys } from './throttle-keys.js';
 
 export const EMAIL_TOKEN_HOURS = 24;
 const EMAILS_PER_HOUR = THROTTLE.mailPerRecipient;
@@ -35,7 +36,7 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
 
   async function sendVerification(account: Account, now: Date, returnTo?: string): Promise<void> {
     if (!account.email) return;
-    if (!(await throttle.allow([`mail:${account.id}`, `mail:to:${account.email.toLowerCase()}`], EMAILS_PER_HOUR, now))) return;
+    if (!(await throttle.allow([throttleKeys.mailAccount(account.id), throttleKeys.mailTo(account.email)], EMAILS_PER_HOUR, now))) return;
     const token = randomToken();
     await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'verify_email', expiresAt: new Date(now.getTime() + EMAIL_TOKEN_HOURS * 3600_000) });
     const link = new URL('/inscription/confirmer', issuer);
@@ -61,7 +62,7 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
       else if (input.password !== input.passwordConfirmation) errors.passwordConfirmation = 'Les deux mots de passe ne sont pas identiques.';
       if (!email.success || Object.keys(errors).length) return { ok: false, errors };
       if (input.ip) {
-        const quota = await throttle.consume([`signup:ip:${input.ip}`], THROTTLE.signUpsPerIp, now);
+        const quota = await throttle.consume([throttleKeys.signUpIp(input.ip)], THROTTLE.signUpsPerIp, now);
         if (!quota.ok) {
           const at = new Intl.DateTimeFormat('fr-FR', { timeStyle: 'short', timeZone: 'Europe/Paris' }).format(quota.retryAt);
           return { ok: false, retryAt: quota.retryAt, errors: { email: `Trop de comptes ont été créés depuis votre connexion internet. Pour votre sécurité, réessayez à partir de ${at}.` } };
@@ -78,7 +79,7 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
           // Someone may be trying to find out whether this email has an account: answer as for a
           // new one, and tell the owner by mail instead (when not verified yet, resend the link).
           if (!existing.email_verified_at) await sendVerification(existing, now, returnTo);
-          else if (await throttle.allow([`mail:${existing.id}`, `mail:to:${existing.email!.toLowerCase()}`], EMAILS_PER_HOUR, now)) {
+          else if (await throttle.allow([throttleKeys.mailAccount(existing.id), throttleKeys.mailTo(existing.email!)], EMAILS_PER_HOUR, now)) {
             await mailer.send(existing.email!, 'signup-existing', { loginUrl: `${issuer}/compte`, resetUrl: `${issuer}/mot-de-passe-oublie` });
           }
           return;
@@ -101,7 +102,7 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
     /** Password login with throttling per account and per client IP. One neutral failure. */
     async logIn(input: { email: string; password: string; ip: string }, now: Date): Promise<LoginResult> {
       const email = input.email.trim().toLowerCase();
-      const keys = [`login:email:${email}`, `login:ip:${input.ip}`];
+      const keys = [throttleKeys.loginEmail(email), throttleKeys.loginIp(input.ip)];
       // Admitted (and counted) before the password is verified: see throttle.admit().
       const admission = await throttle.admit([{ key: keys[0]! }, { key: keys[1]!, freeFailures: THROTTLE.loginFreeFailuresPerIp }], now);
       if (!admission.ok) return { ok: false, reason: 'blocked', until: admission.until };

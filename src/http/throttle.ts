@@ -25,6 +25,11 @@ export interface AdmissionKey { key: string; freeFailures?: number }
 export interface Reservation { keys: { key: string; blockedUntil: Date | null }[] }
 export type Admission = { ok: true; reservation: Reservation } | { ok: false; until: Date };
 
+/** How keys are stored: hashed (no address or IP in the table), counted actions under a prefix of their own. */
+export function storedKeys(secrets: Pick<Secrets, 'hmac'>, keys: { failures: string[]; counters: string[] }): string[] {
+  return [...keys.failures, ...keys.counters.map((k) => `count:${k}`)].map((k) => secrets.hmac('throttle', k));
+}
+
 export function createThrottle(db: Db, secrets: Secrets) {
   const key = (k: string) => secrets.hmac('throttle', k);
   // One statement: concurrent hits on two instances are both counted; an old window restarts.
