@@ -21,6 +21,8 @@ export interface Config {
   issuer: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Port of the embedded PostgreSQL server (no DATABASE_URL); undefined → first free from 5433. */
+  embeddedDbPort: number | undefined;
   secretsKey: string | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -100,6 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuer,
     databaseUrl,
     dataDir: read(env, 'DATA_DIR', z.string().min(1).default('./data'), 'a folder path'),
+    embeddedDbPort: read(env, 'EMBEDDED_DB_PORT', z.coerce.number().int().min(1).max(65535).optional(), 'a TCP port number (1-65535) for the embedded PostgreSQL server'),
     secretsKey,
     smtpUrl,
     mailFrom: read(env, 'MAIL_FROM', z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'), 'a sender address such as "GrandLyon Connect <no-reply@example.fr>"'),

@@ -36,7 +36,7 @@ type WithServices = <T>(fn: (s: Services) => Promise<T>) => Promise<T>;
 
 /**
  * Opens what a command needs, runs it, closes the database whatever happens. Given the services
- * of a running instance (tests on the embedded database, which one process only may open), uses them.
+ * of a running instance (tests, in-process), uses them.
  */
 function servicesOpener(running?: Services): WithServices {
   return async (fn) => {

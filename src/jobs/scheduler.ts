@@ -1,7 +1,7 @@
 // Periodic jobs inside the app. Each run takes a PostgreSQL advisory lock so that, with any
 // number of instances, one runs it at a time; the others skip that turn.
 import { sql } from 'kysely';
-import { isEmbedded, type Db } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 
 export interface Job {
@@ -12,21 +12,8 @@ export interface Job {
   run(now: Date): Promise<Record<string, unknown> | void>;
 }
 
-// The embedded database has one connection: holding it for the lock would starve the job's own
-// queries. It also serves one process only, so an in-process lock is enough there.
-const embeddedLocks = new Set<number>();
-
 /** Runs `fn` holding the advisory lock, or returns { ran: false } if another instance holds it. */
 export async function withAdvisoryLock<T>(db: Db, lockId: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
-  if (isEmbedded(db)) {
-    if (embeddedLocks.has(lockId)) return { ran: false };
-    embeddedLocks.add(lockId);
-    try {
-      return { ran: true, value: await fn() };
-    } finally {
-      embeddedLocks.delete(lockId);
-    }
-  }
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${lockId}) as locked`.execute(conn);
     if (!rows[0]?.locked) return { ran: false } as const;
