@@ -14,6 +14,7 @@ import { startScheduler, type Job } from './jobs/scheduler.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
+import { deliverBackchannelLogout } from './oidc/sessions.js';
 
 export interface RunningGlc {
   config: Config;
@@ -59,6 +60,11 @@ export async function startGlc(env: Record<string, string | undefined> = process
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
     const stopJobs = startScheduler(db, log, jobs);
+    // Every instance works the queue of outgoing mail and back-channel logouts.
+    await services.outbox.work({
+      mail: (job) => services.mailTransport.send(job.to, job.template, job.vars),
+      logout: (job) => deliverBackchannelLogout(services, job),
+    });
     const keyCheck = setInterval(() => {
       reloadProviderIfKeysChanged(services).catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
     }, KEY_CHECK_MS).unref();
@@ -74,6 +80,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
         await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
         server.closeAllConnections();
         await stopJobs();
+        await services.outbox.stop();
         await db.destroy();
       })();
       return stopping;

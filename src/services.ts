@@ -13,6 +13,7 @@ import { createKeyStore, type KeyStore } from './oidc/keys.js';
 import { createAccountStore, type AccountStore } from './accounts/store.js';
 import { createAccountService, type AccountService } from './accounts/service.js';
 import { createDevMailbox, createSmtpMailer, type DevMailbox, type Mailer } from './mail/mailer.js';
+import { createOutbox, queuedMailer, type Outbox } from './outbox/queue.js';
 import { createThrottle, type Throttle } from './http/throttle.js';
 import { createProvider, type ProviderHooks } from './oidc/provider.js';
 import type { DeletionService } from './deletion/service.js';
@@ -29,8 +30,13 @@ export interface Services {
   keys: KeyStore;
   accountStore: AccountStore;
   accounts: AccountService;
+  /** What the domains send with: through the durable queue with SMTP, the dev mailbox otherwise. */
   mailer: Mailer;
+  /** What the queue's mail worker delivers with (SMTP, or the dev mailbox). */
+  mailTransport: Mailer;
   devMailbox: DevMailbox | undefined;
+  /** Durable queue of outgoing mail and back-channel logouts (pg-boss). */
+  outbox: Outbox;
   throttle: Throttle;
   providerHooks: ProviderHooks;
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
@@ -55,13 +61,17 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   await keys.ensure();
   const accountStore = createAccountStore(db);
   const devMailbox = config.smtpUrl ? undefined : createDevMailbox(config.dataDir);
-  const mailer: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
+  const outbox = createOutbox({ db, log, ...config.queue });
+  // The dev mailbox is a local file write, which cannot be down: written at once, so that a
+  // newcomer (and the tests) find the mail as soon as the page answers.
+  const mailTransport: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
+  const mailer: Mailer = config.smtpUrl ? queuedMailer(outbox) : devMailbox!;
   const throttle = createThrottle(db, secrets);
   const providerHooks: ProviderHooks = {
     onAccountUsed: (accountId) => accountStore.touchActivity(accountId, new Date()),
   };
   const services: Omit<Services, 'provider' | 'providerKeysVersion' | 'deletion' | 'consent' | 'franceConnect'> = {
-    config, db, log, secrets, clientStore, keys, accountStore, mailer, devMailbox, throttle, providerHooks,
+    config, db, log, secrets, clientStore, keys, accountStore, mailer, mailTransport, devMailbox, outbox, throttle, providerHooks,
     clients: createClientService(clientStore, { production: config.production }),
     accounts: createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer }),
   };

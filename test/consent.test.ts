@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
-import { authorizationRequest, callbackUrl, registerClient, signUp, startTestGlc, STRONG_PASSWORD, type PendingAuthorization, type TestClient, type TestGlc, startBackchannelReceiver, type BackchannelReceiver } from './support/glc.js';
+import { authorizationRequest, callbackUrl, registerClient, signUp, startTestGlc, STRONG_PASSWORD, type PendingAuthorization, type TestClient, type TestGlc, startBackchannelReceiver, type BackchannelReceiver, eventually } from './support/glc.js';
 import { Browser, decode, type Page } from './support/browser.js';
 import { runCli } from '../src/cli/main.js';
 
@@ -245,6 +245,8 @@ describe('the resident manages consents', () => {
     const userinfo = await fetch(`${glc.config.issuer}/me`, { headers: { authorization: `Bearer ${t.access_token}` } });
     expect(userinfo.status).toBe(401);
 
+    await eventually(() => backchannel.tokens.length > before); // delivered by the queue's worker
+    await new Promise((r) => setTimeout(r, 1500)); // and only one
     expect(backchannel.tokens.length).toBe(before + 1);
     const { payload } = await jose.jwtVerify(backchannel.tokens.at(-1)!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: app.clientId });
     expect(payload.sub).toBe(sub);

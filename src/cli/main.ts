@@ -11,6 +11,7 @@ import { ClientInputError, detectLogoType, type ClientUpdate } from '../clients/
 import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 import { registerFranceConnectCommands } from '../franceconnect/cli.js';
+import { registerQueueCommands } from '../outbox/cli.js';
 
 export class UsageError extends Error {}
 
@@ -45,7 +46,12 @@ function servicesOpener(running?: Services): WithServices {
     const db = await openDatabase(config);
     try {
       await migrateToLatest(db);
-      return await fn(await createServices(config, db, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)));
+      const services = await createServices(config, db, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
+      try {
+        return await fn(services);
+      } finally {
+        await services.outbox.stop(); // mail queued by the command is sent by the running instances
+      }
     } finally {
       await db.destroy();
     }
@@ -210,6 +216,7 @@ export function buildProgram(write: (text: string) => void, running?: Services):
   registerDeletionCommands(program, helpers);
   registerConsentCommands(program, helpers);
   registerFranceConnectCommands(program, helpers);
+  registerQueueCommands(program, helpers);
   return program;
 }
 

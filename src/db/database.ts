@@ -7,6 +7,14 @@ import { acquireEmbeddedPostgres } from './embedded.js';
 
 export type Db = Kysely<Database>;
 
+// The queue library (pg-boss) opens its own small pool on the same database.
+const urls = new WeakMap<Db, string>();
+export function connectionStringOf(db: Db): string {
+  const url = urls.get(db);
+  if (!url) throw new Error('database opened without openDatabase');
+  return url;
+}
+
 // timestamptz as Date and bigint as number are what the domain code expects.
 pg.types.setTypeParser(20, (v) => Number(v));
 
@@ -30,7 +38,9 @@ function connect(connectionString: string): Db {
   const pool = new pg.Pool({ connectionString, max: 10, idleTimeoutMillis: 30_000 });
   // A broken idle connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  urls.set(db, connectionString);
+  return db;
 }
 
 export async function isDatabaseReachable(db: Db): Promise<boolean> {

@@ -122,41 +122,44 @@ export function createDeletionService(s: Services): DeletionService {
     const deleted = new Set(await store.deleteAccountRows(trx, ids));
     const records = [...known.entries()].filter(([key]) => deleted.has(key.slice(0, key.indexOf('|')))).map(([, v]) => v);
     await store.appendRecords(trx, records, reason, now);
-    return {
-      deleted: accounts.filter((a) => deleted.has(a.id)),
-      records: records.length,
-      targets: targets.filter((t) => deleted.has(t.accountId)),
-    };
+    const gone = accounts.filter((a) => deleted.has(a.id));
+    // Back-channel logouts and (with SMTP) the notices are queued in this transaction: they go
+    // out, with retries, if and only if the deletion commits.
+    await queueLogouts(trx, targets.filter((t) => deleted.has(t.accountId)));
+    const notified = s.mailer.sendInTransaction ? await queueNotices(trx, gone, reason) : false;
+    return { deleted: gone, records: records.length, notified };
   }
 
-  /** After commit: tell the services with a session (back-channel logout) and the resident. */
-  async function afterCommit(result: Awaited<ReturnType<typeof deleteInTransaction>>, reason: DeletionReason): Promise<void> {
-    // Each service is looked up once per batch; at most MAIL_CONCURRENCY logout requests at a time.
-    const clients = new Map<string, ReturnType<Services['provider']['Client']['find']>>();
-    const findClient = (clientId: string) => {
-      if (!clients.has(clientId)) clients.set(clientId, s.provider.Client.find(clientId));
+  async function queueLogouts(trx: Transaction<Database>, targets: LogoutTarget[]): Promise<void> {
+    const clients = new Map<string, Promise<boolean>>();
+    const hasBackchannel = (clientId: string) => {
+      if (!clients.has(clientId)) clients.set(clientId, s.provider.Client.find(clientId).then((c) => Boolean(c?.backchannelLogoutUri), () => false));
       return clients.get(clientId)!;
     };
-    for (let i = 0; i < result.targets.length; i += MAIL_CONCURRENCY) {
-      await Promise.all(result.targets.slice(i, i + MAIL_CONCURRENCY).map(async ({ accountId, clientId, sid }) => {
-        try {
-          const client = await findClient(clientId);
-          if (!client?.backchannelLogoutUri) return;
-          await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid);
-          s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
-        } catch (err) {
-          s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
-        }
-      }));
+    for (const { accountId, clientId, sid } of targets) {
+      if (await hasBackchannel(clientId)) await s.outbox.enqueueLogout({ clientId, accountId, sid }, trx);
     }
-    // Only to a verified address: the notice must not go to someone who never owned the account.
-    const recipients = result.deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
+  }
+
+  // Only to a verified address: the notice must not go to someone who never owned the account.
+  const noticeRecipients = (deleted: AccountToDelete[]) => deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
+  const noticeVars = (reason: DeletionReason) => ({
+    reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
+  });
+
+  async function queueNotices(trx: Transaction<Database>, deleted: AccountToDelete[], reason: DeletionReason): Promise<true> {
+    for (const email of noticeRecipients(deleted)) await s.mailer.sendInTransaction!(trx, email, 'account-deleted', noticeVars(reason));
+    return true;
+  }
+
+  /** After commit, without SMTP (development mailbox, written at once): the notices. */
+  async function afterCommit(result: Awaited<ReturnType<typeof deleteInTransaction>>, reason: DeletionReason): Promise<void> {
+    if (result.notified) return;
+    const recipients = noticeRecipients(result.deleted);
     for (let i = 0; i < recipients.length; i += MAIL_CONCURRENCY) {
       await Promise.all(recipients.slice(i, i + MAIL_CONCURRENCY).map(async (email) => {
         try {
-          await s.mailer.send(email, 'account-deleted', {
-            reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
-          });
+          await s.mailer.send(email, 'account-deleted', noticeVars(reason));
         } catch (err) {
           s.log.warn({ event: 'account_deleted_mail_failed', error: (err as Error).message }, 'deletion notice not sent');
         }

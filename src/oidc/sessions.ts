@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Services } from '../services.js';
+import type { LogoutJob } from '../outbox/queue.js';
 
 interface SessionPayload { accountId?: string; uid?: string; authorizations?: Record<string, { sid?: string; grantId?: string }> }
 
@@ -15,18 +16,28 @@ async function sessionsOf(db: Db, accountId: string) {
   return rows.map((r) => ({ id: r.id, payload: r.payload as SessionPayload }));
 }
 
-/** Sends back-channel logout tokens; failures are logged, never fatal (the service may be down). */
+/**
+ * Queues back-channel logouts for the services that registered a URI: a service that is down
+ * gets them when it is back (retries with backoff, see src/outbox/queue.ts).
+ */
 async function notifyClients(s: Services, accountId: string, targets: { clientId: string; sid?: string }[]): Promise<void> {
-  await Promise.all(targets.map(async ({ clientId, sid }) => {
-    try {
-      const client = await s.provider.Client.find(clientId);
-      if (!client?.backchannelLogoutUri) return;
-      await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid ?? '');
-      s.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
-    } catch (err) {
-      s.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
-    }
-  }));
+  for (const { clientId, sid } of targets) {
+    const client = await s.provider.Client.find(clientId).catch(() => undefined);
+    if (client?.backchannelLogoutUri) await s.outbox.enqueueLogout({ clientId, accountId, sid: sid ?? '' });
+  }
+}
+
+/** The queue's worker: one delivery attempt; a failure throws so that the queue retries. */
+export async function deliverBackchannelLogout(s: Services, job: LogoutJob): Promise<void> {
+  const client = await s.provider.Client.find(job.clientId);
+  if (!client?.backchannelLogoutUri) return; // the service no longer wants them (or is gone)
+  try {
+    await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(job.accountId, job.sid);
+  } catch (err) {
+    s.log.warn({ clientId: job.clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed, will retry');
+    throw err;
+  }
+  s.log.info({ clientId: job.clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
 }
 
 /** Ends every session of the account (but `exceptSessionUid`) and tells the services of those sessions. */

@@ -131,3 +131,12 @@ export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/backchannel`, tokens, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
+
+/** Waits (bounded) until `check` holds: for deliveries made by GLC's queue workers. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
