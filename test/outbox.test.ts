@@ -9,6 +9,7 @@ import * as jose from 'jose';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
+import { startGlc } from '../src/server.js';
 import { revokeServiceAccess } from '../src/oidc/sessions.js';
 import { eventually, freePort, registerClient, startTestGlc, type TestGlc } from './support/glc.js';
 
@@ -31,7 +32,7 @@ function startDeadSmtp(port: number): Promise<{ attempts: () => number; close():
 
 function startSmtp(port: number): Promise<SMTPServer> {
   const server = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS'], logger: false, disableReverseLookup: true,
+    authOptional: true, disabledCommands: ['STARTTLS'], logger: false, disableReverseLookup: true, closeTimeout: 200,
     onData(stream, session, callback) {
       let raw = '';
       stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });
@@ -155,6 +156,29 @@ describe('durable queue', () => {
     } finally {
       await service.close();
       await once.close();
+    }
+  });
+
+  it('with two instances working the queue, each mail is sent once, by one of them', async () => {
+    const port = await freePort();
+    const second = await startGlc({ NODE_ENV: 'test', PORT: String(port), ISSUER: glc.config.issuer, LOG_LEVEL: 'silent', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, ...glc.database.env });
+    const smtp = await startSmtp(smtpPort);
+    const byInstance = [0, 0];
+    for (const [i, s] of [glc.services, second.services].entries()) {
+      const send = s.mailTransport.send.bind(s.mailTransport);
+      s.mailTransport.send = async (to, template, vars) => { await send(to, template, vars); byInstance[i]! += 1; };
+    }
+    try {
+      received.length = 0;
+      const emails = Array.from({ length: 30 }, (_, i) => `deux${i}@example.fr`);
+      await Promise.all(emails.map((to, i) => (i % 2 ? glc : second).services.mailer.send(to, 'signup-existing', { loginUrl: 'https://connect.example.fr/compte', resetUrl: 'https://connect.example.fr/mot-de-passe-oublie' })));
+      await eventually(() => received.length >= emails.length, 45_000);
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(received.flatMap((m) => m.to).sort()).toEqual([...emails].sort());
+      expect(byInstance[0]! + byInstance[1]!).toBe(emails.length);
+    } finally {
+      await second.stop();
+      await new Promise<void>((r) => smtp.close(() => r()));
     }
   });
 });

@@ -35,7 +35,7 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
 }
 
 function connect(connectionString: string): Db {
-  const pool = new pg.Pool({ connectionString, max: 10, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString, max: 10, idleTimeoutMillis: 30_000, application_name: 'glc' });
   // A broken idle connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

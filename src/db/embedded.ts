@@ -83,19 +83,26 @@ async function attach(dir: string, options: EmbeddedOptions): Promise<{ url: str
   });
 }
 
-/** Last one out stops the server (fast shutdown: our own pool is already closed). */
+/**
+ * Last one out stops the server: a smart shutdown first (it lets the backends of connections
+ * being closed finish: pg's pool.end() does not wait for them), fast after a few seconds (a
+ * developer's psql must not keep it running).
+ */
 async function leave(dir: string): Promise<void> {
   rmSync(path.join(dir, 'users', String(process.pid)), { force: true });
   if (liveUsers(dir).length > 0) return;
   const running = readPostmaster(dir);
   if (!running) return;
-  try {
-    process.kill(running.pid, 'SIGINT');
-  } catch {
-    return;
+  for (const [signal, waitMs] of [['SIGTERM', 5_000], ['SIGINT', 30_000]] as const) {
+    try {
+      process.kill(running.pid, signal);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + waitMs;
+    while (isAlive(running.pid) && Date.now() < deadline) await sleep(50);
+    if (!isAlive(running.pid)) return;
   }
-  const deadline = Date.now() + 30_000;
-  while (isAlive(running.pid) && Date.now() < deadline) await sleep(50);
 }
 
 /** Registered processes still alive; entries of crashed ones are removed. */
@@ -222,6 +229,7 @@ async function startOn(dir: string, bin: Binaries, account: Account | undefined,
   const flags = Object.entries({
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
+    log_line_prefix: '%m [%p] %a ',
     ...settings,
   }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
   let child: ChildProcess;
