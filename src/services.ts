@@ -69,6 +69,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const throttle = createThrottle(db, secrets);
   const providerHooks: ProviderHooks = {
     onAccountUsed: (accountId) => accountStore.touchActivity(accountId, new Date()),
+    onBackchannelFailed: (job) => outbox.enqueueLogout(job),
   };
   const services: Omit<Services, 'provider' | 'providerKeysVersion' | 'deletion' | 'consent' | 'franceConnect'> = {
     config, db, log, secrets, clientStore, keys, accountStore, mailer, mailTransport, devMailbox, outbox, throttle, providerHooks,

@@ -2,16 +2,14 @@
 // too. A service or an SMTP server that is down gets every message once it is back, once; after
 // the last try a delivery waits in a dead-letter queue that `glc queue status` shows and
 // `glc queue retry` sends again.
-import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { startGlc } from '../src/server.js';
 import { revokeServiceAccess } from '../src/oidc/sessions.js';
-import { eventually, freePort, registerClient, startTestGlc, type TestGlc } from './support/glc.js';
+import { eventually, freePort, registerClient, startBackchannelReceiver, startTestGlc, type TestGlc } from './support/glc.js';
 
 const DAY = 86_400_000;
 const received: { to: string[]; raw: string }[] = [];
@@ -40,33 +38,6 @@ function startSmtp(port: number): Promise<SMTPServer> {
     },
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
-}
-
-/** A service's back-channel endpoint that answers 503 while « down », 200 once up. */
-async function startService(): Promise<{ url: string; tokens: string[]; refused: () => number; up(): void; close(): Promise<void> }> {
-  const tokens: string[] = [];
-  let refused = 0;
-  let isUp = false;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
-    req.on('end', () => {
-      if (!isUp) {
-        refused += 1;
-        res.writeHead(503).end();
-        return;
-      }
-      const token = new URLSearchParams(body).get('logout_token');
-      if (token) tokens.push(token);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/backchannel`, tokens, refused: () => refused, up: () => { isUp = true; },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
 }
 
 async function queueStatus(g: TestGlc): Promise<{ queue: string; queued: number; deadLetters: number }[]> {
@@ -117,7 +88,7 @@ describe('durable queue', () => {
   });
 
   it('a back-channel logout to a service that is down is retried and arrives once it is up', async () => {
-    const service = await startService();
+    const service = await startBackchannelReceiver({ down: true });
     try {
       const client = await registerClient(glc, { name: 'Mairie de Saint-Fons', backchannelLogoutUri: service.url });
       const account = await glc.services.accountStore.create({ email: 'logout@example.fr', passwordHash: null });
@@ -138,7 +109,7 @@ describe('durable queue', () => {
 
   it('after the last try a delivery is a dead letter, shown by glc queue status and sent again by glc queue retry', async () => {
     const once = await startTestGlc({ QUEUE_RETRY_LIMIT: '0' });
-    const service = await startService();
+    const service = await startBackchannelReceiver({ down: true });
     try {
       const client = await registerClient(once, { name: 'Mairie de Feyzin', backchannelLogoutUri: service.url });
       const account = await once.services.accountStore.create({ email: 'dead@example.fr', passwordHash: null });
