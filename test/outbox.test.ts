@@ -87,6 +87,25 @@ describe('durable queue', () => {
     }
   });
 
+  it('a mail queued in a transaction goes out if and only if the transaction commits', async () => {
+    const smtp = await startSmtp(smtpPort);
+    try {
+      received.length = 0;
+      const vars = { loginUrl: 'https://connect.example.fr/compte', resetUrl: 'https://connect.example.fr/mot-de-passe-oublie' };
+      await expect(glc.services.db.transaction().execute(async (trx) => {
+        await glc.services.mailer.sendInTransaction!(trx, 'annule@example.fr', 'signup-existing', vars);
+        throw new Error('rolled back');
+      })).rejects.toThrow('rolled back');
+      await glc.services.db.transaction().execute((trx) => glc.services.mailer.sendInTransaction!(trx, 'valide@example.fr', 'signup-existing', vars));
+      await eventually(() => received.length > 0);
+      await new Promise((r) => setTimeout(r, 2500)); // time for the rolled-back one to show up, if it could
+      expect(received.flatMap((m) => m.to)).toEqual(['valide@example.fr']);
+      expect(await statusOf(glc, 'mail')).toMatchObject({ queued: 0, deadLetters: 0 });
+    } finally {
+      await new Promise<void>((r) => smtp.close(() => r()));
+    }
+  });
+
   it('a back-channel logout to a service that is down is retried and arrives once it is up', async () => {
     const service = await startBackchannelReceiver({ down: true });
     try {
