@@ -15,6 +15,7 @@ import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
 import { deliverBackchannelLogout } from './oidc/sessions.js';
+import { deliverMail } from './outbox/queue.js';
 
 export interface RunningGlc {
   config: Config;
@@ -30,9 +31,11 @@ export async function startGlc(env: Record<string, string | undefined> = process
   const config = options.config ?? loadConfig(env);
   const log = createLogger(config.logLevel, options.logDestination);
   const db = await openDatabase(config);
+  let started: Services | undefined;
   try {
     await migrateToLatest(db);
     const services = await createServices(config, db, log);
+    started = services;
     const routers: Router[] = [];
     const jobs: Job[] = [
       {
@@ -62,7 +65,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
     const stopJobs = startScheduler(db, log, jobs);
     // Every instance works the queue of outgoing mail and back-channel logouts.
     await services.outbox.work({
-      mail: (job) => services.mailTransport.send(job.to, job.template, job.vars),
+      mail: (job) => deliverMail(services.mailTransport, log, job),
       logout: (job) => deliverBackchannelLogout(services, job),
     });
     const keyCheck = setInterval(() => {
@@ -87,6 +90,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
     };
     return { config, services, server, url: `http://localhost:${port}`, stop };
   } catch (err) {
+    await started?.outbox.stop().catch(() => undefined);
     await db.destroy().catch(() => undefined);
     throw err;
   }

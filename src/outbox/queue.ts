@@ -174,6 +174,17 @@ function decodeMail(data: EncodedMail): MailJob {
   return { to: data.to, template: data.template, vars };
 }
 
+/** The queue's mail worker: one attempt; a failure is logged (no address: SMTP replies may quote it) and retried. */
+export async function deliverMail(transport: Mailer, log: Logger, job: MailJob): Promise<void> {
+  try {
+    await transport.send(job.to, job.template, job.vars);
+  } catch (err) {
+    const e = err as { code?: string; responseCode?: number };
+    log.warn({ event: 'mail_failed', template: job.template, code: e.code, responseCode: e.responseCode }, 'mail not sent, will retry');
+    throw err;
+  }
+}
+
 /** The mailer the domains use with SMTP: every message goes through the queue. */
 export function queuedMailer(outbox: Outbox): Mailer {
   return {
