@@ -21,6 +21,8 @@ export interface Config {
   issuer: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Port of the embedded PostgreSQL server (no DATABASE_URL); undefined → first free from 5433. */
+  embeddedDbPort: number | undefined;
   secretsKey: string | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -41,6 +43,8 @@ export interface Config {
     idTokenAlg: 'ES256' | 'RS256';
     autoLink: boolean;
   };
+  /** Outgoing mail and back-channel logout deliveries (pg-boss): attempts and first retry delay. */
+  queue: { retryLimit: number; retryDelaySeconds: number };
   consentTtlDays: number;
   consentProofDays: number;
   inactivity: {
@@ -117,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuer,
     databaseUrl,
     dataDir: read(env, 'DATA_DIR', z.string().min(1).default('./data'), 'a folder path'),
+    embeddedDbPort: read(env, 'EMBEDDED_DB_PORT', z.coerce.number().int().min(1).max(65535).optional(), 'a TCP port number (1-65535) for the embedded PostgreSQL server'),
     secretsKey,
     smtpUrl,
     mailFrom: read(env, 'MAIL_FROM', z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'), 'a sender address such as "GrandLyon Connect <no-reply@example.fr>"'),
@@ -130,6 +135,10 @@ export function loadConfig(env: Env = process.env): Config {
       scopes: read(env, 'FC_SCOPES', z.string().regex(/(^|\s)openid(\s|$)/).default('openid identite_pivot email preferred_username'), 'space-separated FranceConnect scopes including openid'),
       idTokenAlg: read(env, 'FC_ID_TOKEN_ALG', z.enum(['ES256', 'RS256']).default('ES256'), 'ES256 or RS256'),
       autoLink: read(env, 'FC_AUTO_LINK', bool.default(true), 'true or false'),
+    },
+    queue: {
+      retryLimit: read(env, 'QUEUE_RETRY_LIMIT', z.coerce.number().int().min(0).max(20).default(8), 'a number of retries (0-20)'),
+      retryDelaySeconds: read(env, 'QUEUE_RETRY_DELAY_SECONDS', positiveInt.max(3600).default(10), 'a number of seconds (1-3600)'),
     },
     consentTtlDays: read(env, 'CONSENT_TTL_DAYS', positiveInt.default(395), 'a positive number of days'),
     consentProofDays: read(env, 'CONSENT_PROOF_DAYS', positiveInt.default(1825), 'a positive number of days'),

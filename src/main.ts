@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   }
   const glc = await startGlc(process.env, { config });
   const log = glc.services.log;
-  log.info({ issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'pglite' }, 'GrandLyon Connect started');
+  log.info({ issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'embedded-postgresql' }, 'GrandLyon Connect started');
   if (!config.production) {
     // examples/commune-site: its `npm start` then needs no other step.
     await ensureCommuneSiteClient(glc.services);

@@ -14,6 +14,8 @@ import { startScheduler, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
 import { KEY_RELOAD_MS } from './oidc/keys.js';
+import { deliverBackchannelLogout } from './oidc/sessions.js';
+import { deliverMail } from './outbox/queue.js';
 
 export interface RunningGlc {
   config: Config;
@@ -30,9 +32,11 @@ export async function startGlc(env: Record<string, string | undefined> = process
   const config = options.config ?? loadConfig(env);
   const log = createLogger(config.logLevel, options.logDestination);
   const db = await openDatabase(config);
+  let started: Services | undefined;
   try {
     await migrateToLatest(db);
     const services = await createServices(config, db, log);
+    started = services;
     const domains = await registerDomains(services);
     const routers: Router[] = [...domains.routers];
     if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
@@ -48,6 +52,11 @@ export async function startGlc(env: Record<string, string | undefined> = process
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
     const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs });
+    // Every instance works the queue of outgoing mail and back-channel logouts.
+    await services.outbox.work({
+      mail: (job) => deliverMail(services.mailTransport, log, job),
+      logout: (job) => deliverBackchannelLogout(services, job),
+    });
     const keyCheck = setInterval(() => {
       services.reloadProviderIfKeysChanged().catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
     }, KEY_RELOAD_MS).unref();
@@ -64,12 +73,14 @@ export async function startGlc(env: Record<string, string | undefined> = process
         server.closeAllConnections();
         await scheduler.stop();
         await services.accounts.settled(); // mails of answers already sent
+        await services.outbox.stop();
         await db.destroy();
       })();
       return stopping;
     };
     return { config, services, scheduler, server, url: `http://localhost:${port}`, stop };
   } catch (err) {
+    await started?.outbox.stop().catch(() => undefined);
     await db.destroy().catch(() => undefined);
     throw err;
   }

@@ -17,6 +17,7 @@ import { createAccountStore, type AccountStore } from './accounts/store.js';
 import { createAccountService, type AccountService } from './accounts/service.js';
 import { createSelfService, deleteThrottleKeysOfAccounts, type SelfService } from './accounts/self-service.js';
 import { createDevMailbox, createSmtpMailer, type DevMailbox, type Mailer } from './mail/mailer.js';
+import { createOutbox, queuedMailer, type Outbox } from './outbox/queue.js';
 import { createThrottle, type Throttle } from './http/throttle.js';
 import { setUpFranceConnect } from './franceconnect/setup.js';
 import { BROWSER_COOKIE, browserHashOf } from './franceconnect/browser.js';
@@ -36,7 +37,12 @@ export interface Services {
   readonly accountStore: AccountStore;
   readonly accounts: AccountService;
   readonly selfService: SelfService;
+  /** What the domains send with: through the durable queue with SMTP, the dev mailbox otherwise. */
   readonly mailer: Mailer;
+  /** What the queue's mail worker delivers with (SMTP, or the dev mailbox). */
+  readonly mailTransport: Mailer;
+  /** Durable queue of outgoing mail and back-channel logouts (pg-boss). */
+  readonly outbox: Outbox;
   readonly devMailbox: DevMailbox | undefined;
   readonly throttle: Throttle;
   readonly franceConnect: FranceConnectService;
@@ -63,7 +69,11 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   await keys.ensure();
   const accountStore = createAccountStore(db);
   const devMailbox = config.smtpUrl ? undefined : createDevMailbox(config.dataDir);
-  const mailer: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
+  const outbox = createOutbox({ db, log, ...config.queue });
+  // The dev mailbox is a local file write, which cannot be down: written at once, so that a
+  // newcomer (and the tests) find the mail as soon as the page answers.
+  const mailTransport: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
+  const mailer: Mailer = config.smtpUrl ? queuedMailer(outbox) : devMailbox!;
   const throttle = createThrottle(db, secrets);
 
   // Consumers built before the provider read it at call time, through this accessor.
@@ -84,10 +94,10 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
       return verified ? { ...claims, verified_claims: verified } : claims;
     },
   ]);
-  const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider });
-  const selfService = createSelfService({ db, log, config, accountStore, accounts, throttle, mailer, franceConnect: franceConnect.service, currentProvider });
+  const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider, outbox });
+  const selfService = createSelfService({ db, log, config, accountStore, accounts, throttle, mailer, franceConnect: franceConnect.service, currentProvider, outbox });
   const deletion = createDeletionService({
-    db, log, config, secrets, mailer, keys, currentProvider,
+    db, log, config, secrets, mailer, keys, currentProvider, outbox,
     // Inside the one deleting transaction: consents go (the journal stays pseudonymised), and so
     // do the account's throttling counters. Set-based: a fixed number of statements per batch.
     batchCleanups: [
@@ -105,6 +115,8 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     // Which service knows the account, and by which sub: recorded when it obtains an authorization.
     onSubjectIssued: Object.freeze([(accountId: string, clientId: string, sub: string) => deletion.recordSubject(accountId, clientId, sub, new Date())]),
     // GLC logout of a session opened through FranceConnect continues at FranceConnect's /session/end.
+    // oidc-provider's own back-channel logout (RP-initiated logout) failed: retried by the queue.
+    onBackchannelFailed: Object.freeze([(job: { clientId: string; accountId: string; sid: string }) => outbox.enqueueLogout(job)]),
     afterLogout: Object.freeze([
       (ctx: Parameters<ProviderHooks['afterLogout'][number]>[0], info: { accountId: string; location: string }) =>
         franceConnect.service.startLogout(browserHashOf(secrets, ctx.cookies.get(BROWSER_COOKIE)), info.accountId, info.location, new Date()),
@@ -117,7 +129,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   provider = await buildProvider(keysAt);
 
   return {
-    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, devMailbox, throttle,
+    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, mailTransport, outbox, devMailbox, throttle,
     franceConnect: franceConnect.service, franceConnectMock: franceConnect.mockMiddleware,
     consent, deletion, providerHooks,
     get provider() { return currentProvider(); },

@@ -15,7 +15,7 @@ async function glcCommand(...args: string[]): Promise<{ code: number; out: strin
 beforeAll(async () => {
   glc = await startTestGlc();
   // The CLI reads the same settings as the server.
-  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, ...(glc.database.env.DATABASE_URL && { DATABASE_URL: glc.database.env.DATABASE_URL }) });
+  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, DATABASE_URL: glc.database.env.DATABASE_URL });
 });
 afterAll(async () => {
   process.env = saved;

@@ -11,6 +11,7 @@ import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 import { registerFranceConnectCommands } from '../franceconnect/cli.js';
 import { collect, jsonOption, outputTo, servicesOpener, splitList, UsageError, withDb, type CliHelpers } from './helpers.js';
+import { registerQueueCommands } from '../outbox/cli.js';
 
 function readLogo(file: string | undefined) {
   if (!file) return undefined;
@@ -171,6 +172,7 @@ export function buildProgram(write: (text: string) => void, running?: Services):
   registerDeletionCommands(program, helpers);
   registerConsentCommands(program, helpers);
   registerFranceConnectCommands(program, helpers);
+  registerQueueCommands(program, helpers);
   return program;
 }
 

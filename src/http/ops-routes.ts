@@ -33,8 +33,7 @@ export function opsRoutes(s: Services): Router {
     if (!client?.logo || !client.logo_type) return ctx.throw(404);
     ctx.type = client.logo_type;
     ctx.set('Cache-Control', 'public, max-age=3600');
-    // PGlite returns bytea as a Uint8Array, which Koa would send as JSON: always a Buffer.
-    ctx.body = Buffer.from(client.logo);
+    ctx.body = client.logo;
   });
   return router;
 }

@@ -3,7 +3,7 @@
 // lock keys: each is derived from the job's unique name, so two jobs can never share one.
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { isEmbedded, type Db } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 
 export interface Job {
@@ -54,21 +54,8 @@ export function checkJobs(jobs: readonly Job[]): void {
   }
 }
 
-// The embedded database has one connection: holding it for the lock would starve the job's own
-// queries. It also serves one process only, so an in-process lock is enough there.
-const embeddedLocks = new Set<number>();
-
 /** Runs `fn` holding the advisory lock, or returns { ran: false } if another instance holds it. */
 export async function withAdvisoryLock<T>(db: Db, lockKey: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
-  if (isEmbedded(db)) {
-    if (embeddedLocks.has(lockKey)) return { ran: false };
-    embeddedLocks.add(lockKey);
-    try {
-      return { ran: true, value: await fn() };
-    } finally {
-      embeddedLocks.delete(lockKey);
-    }
-  }
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${lockKey}::bigint) as locked`.execute(conn);
     if (!rows[0]?.locked) return { ran: false } as const;

@@ -32,6 +32,8 @@ export interface ProviderHooks {
   readonly loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   /** An account was used by a service (activity for the inactivity rule). */
   readonly onAccountUsed: readonly ((accountId: string) => Promise<void>)[];
+  /** oidc-provider's own back-channel logout (RP-initiated logout) failed: to be retried (queue). */
+  readonly onBackchannelFailed: readonly ((job: { clientId: string; accountId: string; sid: string }) => Promise<void>)[];
   /** A service obtained an authorization for the account: it knows it by `sub` (deleted-accounts API). */
   readonly onSubjectIssued: readonly ((accountId: string, clientId: string, sub: string) => Promise<void>)[];
   /** After a logout ended the session: the first hook returning a URL sends the browser there first (FranceConnect's logout). */
@@ -289,6 +291,15 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       log[level]({ event, error: err?.error ?? err?.name, description: (err as { error_description?: string } | undefined)?.error_description ?? (err?.error ? undefined : err?.message) }, 'oidc error');
     });
   }
+  // RP-initiated logout: oidc-provider sends the back-channel logouts itself, once; a failed one
+  // goes to the durable queue, which retries it.
+  provider.on('backchannel.error', (_ctx, _err, client, accountId, sid) => {
+    if (!client || !accountId) return;
+    for (const hook of hooks.onBackchannelFailed) {
+      void hook({ clientId: client.clientId, accountId, sid: sid ?? '' })
+        .catch((err: Error) => log.error({ err: { message: err.message } }, 'back-channel logout not queued'));
+    }
+  });
   // A service got an authorization (new login or reuse of the GLC session): activity, and the
   // service now knows the account by its sub.
   provider.on('authorization.success', (ctx) => {

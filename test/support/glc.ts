@@ -127,15 +127,32 @@ export async function newResidentAuthorizes(glc: TestGlc, client: TestClient, pe
 
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
 
-export interface BackchannelReceiver { url: string; tokens: string[]; close(): Promise<void> }
+export interface BackchannelReceiver {
+  url: string;
+  tokens: string[];
+  /** Requests answered 503 while down. */
+  refused(): number;
+  up(): void;
+  close(): Promise<void>;
+}
 
-/** A service's back-channel logout endpoint (a real HTTP server on loopback) that keeps the logout tokens it receives. */
-export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
+/**
+ * A service's back-channel logout endpoint (a real HTTP server on loopback) that keeps the logout
+ * tokens it receives; started `down`, it answers 503 until `up()`.
+ */
+export async function startBackchannelReceiver(options: { down?: boolean } = {}): Promise<BackchannelReceiver> {
   const tokens: string[] = [];
+  let refused = 0;
+  let down = options.down === true;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => { body += c.toString(); });
     req.on('end', () => {
+      if (down) {
+        refused += 1;
+        res.writeHead(503).end();
+        return;
+      }
       const token = new URLSearchParams(body).get('logout_token');
       if (token) tokens.push(token);
       res.writeHead(200).end();
@@ -143,5 +160,17 @@ export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/backchannel`, tokens, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/backchannel`, tokens, refused: () => refused, up: () => { down = false; },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Waits (bounded) until `check` holds: for deliveries made by GLC's queue workers. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
