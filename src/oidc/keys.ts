@@ -9,7 +9,7 @@
 import { exportJWK, generateKeyPair, calculateJwkThumbprint, type JWK } from 'jose';
 import type { Db } from '../db/database.js';
 import type { Secrets } from '../secrets.js';
-import { TTL } from './provider.js';
+import { TTL } from './ttl.js';
 
 export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];

@@ -12,6 +12,7 @@ import { allowFormTargets } from '../http/middleware.js';
 import { forceSecureCookies, trustProxies } from '../http/proxy.js';
 import { createAdapterClass } from './adapter.js';
 import { SECTOR_PATTERN, subjectFor } from './subjects.js';
+import { TTL } from './ttl.js';
 import { accountClaims, type Claims } from './account-claims.js';
 import { CLIENT_CREDENTIALS_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
@@ -61,16 +62,7 @@ export interface ProviderDeps {
   keysAt?: Date;
 }
 
-export const TTL = {
-  AuthorizationCode: 60,
-  AccessToken: 600,
-  ClientCredentials: 600,
-  IdToken: 3600,
-  Interaction: 3600,
-  Session: 14 * 24 * 3600,
-  RefreshToken: 30 * 24 * 3600,
-  Grant: 400 * 24 * 3600,
-} as const;
+export { TTL } from './ttl.js';
 
 const FORM_POST_TITLE = '<title>Submitting Callback</title>';
 
