@@ -11,6 +11,8 @@ import { helpRoutes } from './help/routes.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { accountRoutes } from './accounts/routes.js';
 import { devMailboxRoutes } from './mail/dev-routes.js';
+import { metricsRoutes, requestMetrics } from './metrics/routes.js';
+import { collectMetrics } from './metrics/cluster.js';
 
 // Paths served by oidc-provider (its default routes).
 const PROVIDER_PATHS = /^\/(auth|token|me|jwks|session\/end|request|reg|backchannel|device|\.well-known\/openid-configuration)(\/|$)/;
@@ -21,12 +23,13 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   app.proxy = s.config.trustProxy;
   app.silent = true;
 
+  app.use(requestMetrics(s.metrics));
   app.use(requestLog(s.log));
   app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
   app.use(errorHandler(s.log));
 
   for (const middleware of extraMiddlewares) app.use(middleware);
-  const routers = [opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
+  const routers = [metricsRoutes(s.config.metricsToken, () => collectMetrics(s.metrics.registry)), opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
   if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 

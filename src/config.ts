@@ -29,6 +29,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Behind a load balancer: trust X-Forwarded-For/Proto (client IP for throttling, https). */
   trustProxy: boolean;
+  /** Bearer token that opens GET /metrics; unset → the path does not exist. */
+  metricsToken: string | undefined;
   franceConnect: {
     issuer: string | undefined; // undefined → built-in mock (never in production)
     clientId: string | undefined;
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
     supportEmail: supportEmail ?? 'assistance@connect.grandlyon.localhost',
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
     trustProxy: read(env, 'TRUST_PROXY', bool.default(false), 'true or false'),
+    metricsToken: read(env, 'METRICS_TOKEN', z.string().regex(/^[\x21-\x7e]{32,}$/).optional(), 'at least 32 printable characters without spaces (a random token)'),
     franceConnect: {
       issuer: fcIssuer,
       clientId: fcClientId,

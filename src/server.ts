@@ -58,7 +58,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
       });
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
-    const stopJobs = startScheduler(db, log, jobs);
+    const stopJobs = startScheduler(db, log, jobs, services.metrics.jobRun);
     const keyCheck = setInterval(() => {
       reloadProviderIfKeysChanged(services).catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
     }, KEY_CHECK_MS).unref();

@@ -18,6 +18,8 @@ import { createProvider, type ProviderHooks } from './oidc/provider.js';
 import type { DeletionService } from './deletion/service.js';
 import type { ConsentService } from './consent/service.js';
 import type { FranceConnectService } from './franceconnect/service.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { poolStats } from './db/database.js';
 
 export interface Services {
   config: Config;
@@ -32,6 +34,7 @@ export interface Services {
   mailer: Mailer;
   devMailbox: DevMailbox | undefined;
   throttle: Throttle;
+  metrics: Metrics;
   providerHooks: ProviderHooks;
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
   provider: Provider;
@@ -56,12 +59,15 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const accountStore = createAccountStore(db);
   const devMailbox = config.smtpUrl ? undefined : createDevMailbox(config.dataDir);
   const mailer: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
-  const throttle = createThrottle(db, secrets);
+  const metrics = createMetrics();
+  metrics.watchPool(() => poolStats(db));
+  const throttle = createThrottle(db, secrets, metrics.throttleBlock);
   const providerHooks: ProviderHooks = {
     onAccountUsed: (accountId) => accountStore.touchActivity(accountId, new Date()),
+    onTokenIssued: metrics.tokenIssued,
   };
   const services: Omit<Services, 'provider' | 'providerKeysVersion' | 'deletion' | 'consent' | 'franceConnect'> = {
-    config, db, log, secrets, clientStore, keys, accountStore, mailer, devMailbox, throttle, providerHooks,
+    config, db, log, secrets, clientStore, keys, accountStore, mailer, devMailbox, throttle, metrics, providerHooks,
     clients: createClientService(clientStore, { production: config.production }),
     accounts: createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer }),
   };

@@ -10,6 +10,13 @@ export type Db = Kysely<Database>;
 
 // PGlite has a single connection and serves a single process (see lockEmbeddedDatabase).
 const embedded = new WeakSet<Db>();
+const pools = new WeakMap<Db, pg.Pool>();
+
+/** Connection pool figures for the metrics; undefined on the embedded database. */
+export function poolStats(db: Db): { total: number; idle: number; waiting: number; max: number } | undefined {
+  const pool = pools.get(db);
+  return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 };
+}
 export const isEmbedded = (db: Db): boolean => embedded.has(db);
 
 // timestamptz as Date and bigint as number are what the domain code expects.
@@ -20,7 +27,9 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, idleTimeoutMillis: 30_000 });
     // A broken idle connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    pools.set(db, pool);
+    return db;
   }
   const dir = path.resolve(options.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });

@@ -38,7 +38,7 @@ export async function withAdvisoryLock<T>(db: Db, lockId: number, fn: () => Prom
   });
 }
 
-export function startScheduler(db: Db, log: Logger, jobs: Job[]): () => Promise<void> {
+export function startScheduler(db: Db, log: Logger, jobs: Job[], onTurn: (job: string, outcome: 'done' | 'skipped' | 'failed') => void = () => undefined): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
   let stopped = false;
@@ -46,8 +46,14 @@ export function startScheduler(db: Db, log: Logger, jobs: Job[]): () => Promise<
     const tick = () => {
       if (stopped) return;
       const p = withAdvisoryLock(db, job.lockId, () => job.run(new Date()))
-        .then((r) => { if (r.ran && r.value) log.info({ job: job.name, ...r.value }, 'job done'); })
-        .catch((err: Error) => log.error({ job: job.name, err: { name: err.name, message: err.message } }, 'job failed'))
+        .then((r) => {
+          onTurn(job.name, r.ran ? 'done' : 'skipped');
+          if (r.ran && r.value) log.info({ job: job.name, ...r.value }, 'job done');
+        })
+        .catch((err: Error) => {
+          onTurn(job.name, 'failed');
+          log.error({ job: job.name, err: { name: err.name, message: err.message } }, 'job failed');
+        })
         .finally(() => running.delete(p));
       running.add(p);
     };

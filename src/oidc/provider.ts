@@ -21,6 +21,8 @@ export interface ProviderHooks {
   releaseClaims?: (accountId: string, clientId: string | undefined, claims: Claims) => Promise<Claims>;
   /** Returns the grant to reuse, or undefined to ask for consent again (consent issue). */
   loadExistingGrant?: NonNullable<Configuration['loadExistingGrant']>;
+  /** A token response was sent (metrics), with the grant type of the request. */
+  onTokenIssued?: (grantType: string) => void;
   /** Called when an account is used by a service (activity for the inactivity rule). */
   onAccountUsed?: (accountId: string) => Promise<void>;
   /** A service obtained an authorization for the account: it knows it by `sub` (deleted-accounts API). */
@@ -221,6 +223,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     if (hooks.onSubjectIssued) void hooks.onSubjectIssued(accountId, client.clientId, subjectFor(secrets, client, accountId)).catch(() => undefined);
   });
   provider.on('grant.success', (ctx) => {
+    hooks.onTokenIssued?.(String(ctx.oidc.params?.grant_type ?? ''));
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
     if (accountId && hooks.onAccountUsed) void hooks.onAccountUsed(accountId).catch(() => undefined);
   });
