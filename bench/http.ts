@@ -28,11 +28,11 @@ import { toCallback } from './flow-support.js';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-const PASSWORD = 'girafe tram fourvière 1789 croissant';
-const SCOPE = 'openid profile email';
+export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+export const PASSWORD = 'girafe tram fourvière 1789 croissant';
+export const SCOPE = 'openid profile email';
 
-export interface HttpBenchOptions { quick: boolean; seconds: number; rounds: number; label: string; workers: number[] }
+export interface HttpBenchOptions { quick: boolean; seconds: number; rounds: number; label: string; workers: number[]; scenarios: string[] | undefined }
 
 export function httpOptions(argv: string[]): HttpBenchOptions {
   const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -43,10 +43,11 @@ export function httpOptions(argv: string[]): HttpBenchOptions {
     rounds: Number(arg('rounds') ?? 3),
     label: arg('label') ?? (quick ? 'quick' : 'run'),
     workers: (arg('workers') ?? '1').split(',').map(Number),
+    scenarios: arg('scenarios')?.split(','),
   };
 }
 
-interface Target {
+export interface Target {
   name: 'glc' | 'bare';
   issuer: string;
   clientId: string;
@@ -104,9 +105,9 @@ export function treeRss(pid: number): number {
   return Math.round(kib / 1024);
 }
 
-interface Seeded { databaseUrl: string; dataDir: string; secretsKey: string; clientId: string; clientSecret: string; ccClientId: string; ccClientSecret: string; accounts: { email: string; password: string }[]; hash: string; drop(): Promise<void> }
+export interface Seeded { databaseUrl: string; dataDir: string; secretsKey: string; clientId: string; clientSecret: string; ccClientId: string; ccClientSecret: string; accounts: { email: string; password: string }[]; hash: string; drop(): Promise<void> }
 
-async function seedGlc(residents: number): Promise<Seeded> {
+export async function seedGlc(residents: number): Promise<Seeded> {
   const database = await createTestDatabase();
   const secretsKey = randomBytes(32).toString('hex');
   const config = loadConfig({ NODE_ENV: 'development', ...database.env, SECRETS_KEY: secretsKey, LOG_LEVEL: 'silent' });
@@ -134,10 +135,10 @@ async function seedGlc(residents: number): Promise<Seeded> {
   }
 }
 
-async function startGlcProcess(seed: Seeded, workers: number, extraEnv: Record<string, string> = {}): Promise<Target & { coldStartMs: number }> {
+export async function startGlcProcess(seed: Seeded, workers: number, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Target & { coldStartMs: number }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [path.join(root, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/src/main.js')], {
     cwd: root,
     // Logs at info level as in production, written to /dev/null (journald's cost is not GLC's).
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -150,7 +151,7 @@ async function startGlcProcess(seed: Seeded, workers: number, extraEnv: Record<s
   return { name: 'glc', issuer, clientId: seed.clientId, clientSecret: seed.clientSecret, process: child, stop: stopper(child), coldStartMs };
 }
 
-async function startBare(): Promise<Target> {
+export async function startBare(): Promise<Target> {
   const port = await freePort();
   const clientId = 'bare-client';
   const clientSecret = randomUrlSafe();
@@ -160,7 +161,7 @@ async function startBare(): Promise<Target> {
   return { name: 'bare', issuer, clientId, clientSecret, process: child, stop: stopper(child) };
 }
 
-function runLoad(scenario: Scenario, env: Record<string, string> = {}): Promise<LoadResult> {
+export function runLoad(scenario: Scenario, env: Record<string, string> = {}): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = tsxNode(['bench/load.ts', JSON.stringify(scenario)], env);
     let out = '';
@@ -173,7 +174,7 @@ function runLoad(scenario: Scenario, env: Record<string, string> = {}): Promise<
 }
 
 /** One resident signs in (and consents) and gets an access token: the userinfo scenario's bearer. */
-async function accessToken(t: Target, account: { email: string; password: string }): Promise<string> {
+export async function accessToken(t: Target, account: { email: string; password: string }): Promise<string> {
   const browser = new Browser(t.issuer);
   const verifier = randomUrlSafe();
   const url = `${t.issuer}/auth?${new URLSearchParams({ client_id: t.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: SCOPE, state: randomUrlSafe(), nonce: randomUrlSafe(), code_challenge: codeChallenge(verifier), code_challenge_method: 'S256', login_hint: account.email })}`;
@@ -199,6 +200,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
     const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
     if (build.status !== 0) throw new Error('npm run build failed');
   }
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   const residents = 16;
   const seed = await seedGlc(residents);
   const bare = await startBare();
@@ -223,16 +225,17 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
         const flowFor = (t: Target, mode: 'code' | 'login'): Scenario => ({
           kind: 'flow', mode, issuer: t.issuer, clientId: t.clientId, clientSecret: t.clientSecret, redirectUri: REDIRECT_URI, scope: SCOPE, loops: 16, seconds, accounts: seed.accounts,
         });
-        const scenarios: { name: string; unit: string; make: (t: Target) => Promise<Scenario>; onlyGlc?: boolean; allWorkerCounts?: boolean }[] = [
-          { name: 'client-credentials token', unit: 'tokens/s', make: async (t) => ccFor(t), allWorkerCounts: true },
-          { name: 'code flow (session and consent exist)', unit: 'flows/s', make: async (t) => flowFor(t, 'code'), allWorkerCounts: true },
-          { name: 'userinfo', unit: 'req/s', allWorkerCounts: true, make: async (t) => ({ kind: 'http', url: `${t.issuer}/me`, connections: 16, seconds, headers: { authorization: `Bearer ${await accessToken(t, seed.accounts[0]!)}` } }) },
-          { name: 'discovery', unit: 'req/s', make: async (t) => ({ kind: 'http', url: `${t.issuer}/.well-known/openid-configuration`, connections: 16, seconds }) },
-          { name: 'JWKS', unit: 'req/s', make: async (t) => ({ kind: 'http', url: `${t.issuer}/jwks`, connections: 16, seconds }) },
-          { name: 'password login (argon2id) vs argon2 alone on all cores', unit: 'logins/s', onlyGlc: true, make: async (t) => flowFor(t, 'login') },
+        const scenarios: { key: string; name: string; unit: string; make: (t: Target) => Promise<Scenario>; onlyGlc?: boolean; allWorkerCounts?: boolean }[] = [
+          { key: 'cc', name: 'client-credentials token', unit: 'tokens/s', make: async (t) => ccFor(t), allWorkerCounts: true },
+          { key: 'code', name: 'code flow (session and consent exist)', unit: 'flows/s', make: async (t) => flowFor(t, 'code'), allWorkerCounts: true },
+          { key: 'userinfo', name: 'userinfo', unit: 'req/s', allWorkerCounts: true, make: async (t) => ({ kind: 'http', url: `${t.issuer}/me`, connections: 16, seconds, headers: { authorization: `Bearer ${await accessToken(t, seed.accounts[0]!)}` } }) },
+          { key: 'discovery', name: 'discovery', unit: 'req/s', make: async (t) => ({ kind: 'http', url: `${t.issuer}/.well-known/openid-configuration`, connections: 16, seconds }) },
+          { key: 'jwks', name: 'JWKS', unit: 'req/s', make: async (t) => ({ kind: 'http', url: `${t.issuer}/jwks`, connections: 16, seconds }) },
+          { key: 'login', name: 'password login (argon2id) vs argon2 alone on all cores', unit: 'logins/s', onlyGlc: true, make: async (t) => flowFor(t, 'login') },
         ];
         for (const s of scenarios) {
           if (workers !== options.workers[0] && !s.allWorkerCounts) continue;
+          if (options.scenarios && !options.scenarios.includes(s.key)) continue;
           const glcRuns: LoadResult[] = [];
           const bareRuns: LoadResult[] = [];
           for (let round = 0; round < options.rounds; round++) {
@@ -258,7 +261,6 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
     await seed.drop();
   }
 
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   const date = new Date().toISOString();
   const report = { date, label: options.label, commit, machine: { cores, cpu: os.cpus()[0]?.model, node: process.version }, options, results, memory, coldStartMs: startups };
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });

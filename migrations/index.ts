@@ -10,4 +10,5 @@ export const migrations: Record<string, Migration> = {
   '0006_franceconnect_safety': await import('./0006_franceconnect_safety.js'),
   '0007_franceconnect_recovery_unmatched': await import('./0007_franceconnect_recovery_unmatched.js'),
   '0008_security_events': await import('./0008_security_events.js'),
+  '0011_clients_changed': await import('./0011_clients_changed.js'),
 };

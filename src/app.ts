@@ -28,11 +28,8 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
   app.use(errorHandler(s.log));
 
-  for (const middleware of extraMiddlewares) app.use(middleware);
-  const routers = [metricsRoutes(s.config.metricsToken, () => collectMetrics(s.metrics.registry)), opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
-  if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
-
+  // Protocol endpoints first: no GLC router or domain middleware serves these paths, and the
+  // hot paths (token, userinfo, authorize) need not cross every router to reach the provider.
   // The provider may be replaced (key rotation): always delegate to the current one.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
   app.use(async (ctx, next) => {
@@ -42,5 +39,11 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
     ctx.respond = false;
     await callback(ctx.req, ctx.res);
   });
+
+  for (const middleware of extraMiddlewares) app.use(middleware);
+  const routers = [metricsRoutes(s.config.metricsToken, () => collectMetrics(s.metrics.registry)), opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
+  if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+
   return app;
 }

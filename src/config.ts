@@ -1,5 +1,6 @@
 // Every setting of GLC, read from the environment and checked once at start-up.
 // A wrong value stops the process with one line naming the variable (see ConfigError).
+import os from 'node:os';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -29,6 +30,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Behind a load balancer: trust X-Forwarded-For/Proto (client IP for throttling, https). */
   trustProxy: boolean;
+  /** Processes serving HTTP (node:cluster): GLC_WORKERS, a number or `auto` (one per core; the production default). */
+  workers: number;
   /** Bearer token that opens GET /metrics; unset → the path does not exist. */
   metricsToken: string | undefined;
   franceConnect: {
@@ -60,6 +63,8 @@ function read<T>(env: Env, name: string, schema: z.ZodType<T>, expected: string)
 const httpUrl = z.url({ protocol: /^https?$/ });
 const positiveInt = z.coerce.number().int().positive();
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const workersFrom = (value: string): number => (value === 'auto' ? os.availableParallelism() : Number(value));
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV', z.enum(['production', 'development', 'test']).default('development'), 'one of production, development, test');
@@ -108,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     supportEmail: supportEmail ?? 'assistance@connect.grandlyon.localhost',
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
     trustProxy: read(env, 'TRUST_PROXY', bool.default(false), 'true or false'),
+    workers: workersFrom(read(env, 'GLC_WORKERS', z.string().regex(/^(auto|[1-9]\d{0,2})$/).optional(), 'a number of processes (1-999) or auto (one per core)') ?? (production ? 'auto' : '1')),
     metricsToken: read(env, 'METRICS_TOKEN', z.string().regex(/^[\x21-\x7e]{32,}$/).optional(), 'at least 32 printable characters without spaces (a random token)'),
     franceConnect: {
       issuer: fcIssuer,
