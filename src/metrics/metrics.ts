@@ -1,8 +1,8 @@
 // Prometheus metrics of one GLC process (prom-client). One registry per instance (tests run
-// several in one process); in cluster mode the primary adds up its workers' (src/cluster.ts).
+// several in one process); in cluster mode the primary adds up its workers' (./cluster.ts).
 // Labels are low-cardinality by construction: route patterns, never raw paths or identifiers.
-import cluster from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { answerClusterCollects } from './cluster.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type LoginMethod = 'password' | 'franceconnect';
 export type LoginOutcome = 'success' | 'invalid' | 'blocked' | 'unverified';
@@ -27,7 +27,7 @@ const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_cred
 export function createMetrics(): Metrics {
   const registry = new Registry();
   // A cluster worker holds one GLC instance: this is the registry the primary sums up.
-  if (cluster.isWorker) AggregatorRegistry.setRegistries([registry]);
+  answerClusterCollects(registry);
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const requestDuration = new Histogram({
     name: 'glc_http_request_duration_seconds', help: 'HTTP requests by route pattern, method and status class',
