@@ -147,7 +147,8 @@ export async function startGlcProcess(seed: Seeded, workers: number, extraEnv: R
       DATA_DIR: seed.dataDir, SECRETS_KEY: seed.secretsKey, LOG_LEVEL: 'info', GLC_WORKERS: String(workers), ...extraEnv,
     },
   });
-  const coldStartMs = await waitReady(`${issuer}/readyz`, child);
+  // extraEnv may set another ISSUER (a load balancer's address): readiness is asked of the process itself.
+  const coldStartMs = await waitReady(`http://127.0.0.1:${port}/readyz`, child);
   return { name: 'glc', issuer, clientId: seed.clientId, clientSecret: seed.clientSecret, process: child, stop: stopper(child), coldStartMs };
 }
 

@@ -1,9 +1,12 @@
-// All benchmarks, or those named: npm run bench [-- http deleted-accounts purge] [--quick]
+// All benchmarks, or those named: npm run bench [-- http scale queries deleted-accounts purge] [--quick]
 //   http: GLC (compiled, own process, PostgreSQL) against the bare library, see bench/http.ts
+//     (--workers=1,2: also with one process per core; --scenarios=cc,code,userinfo,discovery,jwks,login)
+//   scale: 1 then 2 GLC instances behind HAProxy (bench/scale.ts); queries: DB round trips per request
 //   deleted-accounts, purge: the deletion routines (BENCH_RECORDS / --quick for smaller volumes)
 // PostgreSQL from BENCH_DATABASE_URL or TEST_DATABASE_URL (default the local server); each
 // benchmark uses a fresh database and listens on loopback only. Bounded in count.
 import { benchHttp, httpOptions } from './http.js';
+import { benchScale } from './scale.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -18,6 +21,8 @@ const { benchPurge } = await import('./purge.js');
 
 const BENCHES: Record<string, () => Promise<Record<string, number | string>[]>> = {
   http: () => benchHttp(httpOptions(argv)),
+  scale: () => benchScale(argv),
+  queries: async () => (await import('./queries.js')).benchQueries(),
   'deleted-accounts': benchDeletedAccounts,
   purge: benchPurge,
 };
