@@ -257,6 +257,31 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
         await glc.stop();
       }
     }
+    // What counting costs: the same GLC with and without per-request metrics, alternating.
+    if (!options.scenarios || options.scenarios.includes('metrics')) {
+      const on = await startGlcProcess(seed, 1);
+      const off = await startGlcProcess(seed, 1, { METRICS: 'off' });
+      try {
+        const cc = (t: Target): Scenario => ({
+          kind: 'http', url: `${t.issuer}/token`, method: 'POST', connections: 16, seconds: options.seconds,
+          headers: { authorization: `Basic ${Buffer.from(`${seed.ccClientId}:${seed.ccClientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
+        });
+        const withRuns: LoadResult[] = [];
+        const withoutRuns: LoadResult[] = [];
+        for (let round = 0; round < options.rounds; round++) {
+          withRuns.push(await runLoad(cc(on)));
+          withoutRuns.push(await runLoad(cc(off)));
+        }
+        const a = median(withRuns.map((r) => r.perSecond));
+        const b = median(withoutRuns.map((r) => r.perSecond));
+        results.push({ scenario: 'client-credentials, GLC with metrics (vs GLC with METRICS=off in the bare column)', unit: 'tokens/s', workers: 1, glc: withRuns, bare: withoutRuns, glcMedian: a, bareMedian: b, ratio: Math.round((a / b) * 100) / 100 });
+        process.stderr.write(`  metrics cost: with ${a} / without ${b} tokens/s = ${(a / b).toFixed(2)}\n`);
+      } finally {
+        await on.stop();
+        await off.stop();
+      }
+    }
   } finally {
     await bare.stop();
     await seed.drop();

@@ -23,7 +23,7 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   app.proxy = s.config.trustProxy;
   app.silent = true;
 
-  app.use(requestMetrics(s.metrics));
+  if (s.config.metricsEnabled) app.use(requestMetrics(s.metrics));
   app.use(requestLog(s.log));
   app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
   app.use(errorHandler(s.log));

@@ -32,6 +32,8 @@ export interface Config {
   trustProxy: boolean;
   /** Processes serving HTTP (node:cluster): GLC_WORKERS, a number or `auto` (one per core; the production default). */
   workers: number;
+  /** METRICS=off: no per-request timing (the bench measures what counting costs). */
+  metricsEnabled: boolean;
   /** Bearer token that opens GET /metrics; unset → the path does not exist. */
   metricsToken: string | undefined;
   franceConnect: {
@@ -114,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
     trustProxy: read(env, 'TRUST_PROXY', bool.default(false), 'true or false'),
     workers: workersFrom(read(env, 'GLC_WORKERS', z.string().regex(/^(auto|[1-9]\d{0,2})$/).optional(), 'a number of processes (1-999) or auto (one per core)') ?? (production ? 'auto' : '1')),
+    metricsEnabled: read(env, 'METRICS', bool.default(true), 'on or off'),
     metricsToken: read(env, 'METRICS_TOKEN', z.string().regex(/^[\x21-\x7e]{32,}$/).optional(), 'at least 32 printable characters without spaces (a random token)'),
     franceConnect: {
       issuer: fcIssuer,
