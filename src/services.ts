@@ -61,6 +61,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const mailer: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
   const metrics = createMetrics();
   metrics.watchPool(() => poolStats(db));
+  metrics.watchSigningKeys(async () => (await keys.list(false))[0]?.created_at);
   const throttle = createThrottle(db, secrets, metrics.throttleBlock);
   const providerHooks: ProviderHooks = {
     onAccountUsed: (accountId) => accountStore.touchActivity(accountId, new Date()),

@@ -57,6 +57,8 @@ describe('metrics endpoint', () => {
     expect(before).toContain('process_resident_memory_bytes');
     expect(before).toContain('nodejs_eventloop_lag_seconds');
     expect(before).toContain('glc_db_pool_max_connections');
+    expect(sample(before, 'glc_signing_key_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(before).toMatch(/^glc_signing_key_age_seconds \d/m);
 
     const pending = await authorizationRequest(client);
     const browser = new Browser(glc.config.issuer);

@@ -18,6 +18,8 @@ export interface Metrics {
   consentDecision(decision: ConsentDecision): void;
   throttleBlock(kind: 'failures' | 'count'): void;
   jobRun(job: string, outcome: 'done' | 'skipped' | 'failed'): void;
+  /** Creation date of the newest signing key in use, read at scrape time (rotation overdue?). */
+  watchSigningKeys(newest: () => Promise<Date | undefined>): void;
   /** Database pool figures, read at scrape time. */
   watchPool(stats: () => PoolStats | undefined): void;
 }
@@ -52,8 +54,18 @@ export function createMetrics(): Metrics {
   poolGauge('glc_db_pool_waiting_requests', 'Queries waiting for a free connection', (p) => p.waiting);
   poolGauge('glc_db_pool_max_connections', 'Size limit of the pool', (p) => p.max);
 
+  let newestKey: (() => Promise<Date | undefined>) | undefined;
+  new Gauge({
+    name: 'glc_signing_key_age_seconds', help: 'Age of the newest signing key in use (rotate every six months)', registers: [registry],
+    async collect() {
+      const created = await newestKey?.().catch(() => undefined);
+      if (created) this.set((Date.now() - created.getTime()) / 1000);
+    },
+  });
+
   return {
     registry,
+    watchSigningKeys: (newest) => { newestKey = newest; },
     requestDuration,
     login: (method, outcome) => logins.inc({ method, outcome }),
     tokenIssued: (grantType) => tokens.inc({ grant_type: GRANT_TYPES.has(grantType) ? grantType : 'other' }),
