@@ -193,7 +193,12 @@ const median = (values: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-export interface ScenarioResult { scenario: string; unit: string; workers?: number; glc: LoadResult[]; bare: LoadResult[]; glcMedian: number; bareMedian: number; ratio: number }
+export interface ScenarioResult { scenario: string; unit: string; workers?: number; glc: LoadResult[]; bare: LoadResult[]; glcMedian: number; bareMedian: number; ratio: number; pairedRatio: number }
+
+/** Median of the ratios of the runs made side by side (round i of A against round i of B): on a shared machine, steadier than the ratio of medians. */
+export function pairedRatio(a: LoadResult[], b: LoadResult[]): number {
+  return Math.round(median(a.map((r, i) => r.perSecond / Math.max(b[i]!.perSecond, 1e-9))) * 100) / 100;
+}
 
 export async function benchHttp(options: HttpBenchOptions): Promise<Record<string, number | string>[]> {
   const cores = os.availableParallelism();
@@ -246,9 +251,9 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
           }
           const glcMedian = median(glcRuns.map((r) => r.perSecond));
           const bareMedian = median(bareRuns.map((r) => r.perSecond));
-          const r: ScenarioResult = { scenario: s.name, unit: s.unit, workers, glc: glcRuns, bare: bareRuns, glcMedian, bareMedian, ratio: Math.round((glcMedian / bareMedian) * 100) / 100 };
+          const r: ScenarioResult = { scenario: s.name, unit: s.unit, workers, glc: glcRuns, bare: bareRuns, glcMedian, bareMedian, ratio: Math.round((glcMedian / bareMedian) * 100) / 100, pairedRatio: pairedRatio(glcRuns, bareRuns) };
           results.push(r);
-          process.stderr.write(`  ${s.name} [${workers} process(es)]: GLC ${glcMedian} / bare ${bareMedian} ${s.unit} = ${r.ratio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)})\n`);
+          process.stderr.write(`  ${s.name} [${workers} process(es)]: GLC ${glcMedian} / bare ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)})\n`);
         }
       } finally {
         clearInterval(sampler);
@@ -275,7 +280,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
         }
         const a = median(withRuns.map((r) => r.perSecond));
         const b = median(withoutRuns.map((r) => r.perSecond));
-        results.push({ scenario: 'client-credentials, GLC with metrics (vs GLC with METRICS=off in the bare column)', unit: 'tokens/s', workers: 1, glc: withRuns, bare: withoutRuns, glcMedian: a, bareMedian: b, ratio: Math.round((a / b) * 100) / 100 });
+        results.push({ scenario: 'client-credentials, GLC with metrics (vs GLC with METRICS=off in the bare column)', unit: 'tokens/s', workers: 1, glc: withRuns, bare: withoutRuns, glcMedian: a, bareMedian: b, ratio: Math.round((a / b) * 100) / 100, pairedRatio: pairedRatio(withRuns, withoutRuns) });
         process.stderr.write(`  metrics cost: with ${a} / without ${b} tokens/s = ${(a / b).toFixed(2)}\n`);
       } finally {
         await on.stop();
@@ -295,16 +300,16 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
   process.stderr.write(`  → ${path.relative(root, file)}\n`);
   process.stdout.write(`\n${markdownTable(report)}\n`);
   return [
-    ...results.map((r) => ({ scenario: r.scenario, processes: r.workers ?? 1, unit: r.unit, GLC: r.glcMedian, bare: r.bareMedian, 'GLC/bare': r.ratio })),
+    ...results.map((r) => ({ scenario: r.scenario, processes: r.workers ?? 1, unit: r.unit, GLC: r.glcMedian, bare: r.bareMedian, 'GLC/bare': r.ratio, paired: r.pairedRatio })),
     ...Object.entries(memory).map(([k, v]) => ({ scenario: k, GLC: v })),
     { scenario: 'cold start to ready ms', GLC: startups.join(', ') },
   ];
 }
 
 export function markdownTable(report: { results: ScenarioResult[]; memory: Record<string, number>; coldStartMs: number[] }): string {
-  const lines = ['| scenario | GLC processes | bare library (or ceiling) | GLC | GLC / bare |', '|---|---|---|---|---|'];
-  for (const r of report.results) lines.push(`| ${r.scenario} (${r.unit}) | ${r.workers ?? 1} | ${r.bareMedian} | ${r.glcMedian} | ${r.ratio.toFixed(2)} |`);
-  for (const [k, v] of Object.entries(report.memory)) lines.push(`| ${k} | | | ${v} | |`);
-  lines.push(`| cold start to ready (ms) | | | ${report.coldStartMs.join(', ')} | |`);
+  const lines = ['| scenario | GLC processes | bare library (or ceiling), median | GLC, median | GLC / bare (medians) | GLC / bare (paired rounds) |', '|---|---|---|---|---|---|'];
+  for (const r of report.results) lines.push(`| ${r.scenario} (${r.unit}) | ${r.workers ?? 1} | ${r.bareMedian} | ${r.glcMedian} | ${r.ratio.toFixed(2)} | ${r.pairedRatio.toFixed(2)} |`);
+  for (const [k, v] of Object.entries(report.memory)) lines.push(`| ${k} | | | ${v} | | |`);
+  lines.push(`| cold start to ready (ms) | | | ${report.coldStartMs.join(', ')} | | |`);
   return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/support/glc.js';
-import { httpOptions, runLoad, seedGlc, startGlcProcess, REDIRECT_URI, SCOPE, type Target } from './http.js';
+import { httpOptions, pairedRatio, runLoad, seedGlc, startGlcProcess, REDIRECT_URI, SCOPE, type Target } from './http.js';
 import type { LoadResult, Scenario } from './load.js';
 
 function haproxyConfig(port: number, backends: number[]): string {
@@ -75,7 +75,7 @@ export async function benchScale(argv: string[]): Promise<Record<string, number 
       const one = median(runs[1].map((r) => r.perSecond));
       const two = median(runs[2].map((r) => r.perSecond));
       process.stderr.write(`  ${s.name} through HAProxy: 1 instance ${one}, 2 instances ${two} ${s.unit} (errors ${[...runs[1], ...runs[2]].reduce((n, r) => n + r.errors, 0)})\n`);
-      rows.push({ scenario: `${s.name} (${s.unit}) through HAProxy`, '1 instance': one, '2 instances': two, '2 / 1': Math.round((two / one) * 100) / 100 });
+      rows.push({ scenario: `${s.name} (${s.unit}) through HAProxy`, '1 instance': one, '2 instances': two, '2 / 1': Math.round((two / one) * 100) / 100, '2 / 1 paired': pairedRatio(runs[2], runs[1]) });
     }
   } finally {
     for (const i of instances) await i.stop();
