@@ -92,6 +92,7 @@ export function durationFr(days: number): string {
 
 export function createDeletionService(s: Services): DeletionService {
   const store = createDeletionStore(s.db);
+  const recordedSubjects = new Set<string>();
   const cleanups: DeletionCleanup[] = [];
   const batchCleanups: DeletionBatchCleanup[] = [];
   const { deleteAfterDays, warnDays, deletedAccountsRetentionDays } = s.config.inactivity;
@@ -306,7 +307,13 @@ export function createDeletionService(s: Services): DeletionService {
     registerBatchCleanup: (fn) => { batchCleanups.push(fn); },
     async recordSubject(accountId, clientId, sub, now) {
       if (clientId === ACCOUNT_CLIENT_ID) return;
+      // The row never changes once written (insert … do nothing) and account ids are never
+      // reused: a pair this process already recorded needs no round trip on every authorization.
+      const key = `${accountId}|${clientId}`;
+      if (recordedSubjects.has(key)) return;
       await store.recordSubject(accountId, clientId, sub, now);
+      if (recordedSubjects.size >= 100_000) recordedSubjects.clear();
+      recordedSubjects.add(key);
     },
     async purgeInactive(now, options) {
       const r = await withAdvisoryLock(s.db, PURGE_LOCK_ID, () => runPurge(now, options));
