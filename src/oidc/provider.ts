@@ -31,6 +31,10 @@ export interface ProviderHooks {
   afterLogout?: (ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>;
 }
 
+/** Claims added by ProviderHooks.extraClaims, and the scopes that release them. */
+const EXTRA_CLAIMS = new Set(['verified_claims']);
+const EXTRA_CLAIM_SCOPES = new Set(Object.entries(SCOPE_CLAIMS).filter(([, claims]) => (claims as readonly string[]).some((c) => EXTRA_CLAIMS.has(c))).map(([scope]) => scope));
+
 /** The `sub` by which a service knows an account, exactly as the provider computes it. */
 export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string }, accountId: string): string {
   return client.subjectType === 'pairwise' ? secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`) : accountId;
@@ -121,9 +125,12 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       if (!account) return undefined;
       return {
         accountId: id,
-        claims: async (_use, _scope, _claims, rejected) => {
+        claims: async (_use, scope, requested, rejected) => {
           let claims = accountClaims(account, id);
-          if (hooks.extraClaims) claims = await hooks.extraClaims(id, claims);
+          // The extra claims (verified_claims) leave only for their scope or when asked by name:
+          // otherwise their lookup, one query on every userinfo and token, is useless.
+          const extraWanted = scope.split(' ').some((sc) => EXTRA_CLAIM_SCOPES.has(sc)) || Object.keys(requested ?? {}).some((c) => EXTRA_CLAIMS.has(c));
+          if (hooks.extraClaims && extraWanted) claims = await hooks.extraClaims(id, claims);
           // Defence in depth: oidc-provider masks rejected claims too.
           for (const r of rejected) delete claims[r];
           if (hooks.releaseClaims) claims = await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims);
