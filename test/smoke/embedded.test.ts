@@ -54,7 +54,12 @@ describe('embedded default', () => {
     const login = await browser.follow(await browser.get(`${issuer}/demo/login`));
     const signup = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(login.html)![1]!, login.url).href);
     await browser.submit(signup, /inscription$/, { email: 'smoke@example.fr', password: 'girafe tram fourvière 1789', passwordConfirmation: 'girafe tram fourvière 1789' });
-    const mailbox = await (await fetch(`${issuer}/dev/mailbox`, { headers: { accept: 'application/json' } })).json() as { text: string }[];
+    // The account and its mail are made just after the answer (equal answer times): wait for it.
+    let mailbox: { text: string }[] = [];
+    for (let i = 0; i < 100 && !mailbox.length; i++) {
+      mailbox = await (await fetch(`${issuer}/dev/mailbox`, { headers: { accept: 'application/json' } })).json() as { text: string }[];
+      if (!mailbox.length) await new Promise((r) => setTimeout(r, 100));
+    }
     const link = /http\S+\/inscription\/confirmer\S+/.exec(mailbox[0]!.text)![0];
     expect((await browser.get(decode(link))).status).toBe(200);
 
