@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { freePort, registerClient } from './support/glc.js';
-import { checksSent, confirmLogoutAtGlc, createResident, recordAuthorizeRequests, signInAtGlc, writeSnippet } from './support/kit.js';
+import { createResident, serverSideJourney, writeSnippet } from './support/kit.js';
 
 const PYTHON = '/usr/bin/python3';
 const suite = glcWithChromium();
@@ -47,21 +47,6 @@ describe('Python Authlib with Flask (kit snippet)', () => {
     await createResident(glc, 'authlib@example.fr');
 
     const page = await (await chromium.newContext()).newPage();
-    const authorizeRequests = recordAuthorizeRequests(page, glc);
-    await page.goto(`${base}/login`);
-    await signInAtGlc(page, glc, 'authlib@example.fr');
-    expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: true, nonce: true }); // as the kit says (§ 15)
-    await page.waitForURL((u) => u.origin === base && u.pathname === '/');
-    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS', email: 'authlib@example.fr' });
-
-    for (let i = 0; i < 2; i++) {
-      await page.goto(`${base}/rafraichir`);
-      expect(JSON.parse(await page.locator('body').innerText())).toEqual({ renouvele: true });
-    }
-
-    await page.goto(`${base}/logout`);
-    await confirmLogoutAtGlc(page, glc);
-    await page.waitForURL((u) => u.origin === base && u.pathname === '/');
-    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: false, nom: null, email: null });
+    await serverSideJourney(page, glc, base, 'authlib@example.fr', { connecte: false, nom: null, email: null });
   });
 });

@@ -1,10 +1,10 @@
 // The kit's plain openid-client snippet (Express, state + nonce + PKCE kept in the session), run
 // as written in Chromium against a real GLC: login, userinfo, refresh with rotation, logout.
 import type http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { checksSent, confirmLogoutAtGlc, createResident, importSnippet, recordAuthorizeRequests, serve, signInAtGlc, type Served } from './support/kit.js';
+import { createResident, importSnippet, serve, serverSideJourney, type Served } from './support/kit.js';
 
 const suite = glcWithChromium();
 let service: Served;
@@ -27,21 +27,6 @@ describe('openid-client without Passport (kit snippet)', () => {
     await createResident(glc, 'openid-client@example.fr');
 
     const page = await (await chromium.newContext()).newPage();
-    const authorizeRequests = recordAuthorizeRequests(page, glc);
-    await page.goto(`${base}/login`);
-    await signInAtGlc(page, glc, 'openid-client@example.fr');
-    expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: true, nonce: true });
-    await page.waitForURL((u) => u.origin === base && u.pathname === '/');
-    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS', email: 'openid-client@example.fr' });
-
-    for (let i = 0; i < 2; i++) {
-      await page.goto(`${base}/rafraichir`);
-      expect(JSON.parse(await page.locator('body').innerText())).toEqual({ renouvele: true });
-    }
-
-    await page.goto(`${base}/logout`);
-    await confirmLogoutAtGlc(page, glc);
-    await page.waitForURL((u) => u.origin === base && u.pathname === '/');
-    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: false });
+    await serverSideJourney(page, glc, base, 'openid-client@example.fr', { connecte: false });
   });
 });

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hashPassword } from '../../src/accounts/passwords.js';
 import { STRONG_PASSWORD, type TestGlc } from './glc.js';
@@ -83,4 +84,28 @@ export function recordAuthorizeRequests(page: Page, glc: TestGlc): URLSearchPara
 /** What a library sent: PKCE S256 always (GLC refuses otherwise), state and nonce as it chose. */
 export function checksSent(params: URLSearchParams): { pkce: string | null; state: boolean; nonce: boolean } {
   return { pkce: params.get('code_challenge_method'), state: params.has('state'), nonce: params.has('nonce') };
+}
+
+/**
+ * The journey every server-side snippet with refresh is held to (the service answers JSON):
+ * /login → GLC login → state, nonce and PKCE sent → the resident's name and email → two refreshes
+ * with rotation → /logout confirmed at GLC → back on the service, signed out.
+ */
+export async function serverSideJourney(page: Page, glc: TestGlc, base: string, email: string, signedOut: Record<string, unknown>): Promise<void> {
+  const authorizeRequests = recordAuthorizeRequests(page, glc);
+  await page.goto(`${base}/login`);
+  await signInAtGlc(page, glc, email);
+  expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: true, nonce: true }); // as the kit says (§ 15)
+  await page.waitForURL((u) => u.origin === base && u.pathname === '/');
+  expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS', email });
+
+  for (let i = 0; i < 2; i++) {
+    await page.goto(`${base}/rafraichir`);
+    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ renouvele: true });
+  }
+
+  await page.goto(`${base}/logout`);
+  await confirmLogoutAtGlc(page, glc);
+  await page.waitForURL((u) => u.origin === base && u.pathname === '/');
+  expect(JSON.parse(await page.locator('body').innerText())).toEqual(signedOut);
 }
