@@ -3,7 +3,7 @@
 // logout back to the service.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { freePort, registerClient } from './support/glc.js';
 import { createResident, serverSideJourney, writeSnippet } from './support/kit.js';
