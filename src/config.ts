@@ -38,6 +38,12 @@ export interface Config {
     autoLink: boolean;
   };
   consentTtlDays: number;
+  /**
+   * Staff audit journal retention. One year: the CNIL recommends keeping access logs of
+   * personal data 6 months to 1 year (recommandation « journalisation », 2021), long enough for
+   * a resident's complaint and for the DPO's controls (RGPD art. 5.2, 32).
+   */
+  auditRetentionDays: number;
   consentProofDays: number;
   inactivity: {
     deleteAfterDays: number;
@@ -114,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
       idTokenAlg: read(env, 'FC_ID_TOKEN_ALG', z.enum(['ES256', 'RS256']).default('ES256'), 'ES256 or RS256'),
       autoLink: read(env, 'FC_AUTO_LINK', bool.default(true), 'true or false'),
     },
+    auditRetentionDays: read(env, 'AUDIT_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
     consentTtlDays: read(env, 'CONSENT_TTL_DAYS', positiveInt.default(395), 'a positive number of days'),
     consentProofDays: read(env, 'CONSENT_PROOF_DAYS', positiveInt.default(1825), 'a positive number of days'),
     inactivity: {

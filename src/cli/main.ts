@@ -9,6 +9,8 @@ import { ClientInputError, detectLogoType, type ClientUpdate } from '../clients/
 import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 import { registerFranceConnectCommands } from '../franceconnect/cli.js';
+import { registerAuditCommands } from '../audit/cli.js';
+import { registerStaffCommands } from '../admin/cli.js';
 import { collect, jsonOption, outputTo, servicesOpener, splitList, UsageError, withDb, type CliHelpers } from './helpers.js';
 
 function readLogo(file: string | undefined) {
@@ -168,6 +170,8 @@ export function buildProgram(write: (text: string) => void, running?: Services):
   registerDeletionCommands(program, helpers);
   registerConsentCommands(program, helpers);
   registerFranceConnectCommands(program, helpers);
+  registerAuditCommands(program, helpers);
+  registerStaffCommands(program, helpers);
   return program;
 }
 
