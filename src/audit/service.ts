@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS: Record<string, string> = {
   role_granted: 'a attribué un rôle',
   role_revoked: 'a retiré un rôle',
   audit_exported: 'a exporté le journal des interventions',
+  keys_rotated: 'a renouvelé les clés de signature',
 };
 
 const ROLE_NAMES: Record<string, string> = {

@@ -1,0 +1,241 @@
+// The back-office console at /admin: login (password, then TOTP), the help desk's account pages
+// and actions, the DPO's journal, the operator's services, keys and staff. Every route checks the
+// session, the second factor and the role on the server; every read of an account and every
+// action is journalled (src/audit) with the reason the staff member typed.
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { z } from 'zod';
+import { pageRouter } from '../http/page-router.js';
+import { render } from '../http/views.js';
+import { readForm, text } from '../http/forms.js';
+import { HttpError } from '../http/errors.js';
+import type { Services } from '../services.js';
+import { describeEvent } from '../accounts/activity.js';
+import { AUDIT_ACTIONS, toCsv } from '../audit/service.js';
+import type { AuditFilter } from '../audit/store.js';
+import { isStaffRole, type Actor, type StaffSession } from './service.js';
+import { STAFF_ROLES, type StaffRole } from './tables.js';
+
+const COOKIE = 'glc.admin';
+const ROLE_LABELS: Record<StaffRole, string> = { assistance: 'Assistance', dpo: 'Délégué à la protection des données', admin: 'Exploitation' };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const staffOf = (ctx: Context) => ctx.state.staff as StaffSession;
+const safeAdminPath = (p: unknown) => (typeof p === 'string' && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(p) ? p : '/admin');
+
+/** The role under which an action is done: the first of `allowed` the staff member holds. */
+function actor(ctx: Context, allowed: readonly StaffRole[], reason: string): Actor {
+  const staff = staffOf(ctx);
+  const role = allowed.find((r) => staff.roles.includes(r))!;
+  return { staff, role, reason, requestId: String(ctx.state.requestId) };
+}
+
+export function adminRoutes(s: Services): Router {
+  const router = pageRouter(s, '/admin');
+  const page = (ctx: Context, template: string, vars: Record<string, unknown> = {}, status = 200) => {
+    const staff = ctx.state.staff as StaffSession | undefined;
+    render(ctx, template, { staff: staff && { email: staff.email, roles: staff.roles, roleLabels: staff.roles.map((r) => ROLE_LABELS[r]) }, ...vars }, status);
+  };
+  const setCookie = (ctx: Context, token: string | null) =>
+    ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: ctx.secure, signed: false, path: '/admin', overwrite: true });
+
+  // Every /admin request: the staff session, if any (never the resident's).
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.state.staff = await s.admin.session(ctx.cookies.get(COOKIE), new Date());
+    await next();
+  });
+
+  /** Signed in, second factor passed, and one of `roles` (any role when omitted); 403 otherwise. */
+  const guard = (...roles: StaffRole[]) => async (ctx: Context, next: Next) => {
+    const staff = ctx.state.staff as StaffSession | undefined;
+    if (!staff) return ctx.redirect('/admin/connexion');
+    if (!staff.secondFactorAt) return ctx.redirect('/admin/second-facteur');
+    if (roles.length && !roles.some((r) => staff.roles.includes(r))) {
+      return page(ctx, 'admin/forbidden.njk', { title: 'Accès refusé' }, 403);
+    }
+    await next();
+  };
+
+  // ---- login ----
+  router.get('/connexion', (ctx) => page(ctx, 'admin/login.njk', { title: 'Console GrandLyon Connect — connexion' }));
+  router.post('/connexion', async (ctx) => {
+    const form = readForm(ctx, z.object({ email: text, password: text }));
+    const result = await s.admin.logIn({ email: form.email, password: form.password, ip: ctx.ip }, new Date());
+    if (!result.ok) {
+      return page(ctx, 'admin/login.njk', { title: 'Console GrandLyon Connect — connexion', email: form.email, failed: true, blockedUntil: result.blockedUntil }, result.blockedUntil ? 429 : 401);
+    }
+    setCookie(ctx, result.token);
+    ctx.status = 303;
+    ctx.redirect('/admin/second-facteur');
+  });
+
+  async function secondFactorPage(ctx: Context, vars: Record<string, unknown> = {}, status = 200) {
+    const staff = staffOf(ctx);
+    const enrolment = await s.admin.enrolment(staff);
+    page(ctx, 'admin/second-factor.njk', { title: enrolment.enrolled ? 'Second facteur' : 'Activer le second facteur', enrolment, retour: safeAdminPath(ctx.query.retour), ...vars }, status);
+  }
+  router.get('/second-facteur', async (ctx) => {
+    if (!ctx.state.staff) return ctx.redirect('/admin/connexion');
+    await secondFactorPage(ctx);
+  });
+  router.post('/second-facteur', async (ctx) => {
+    if (!ctx.state.staff) return ctx.redirect('/admin/connexion');
+    const form = readForm(ctx, z.object({ code: text, retour: text }));
+    const result = await s.admin.secondFactor(staffOf(ctx), form.code, new Date());
+    if (!result.ok) return secondFactorPage(ctx, { failed: true, blockedUntil: result.blockedUntil }, result.blockedUntil ? 429 : 400);
+    if (result.recoveryCodes) return page(ctx, 'admin/recovery-codes.njk', { title: 'Codes de secours', codes: result.recoveryCodes });
+    ctx.status = 303;
+    ctx.redirect(safeAdminPath(form.retour));
+  });
+  router.post('/deconnexion', async (ctx) => {
+    await s.admin.logOut(ctx.cookies.get(COOKIE));
+    setCookie(ctx, null);
+    ctx.status = 303;
+    ctx.redirect('/admin/connexion');
+  });
+
+  router.get('/', guard(), (ctx) => page(ctx, 'admin/home.njk', { title: 'Console GrandLyon Connect' }));
+
+  // ---- help desk: residents ----
+  const READERS: StaffRole[] = ['assistance', 'dpo'];
+  router.get('/comptes', guard(...READERS), async (ctx) => {
+    const q = typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 200) : '';
+    const pageNo = Math.min(Math.max(Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1, 1), 1000);
+    const rows = q ? await s.admin.search(q, pageNo) : [];
+    page(ctx, 'admin/search.njk', {
+      title: q ? `Recherche « ${q} »` : 'Rechercher un compte', q, tooShort: q.length > 0 && q.trim().length < 2,
+      results: rows.slice(0, 20), pageNo, hasNext: rows.length > 20,
+      nextUrl: `/admin/comptes?${new URLSearchParams({ q, page: String(pageNo + 1) })}`,
+      prevUrl: `/admin/comptes?${new URLSearchParams({ q, page: String(pageNo - 1) })}`,
+    });
+  });
+
+  const accountParam = (ctx: Context) => {
+    const id = String(ctx.params.id ?? '');
+    if (!UUID.test(id)) throw new HttpError(404, 'unknown account');
+    return id;
+  };
+  const reasonSchema = z.object({ motif: text });
+  const readReason = (ctx: Context) => readForm(ctx, reasonSchema.passthrough()).motif.trim().slice(0, 500);
+
+  /** Consulting an account needs a reason; the page itself is the answer of that POST. */
+  router.get('/comptes/:id', guard(...READERS), (ctx) => page(ctx, 'admin/reason.njk', { title: 'Motif de la consultation', accountId: accountParam(ctx) }));
+  router.post('/comptes/:id', guard(...READERS), async (ctx) => {
+    const id = accountParam(ctx);
+    const reason = readReason(ctx);
+    if (reason.length < 3) return page(ctx, 'admin/reason.njk', { title: 'Motif de la consultation', accountId: id, error: true }, 400);
+    const view = await s.admin.viewAccount(actor(ctx, READERS, reason), id, new Date());
+    if (!view) throw new HttpError(404, 'unknown account');
+    page(ctx, 'admin/account.njk', {
+      title: `Compte ${view.account.email ?? view.account.id}`, view, reason,
+      events: view.events.map((e) => ({ at: e.created_at, text: describeEvent(e.type, e.detail as Record<string, unknown>) })),
+      canAct: staffOf(ctx).roles.includes('assistance'),
+      recentSecondFactor: s.admin.hasRecentSecondFactor(staffOf(ctx), new Date()),
+      done: typeof ctx.query.fait === 'string' ? ctx.query.fait : undefined,
+    });
+  });
+
+  const ACTIONS = {
+    debloquer: 'Le blocage des connexions est levé.',
+    reinitialisation: 'Le courriel de réinitialisation du mot de passe est envoyé.',
+    verification: 'Le courriel de confirmation de l’adresse est renvoyé.',
+    deconnexion: 'Toutes les sessions du compte sont fermées.',
+    suppression: 'Le compte est supprimé.',
+  } as const;
+  router.post('/comptes/:id/:action', guard('assistance'), async (ctx) => {
+    const id = accountParam(ctx);
+    const action = String(ctx.params.action) as keyof typeof ACTIONS;
+    if (!(action in ACTIONS)) throw new HttpError(404, 'unknown action');
+    const form = readForm(ctx, z.object({ motif: text, code: text }));
+    const reason = form.motif.trim().slice(0, 500);
+    const account = await s.accountStore.findById(id);
+    if (!account) throw new HttpError(404, 'unknown account');
+    const now = new Date();
+    const back = { accountId: id, action };
+    if (reason.length < 3) return page(ctx, 'admin/action-result.njk', { title: 'Motif manquant', ...back, error: 'Indiquez le motif de l’action (au moins 3 caractères).' }, 400);
+    const who = actor(ctx, ['assistance'], reason);
+    let ok = true;
+    if (action === 'debloquer') await s.admin.liftBlock(who, account, now);
+    else if (action === 'reinitialisation') ok = await s.admin.sendReset(who, account, ctx.ip, now);
+    else if (action === 'verification') ok = await s.admin.resendVerification(who, account, now);
+    else if (action === 'deconnexion') await s.admin.endAllSessions(who, account, now);
+    else {
+      // Destructive: the second factor again, unless entered less than 5 minutes ago.
+      if (!s.admin.hasRecentSecondFactor(staffOf(ctx), now)) {
+        const check = await s.admin.secondFactor(staffOf(ctx), form.code, now);
+        if (!check.ok) return page(ctx, 'admin/action-result.njk', { title: 'Second facteur requis', ...back, error: 'Code du second facteur incorrect ou manquant : la suppression n’a pas été faite.' }, 400);
+      }
+      ok = await s.admin.deleteAccount(who, account, now);
+    }
+    if (!ok) return page(ctx, 'admin/action-result.njk', { title: 'Action impossible', ...back, error: 'L’action n’a pas pu être faite (adresse déjà confirmée, absente, ou trop de courriels envoyés récemment).' }, 409);
+    page(ctx, 'admin/action-result.njk', { title: 'Action effectuée', ...back, message: ACTIONS[action], deleted: action === 'suppression' });
+  });
+
+  // ---- DPO: the audit journal and the consent journal check ----
+  const journalFilter = (ctx: Context): AuditFilter => {
+    const q = ctx.query;
+    const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 200) : undefined);
+    const day = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(`${v}T00:00:00Z`) : undefined);
+    const to = day(q.au);
+    return { staff: str(q.agent), account: str(q.compte), action: str(q.action), from: day(q.du), to: to && new Date(to.getTime() + 86_400_000) };
+  };
+  router.get('/journal', guard('dpo'), async (ctx) => {
+    const filter = journalFilter(ctx);
+    const rows = await s.audit.list(filter, 200);
+    page(ctx, 'admin/journal.njk', {
+      title: 'Journal des interventions', rows, query: ctx.query, actions: Object.keys(AUDIT_ACTIONS),
+      csvUrl: `/admin/journal.csv?${new URLSearchParams(Object.entries(ctx.query).filter((e): e is [string, string] => typeof e[1] === 'string'))}`,
+    });
+  });
+  router.get('/journal.csv', guard('dpo'), async (ctx) => {
+    const filter = journalFilter(ctx);
+    const rows = await s.audit.list(filter, 100_000);
+    const now = new Date();
+    await s.admin.journal(actor(ctx, ['dpo'], 'export CSV du journal'), 'audit_exported', {}, now, { entries: rows.length });
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment(`journal-interventions-${now.toISOString().slice(0, 10)}.csv`);
+    ctx.body = `\ufeff${toCsv([
+      ['numero', 'date', 'agent', 'role', 'action', 'compte', 'service', 'motif', 'requete', 'empreinte'],
+      ...rows.map((r) => [r.seq, r.at.toISOString(), r.staff_email, r.role, r.action, r.target_account_id, r.target_client_id, r.reason, r.request_id, r.hash]),
+    ])}`;
+  });
+  router.get('/verifications', guard('dpo'), async (ctx) => {
+    const [consent, audit] = await Promise.all([s.consent.verifyJournal(), s.audit.verify()]);
+    page(ctx, 'admin/verifications.njk', { title: 'Vérification des journaux', consent, audit });
+  });
+
+  // ---- operator: services, keys, staff ----
+  router.get('/services', guard('admin'), async (ctx) => {
+    page(ctx, 'admin/services.njk', { title: 'Services raccordés', services: await s.clients.list() });
+  });
+  router.get('/cles', guard('admin'), async (ctx) => {
+    page(ctx, 'admin/keys.njk', { title: 'Clés de signature', keys: await s.keys.list(true) });
+  });
+  router.post('/cles/rotation', guard('admin'), async (ctx) => {
+    const kids = await s.keys.rotate();
+    await s.admin.journal(actor(ctx, ['admin'], 'rotation des clés'), 'keys_rotated', {}, new Date(), { kids });
+    await s.reloadProviderIfKeysChanged();
+    ctx.status = 303;
+    ctx.redirect('/admin/cles');
+  });
+  router.get('/personnel', guard('admin'), async (ctx) => {
+    page(ctx, 'admin/staff.njk', { title: 'Personnel et rôles', staffRows: await s.admin.store.listStaff(), roles: STAFF_ROLES.map((r) => ({ value: r, label: ROLE_LABELS[r] })), roleLabels: ROLE_LABELS, done: ctx.query.fait });
+  });
+  router.post('/personnel', guard('admin'), async (ctx) => {
+    const form = readForm(ctx, z.object({ email: text, role: text, operation: text, motif: text }));
+    const reason = form.motif.trim() || 'gestion des rôles';
+    if (!isStaffRole(form.role) || !['attribuer', 'retirer'].includes(form.operation)) throw new HttpError(400, 'bad role');
+    const who = actor(ctx, ['admin'], reason);
+    const result = form.operation === 'attribuer'
+      ? await s.admin.grantFromConsole(who, form.email, form.role, new Date())
+      : await s.admin.revokeFromConsole(who, form.email, form.role, new Date());
+    if (!result.ok) {
+      return page(ctx, 'admin/staff.njk', { title: 'Personnel et rôles', staffRows: await s.admin.store.listStaff(), roles: STAFF_ROLES.map((r) => ({ value: r, label: ROLE_LABELS[r] })), roleLabels: ROLE_LABELS, error: 'Aucun compte GrandLyon Connect n’a cette adresse.', email: form.email }, 400);
+    }
+    ctx.status = 303;
+    ctx.redirect('/admin/personnel?fait=1');
+  });
+
+  return router;
+}

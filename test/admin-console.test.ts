@@ -1,0 +1,217 @@
+// The back-office console over real HTTP and PostgreSQL: staff login with TOTP, roles enforced on
+// the server, the help desk's actions journalled and shown to the resident, the DPO's CSV export,
+// and `glc audit verify` catching a tampered entry.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { authenticator } from 'otplib';
+import { runCli } from '../src/cli/main.js';
+import { Browser, decode, type Page } from './support/browser.js';
+import { startTestGlc, type TestGlc } from './support/glc.js';
+import { createResident, residentBrowser, text } from './accounts-support.js';
+
+let glc: TestGlc;
+const RESIDENT = 'elodie.dupre@example.fr';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await runCli(args, (t) => { out += t; }, { services: glc.services });
+  return { code, out };
+}
+
+/** A staff member's browser: password step, then TOTP enrolment (or a code); returns the secret. */
+async function staffLogin(email: string, secret?: string): Promise<{ browser: Browser; secret: string; codes: string[] }> {
+  const browser = new Browser(glc.config.issuer);
+  const login = await browser.follow(await browser.get('/admin'));
+  expect(login.url).toMatch(/\/admin\/connexion$/);
+  const factorPage = await browser.follow(await browser.submit(login, /\/admin\/connexion$/, { email, password: 'correct horse battery staple 42' }));
+  expect(factorPage.url).toMatch(/\/admin\/second-facteur$/);
+  const shown = /id="totp-secret">([A-Z2-7]+)</.exec(factorPage.html)?.[1];
+  const key = secret ?? shown!;
+  expect(key).toBeTruthy();
+  const done = await browser.submit(factorPage, /second-facteur$/, { code: authenticator.generate(key) });
+  const codes = [...done.html.matchAll(/<code>([0-9a-f-]+)<\/code>/g)].map((m) => m[1]!);
+  return { browser, secret: key, codes };
+}
+
+async function consult(browser: Browser, accountId: string, motif: string): Promise<Page> {
+  const form = await browser.get(`/admin/comptes/${accountId}`);
+  return browser.submit(form, new RegExp(`/admin/comptes/${accountId}$`), { motif });
+}
+
+let residentId: string;
+let agent: Awaited<ReturnType<typeof staffLogin>>;
+
+beforeAll(async () => {
+  glc = await startTestGlc();
+  residentId = (await createResident(glc, RESIDENT, { given_name: 'Élodie', family_name: 'DUPRÉ', birthdate: '1985-03-02' })).id;
+  for (const [email, role] of [['agent@grandlyon.fr', 'assistance'], ['dpo@grandlyon.fr', 'dpo'], ['ops@grandlyon.fr', 'admin']] as const) {
+    await createResident(glc, email);
+    expect((await cli('staff', 'grant', email, '--role', role)).code).toBe(0);
+  }
+  await createResident(glc, 'nobody@example.fr');
+}, 60_000);
+afterAll(() => glc?.close());
+
+describe('console', () => {
+  it('refuses a GLC account without a role, and a staff member without the second factor', async () => {
+    const browser = new Browser(glc.config.issuer);
+    const login = await browser.get('/admin/connexion');
+    const refused = await browser.submit(login, /\/admin\/connexion$/, { email: 'nobody@example.fr', password: 'correct horse battery staple 42' });
+    expect(refused.status).toBe(401);
+    expect(browser.cookie('glc.admin')).toBeUndefined();
+
+    const staff = new Browser(glc.config.issuer);
+    const step1 = await staff.submit(await staff.get('/admin/connexion'), /\/admin\/connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' });
+    expect(step1.location).toBe('/admin/second-facteur');
+    for (const path of ['/admin', '/admin/comptes?q=dup', `/admin/comptes/${residentId}`]) {
+      const page = await staff.get(path);
+      expect(page.status).toBe(302);
+      expect(page.location).toBe('/admin/second-facteur');
+    }
+    const wrong = await staff.submit(await staff.get('/admin/second-facteur'), /second-facteur$/, { code: '000000' });
+    expect(wrong.status).toBe(400);
+    expect((await staff.get('/admin')).location).toBe('/admin/second-facteur');
+    // The resident's session cookie is not a staff session: /admin asks the console login.
+    const { browser: resident } = await residentBrowser(glc, 'agent@grandlyon.fr');
+    expect((await resident.get('/admin/comptes')).location).toBe('/admin/connexion');
+  });
+
+  it('enrols TOTP with recovery codes; a code is accepted once; a recovery code works once', async () => {
+    agent = await staffLogin('agent@grandlyon.fr');
+    expect(agent.codes).toHaveLength(10);
+    const stored = await glc.services.db.selectFrom('staff_second_factors').selectAll().executeTakeFirstOrThrow();
+    expect(stored.totp_secret_encrypted).not.toContain(agent.secret);
+    expect(JSON.stringify(stored.recovery_codes)).not.toContain(agent.codes[0]!);
+    expect((await agent.browser.get('/admin')).status).toBe(200);
+
+    // Second browser: the same (already used) TOTP code is refused; a recovery code passes once.
+    const other = new Browser(glc.config.issuer);
+    const step = await other.follow(await other.submit(await other.get('/admin/connexion'), /connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' }));
+    expect(step.html).not.toContain('totp-secret');
+    expect((await other.submit(step, /second-facteur$/, { code: authenticator.generate(agent.secret) })).status).toBe(400);
+    expect((await other.submit(await other.get('/admin/second-facteur'), /second-facteur$/, { code: agent.codes[0]! })).status).toBe(303);
+    const third = new Browser(glc.config.issuer);
+    await third.submit(await third.get('/admin/connexion'), /connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' });
+    expect((await third.submit(await third.get('/admin/second-facteur'), /second-facteur$/, { code: agent.codes[0]! })).status).toBe(400);
+  });
+
+  it('an agent finds a resident, lifts a block and sends a reset mail; the resident sees both', async () => {
+    for (let i = 0; i < 6; i++) await glc.services.accounts.logIn({ email: RESIDENT, password: 'wrong wrong wrong', ip: '198.51.100.7' }, new Date());
+    expect(await glc.services.throttle.blockedUntil([`login:email:${RESIDENT}`], new Date())).not.toBeNull();
+
+    expect((await agent.browser.get('/admin/comptes?q=x')).html).toContain('au moins 2 caractères');
+    for (const q of ['elo', 'DUPRE', 'dupré', 'elodie.du', '02/03/1985', residentId.slice(0, 8)]) {
+      const results = await agent.browser.get(`/admin/comptes?${new URLSearchParams({ q })}`);
+      expect(results.html, q).toContain(`/admin/comptes/${residentId}`);
+    }
+    expect((await agent.browser.get('/admin/comptes?q=zzzz')).html).toContain('Aucun compte ne correspond');
+
+    const noReason = await agent.browser.submit(await agent.browser.get(`/admin/comptes/${residentId}`), /comptes\/[0-9a-f-]+$/, { motif: '' });
+    expect(noReason.status).toBe(400);
+    const view = await consult(agent.browser, residentId, 'appel : connexion impossible');
+    expect(view.status).toBe(200);
+    expect(text(view.html)).toMatch(/bloqué jusqu’au/);
+
+    const lifted = await agent.browser.submit(view, /\/debloquer$/, { motif: 'appel : connexion impossible' });
+    expect(lifted.status).toBe(200);
+    expect(await glc.services.throttle.blockedUntil([`login:email:${RESIDENT}`], new Date())).toBeNull();
+    const reset = await agent.browser.submit(view, /\/reinitialisation$/, { motif: 'mot de passe oublié' });
+    expect(reset.status).toBe(200);
+    expect(glc.mails()[0]?.to).toBe(RESIDENT);
+    expect(glc.linkInLastMail(RESIDENT, /http\S+mot-de-passe-oublie\/nouveau\S+/)).toBeTruthy();
+
+    const { browser } = await residentBrowser(glc, RESIDENT);
+    const security = text((await browser.get('/compte/securite')).html);
+    expect(security).toMatch(/L’assistance de GrandLyon Connect a consulté votre compte le .+ \(motif : appel : connexion impossible\)/);
+    expect(security).toMatch(/L’assistance de GrandLyon Connect a levé le blocage temporaire des connexions à votre compte le .+ \(motif : appel : connexion impossible\)/);
+    expect(security).toMatch(/vous a envoyé un courriel de réinitialisation du mot de passe le .+ \(motif : mot de passe oublié\)/);
+  });
+
+  it('an agent cannot reach services, keys or staff: 403 on GET and on a forged POST, nothing changed', async () => {
+    for (const path of ['/admin/services', '/admin/cles', '/admin/personnel', '/admin/journal', '/admin/journal.csv']) {
+      expect((await agent.browser.get(path)).status, path).toBe(403);
+    }
+    const csrf = decode(/name="_csrf" value="([^"]+)"/.exec((await agent.browser.get('/admin')).html)![1]!);
+    const keysBefore = await glc.services.keys.list(true);
+    const rolesBefore = await glc.services.admin.store.listStaff();
+    expect((await agent.browser.post('/admin/cles/rotation', { _csrf: csrf })).status).toBe(403);
+    expect((await agent.browser.post('/admin/personnel', { _csrf: csrf, email: 'agent@grandlyon.fr', role: 'admin', operation: 'attribuer', motif: 'x' })).status).toBe(403);
+    expect(await glc.services.keys.list(true)).toEqual(keysBefore);
+    expect(await glc.services.admin.store.listStaff()).toEqual(rolesBefore);
+    // The DPO reads accounts but does not act on them.
+    const dpo = await staffLogin('dpo@grandlyon.fr');
+    expect((await dpo.browser.post(`/admin/comptes/${residentId}/deconnexion`, { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec((await dpo.browser.get('/admin')).html)![1]!), motif: 'essai' })).status).toBe(403);
+    // Without a CSRF token, even the right role is refused.
+    expect((await agent.browser.post(`/admin/comptes/${residentId}/deconnexion`, { motif: 'essai' })).status).toBe(403);
+  });
+
+  it('deleting an account asks the second factor again when the last one is older than 5 minutes', async () => {
+    const victim = await createResident(glc, 'to.delete@example.fr');
+    await glc.services.db.updateTable('staff_sessions').set({ second_factor_at: new Date(Date.now() - 6 * 60_000) }).execute();
+    const view = await consult(agent.browser, victim.id, 'demande de suppression par courrier');
+    expect(view.html).toContain('id="code-suppression"');
+    const refused = await agent.browser.submit(view, /\/suppression$/, { motif: 'demande écrite', code: '123456' });
+    expect(refused.status).toBe(400);
+    expect(await glc.services.accountStore.findById(victim.id)).toBeDefined();
+    // A fresh code (the next time step: the current one may already be used).
+    const next = authenticator.clone({ epoch: Date.now() + 30_000 }).generate(agent.secret);
+    const done = await agent.browser.submit(view, /\/suppression$/, { motif: 'demande écrite', code: next });
+    expect(done.status).toBe(200);
+    expect(await glc.services.accountStore.findById(victim.id)).toBeUndefined();
+  });
+
+  it('the admin manages roles and sees services and keys; the console session ends after 15 idle minutes', async () => {
+    const ops = await staffLogin('ops@grandlyon.fr');
+    expect((await ops.browser.get('/admin/services')).status).toBe(200);
+    expect((await ops.browser.get('/admin/cles')).status).toBe(200);
+    expect((await ops.browser.get('/admin/comptes')).status).toBe(403);
+    const staffPage = await ops.browser.get('/admin/personnel');
+    const granted = await ops.browser.submit(staffPage, /\/admin\/personnel$/, { email: 'nobody@example.fr', role: 'assistance', operation: 'attribuer', motif: 'nouvelle recrue' });
+    expect(granted.status).toBe(303);
+    expect(await glc.services.admin.store.rolesOf((await glc.services.accountStore.findByEmail('nobody@example.fr'))!.id)).toEqual(['assistance']);
+
+    const opsId = (await glc.services.accountStore.findByEmail('ops@grandlyon.fr'))!.id;
+    await glc.services.db.updateTable('staff_sessions').set({ last_seen_at: new Date(Date.now() - 16 * 60_000) }).where('account_id', '=', opsId).execute();
+    expect((await ops.browser.get('/admin')).location).toBe('/admin/connexion');
+  });
+
+  it('the DPO filters and exports the journal as CSV; glc audit verify detects a tampered entry', async () => {
+    const dpo = await staffLogin('dpo@grandlyon.fr', (await glc.services.db.selectFrom('staff_second_factors').innerJoin('accounts', 'accounts.id', 'staff_second_factors.account_id')
+      .select('totp_secret_encrypted').where('accounts.email', '=', 'dpo@grandlyon.fr').executeTakeFirstOrThrow().then((r) => glc.services.secrets.decrypt(r.totp_secret_encrypted))));
+    const journal = await dpo.browser.get(`/admin/journal?${new URLSearchParams({ compte: residentId })}`);
+    expect(journal.status).toBe(200);
+    expect(journal.html).toContain('throttle_lifted');
+    const csv = await dpo.browser.get(`/admin/journal.csv?${new URLSearchParams({ action: 'reset_mail_sent' })}`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = csv.html.replace(/^\ufeff/, '').trim().split('\r\n');
+    expect(lines[0]).toBe('numero;date;agent;role;action;compte;service;motif;requete;empreinte');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`agent@grandlyon.fr;assistance;reset_mail_sent;${residentId}`);
+    expect((await dpo.browser.get('/admin/verifications')).html).toMatch(/Intact&nbsp;: \d+ entrées\./);
+
+    expect((await cli('audit', 'verify')).code).toBe(0);
+    // The trigger refuses changes; an attacker with the database owner's rights disables it first.
+    await expect(sql`update audit_journal set reason = 'autre' where seq = 2`.execute(glc.services.db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from audit_journal where seq = 2`.execute(glc.services.db)).rejects.toThrow(/append-only/);
+    await sql`alter table audit_journal disable trigger audit_journal_append_only`.execute(glc.services.db);
+    await sql`update audit_journal set reason = 'motif falsifié' where seq = 2`.execute(glc.services.db);
+    await sql`alter table audit_journal enable trigger audit_journal_append_only`.execute(glc.services.db);
+    const broken = await cli('audit', 'verify');
+    expect(broken.code).not.toBe(0);
+    expect(broken.out).toMatch(/entry #2: hash_mismatch/);
+  });
+
+  it('retention: the purge removes the oldest entries only and the rest still verifies', async () => {
+    const total = await glc.services.db.selectFrom('audit_journal').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    // Entry 2 was tampered above: purge through it (entries 1-3 back-dated beyond the retention).
+    await sql`alter table audit_journal disable trigger audit_journal_append_only`.execute(glc.services.db);
+    await sql`update audit_journal set at = at - interval '400 days' where seq <= 3`.execute(glc.services.db);
+    await sql`alter table audit_journal enable trigger audit_journal_append_only`.execute(glc.services.db);
+    // (back-dating changed the hashes of 1-3; they are the ones purged)
+    expect(await glc.services.audit.purge(new Date())).toBe(3);
+    const report = await glc.services.audit.verify();
+    expect(report.ok).toBe(true);
+    expect(report.entries).toBe(Number(total.n) - 3);
+  });
+});
