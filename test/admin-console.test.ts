@@ -28,7 +28,8 @@ async function staffLogin(email: string, secret?: string): Promise<{ browser: Br
   const shown = /id="totp-secret">([A-Z2-7]+)</.exec(factorPage.html)?.[1];
   const key = secret ?? shown!;
   expect(key).toBeTruthy();
-  const done = await browser.submit(factorPage, /second-facteur$/, { code: authenticator.generate(key) });
+  // A second login: the next time step (the current one may be used already: codes are single-use).
+  const done = await browser.submit(factorPage, /second-facteur$/, { code: authenticator.clone({ epoch: Date.now() + (secret ? 30_000 : 0) }).generate(key) });
   const codes = [...done.html.matchAll(/<code>([0-9a-f-]+)<\/code>/g)].map((m) => m[1]!);
   return { browser, secret: key, codes };
 }
@@ -121,7 +122,7 @@ describe('console', () => {
     expect(glc.linkInLastMail(RESIDENT, /http\S+mot-de-passe-oublie\/nouveau\S+/)).toBeTruthy();
 
     const { browser } = await residentBrowser(glc, RESIDENT);
-    const security = text((await browser.get('/compte/securite')).html);
+    const security = text((await browser.get('/compte/securite')).html).replace(/&nbsp;/g, ' ');
     expect(security).toMatch(/L’assistance de GrandLyon Connect a consulté votre compte le .+ \(motif : appel : connexion impossible\)/);
     expect(security).toMatch(/L’assistance de GrandLyon Connect a levé le blocage temporaire des connexions à votre compte le .+ \(motif : appel : connexion impossible\)/);
     expect(security).toMatch(/vous a envoyé un courriel de réinitialisation du mot de passe le .+ \(motif : mot de passe oublié\)/);
@@ -188,7 +189,8 @@ describe('console', () => {
     expect(lines[0]).toBe('numero;date;agent;role;action;compte;service;motif;requete;empreinte');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(`agent@grandlyon.fr;assistance;reset_mail_sent;${residentId}`);
-    expect((await dpo.browser.get('/admin/verifications')).html).toMatch(/Intact&nbsp;: \d+ entrées\./);
+    const checks = (await dpo.browser.get('/admin/verifications')).html;
+    expect(checks, checks.slice(checks.indexOf('<h1>'))).toMatch(/Intact&nbsp;: \d+ entrées\./);
 
     expect((await cli('audit', 'verify')).code).toBe(0);
     // The trigger refuses changes; an attacker with the database owner's rights disables it first.
@@ -211,7 +213,7 @@ describe('console', () => {
     // (back-dating changed the hashes of 1-3; they are the ones purged)
     expect(await glc.services.audit.purge(new Date())).toBe(3);
     const report = await glc.services.audit.verify();
-    expect(report.ok).toBe(true);
+    expect(report.breaks, JSON.stringify(report.breaks)).toEqual([]);
     expect(report.entries).toBe(Number(total.n) - 3);
   });
 });
