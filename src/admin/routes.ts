@@ -10,6 +10,7 @@ import { render } from '../http/views.js';
 import { readForm, text } from '../http/forms.js';
 import { HttpError } from '../http/errors.js';
 import type { Services } from '../services.js';
+import { ClientInputError } from '../clients/service.js';
 import { describeEvent } from '../accounts/activity.js';
 import { AUDIT_ACTIONS, toCsv } from '../audit/service.js';
 import type { AuditFilter } from '../audit/store.js';
@@ -206,8 +207,51 @@ export function adminRoutes(s: Services): Router {
   });
 
   // ---- operator: services, keys, staff ----
-  router.get('/services', guard('admin'), async (ctx) => {
-    page(ctx, 'admin/services.njk', { title: 'Services raccordés', services: await s.clients.list() });
+  const servicesPage = async (ctx: Context, vars: Record<string, unknown> = {}, status = 200) =>
+    page(ctx, 'admin/services.njk', { title: 'Services raccordés', services: await s.clients.list(), form: {}, ...vars }, status);
+  router.get('/services', guard('admin'), (ctx) => servicesPage(ctx));
+  /** The same routine and checks as `glc client add` (s.clients.add). */
+  router.post('/services', guard('admin'), async (ctx) => {
+    const form = readForm(ctx, z.object({
+      name: text, organisation: text, redirectUris: text, postLogoutRedirectUris: text, scope: text,
+      authMethod: text, subjectType: text, refresh: text, purpose: text,
+    }));
+    const lines = (v: string) => v.split(/\s+/).filter(Boolean);
+    try {
+      const created = await s.clients.add({
+        name: form.name, organisation: form.organisation.trim() || undefined,
+        redirectUris: lines(form.redirectUris), postLogoutRedirectUris: lines(form.postLogoutRedirectUris),
+        scope: form.scope.trim() || 'openid profile email',
+        authMethod: form.authMethod as 'client_secret_basic', subjectType: form.subjectType as 'pairwise',
+        grantTypes: form.refresh === 'oui' ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
+        purpose: form.purpose.trim() || undefined,
+      });
+      await s.admin.journal(actor(ctx, ['admin'], 'enregistrement d’un service'), 'service_created', { clientId: created.clientId }, new Date(), { name: form.name });
+      page(ctx, 'admin/service-created.njk', { title: 'Service enregistré', created, name: form.name });
+    } catch (err) {
+      if (!(err instanceof ClientInputError)) throw err;
+      await servicesPage(ctx, { error: err.message, form }, 400);
+    }
+  });
+  router.post('/services/:clientId/:operation', guard('admin'), async (ctx) => {
+    const clientId = String(ctx.params.clientId);
+    const operation = String(ctx.params.operation);
+    if (!['secret', 'desactiver', 'activer'].includes(operation) || !(await s.clientStore.find(clientId))) throw new HttpError(404, 'unknown');
+    const who = actor(ctx, ['admin'], 'gestion des services');
+    try {
+      if (operation === 'secret') {
+        const secret = await s.clients.rotateSecret(clientId);
+        await s.admin.journal(who, 'service_secret_rotated', { clientId }, new Date());
+        return page(ctx, 'admin/service-created.njk', { title: 'Nouveau secret', created: { clientId, clientSecret: secret }, rotated: true });
+      }
+      await s.clients.setEnabled(clientId, operation === 'activer');
+      await s.admin.journal(who, operation === 'activer' ? 'service_enabled' : 'service_disabled', { clientId }, new Date());
+    } catch (err) {
+      if (!(err instanceof ClientInputError)) throw err;
+      return servicesPage(ctx, { error: err.message }, 400);
+    }
+    ctx.status = 303;
+    ctx.redirect('/admin/services');
   });
   router.get('/cles', guard('admin'), async (ctx) => {
     page(ctx, 'admin/keys.njk', { title: 'Clés de signature', keys: await s.keys.list(true) });

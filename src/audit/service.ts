@@ -20,6 +20,10 @@ export const AUDIT_ACTIONS: Record<string, string> = {
   role_revoked: 'a retiré un rôle',
   audit_exported: 'a exporté le journal des interventions',
   keys_rotated: 'a renouvelé les clés de signature',
+  service_created: 'a enregistré un service',
+  service_secret_rotated: 'a renouvelé le secret d’un service',
+  service_enabled: 'a réactivé un service',
+  service_disabled: 'a désactivé un service',
 };
 
 const ROLE_NAMES: Record<string, string> = {
