@@ -10,7 +10,7 @@ import type { DestinationStream } from 'pino';
 import { createLogger } from './log.js';
 import { createServices, type Services } from './services.js';
 import { createApp } from './app.js';
-import { startScheduler, type Scheduler } from './jobs/scheduler.js';
+import { startScheduler, type JobStatus, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
 
@@ -48,6 +48,8 @@ export async function startGlc(env: Record<string, string | undefined> = process
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
     const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs });
+    // The console's jobs page reads this instance's scheduler (built after the routers).
+    (app.context as { jobsStatus?: () => JobStatus[] }).jobsStatus = () => scheduler.status();
     const keyCheck = setInterval(() => {
       services.reloadProviderIfKeysChanged().catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
     }, KEY_CHECK_MS).unref();

@@ -129,15 +129,20 @@ describe('console', () => {
   });
 
   it('an agent cannot reach services, keys or staff: 403 on GET and on a forged POST, nothing changed', async () => {
-    for (const path of ['/admin/services', '/admin/cles', '/admin/personnel', '/admin/journal', '/admin/journal.csv']) {
+    for (const path of ['/admin/services', '/admin/cles', '/admin/taches', '/admin/personnel', '/admin/journal', '/admin/journal.csv', '/admin/verifications']) {
       expect((await agent.browser.get(path)).status, path).toBe(403);
     }
     const csrf = decode(/name="_csrf" value="([^"]+)"/.exec((await agent.browser.get('/admin')).html)![1]!);
     const keysBefore = await glc.services.keys.list(true);
     const rolesBefore = await glc.services.admin.store.listStaff();
     expect((await agent.browser.post('/admin/cles/rotation', { _csrf: csrf })).status).toBe(403);
+    expect((await agent.browser.post('/admin/cles/retrait', { _csrf: csrf })).status).toBe(403);
+    expect((await agent.browser.post('/admin/services', { _csrf: csrf, name: 'Forgé', redirectUris: 'https://x.example/cb' })).status).toBe(403);
+    expect((await agent.browser.post(`/admin/comptes/${residentId}/export`, { _csrf: csrf, motif: 'curiosité' })).status).toBe(403);
     expect((await agent.browser.post('/admin/personnel', { _csrf: csrf, email: 'agent@grandlyon.fr', role: 'admin', operation: 'attribuer', motif: 'x' })).status).toBe(403);
     expect(await glc.services.keys.list(true)).toEqual(keysBefore);
+    expect((await glc.services.clients.list()).map((c) => c.name)).not.toContain('Forgé');
+    expect(await glc.services.db.selectFrom('audit_journal').select('seq').where('action', '=', 'account_exported').execute()).toEqual([]);
     expect(await glc.services.admin.store.listStaff()).toEqual(rolesBefore);
     // The DPO reads accounts but does not act on them.
     const dpo = await staffLogin('dpo@grandlyon.fr');
@@ -166,6 +171,10 @@ describe('console', () => {
     expect((await ops.browser.get('/admin/services')).status).toBe(200);
     expect((await ops.browser.get('/admin/cles')).status).toBe(200);
     expect((await ops.browser.get('/admin/comptes')).status).toBe(403);
+    const jobs = await ops.browser.get('/admin/taches');
+    expect(jobs.status).toBe(200);
+    expect(jobs.html).toContain('admin-purge');
+    expect(jobs.html).toContain('inactivity-purge');
     const staffPage = await ops.browser.get('/admin/personnel');
     const granted = await ops.browser.submit(staffPage, /\/admin\/personnel$/, { email: 'nobody@example.fr', role: 'assistance', operation: 'attribuer', motif: 'nouvelle recrue' });
     expect(granted.status).toBe(303);
@@ -179,7 +188,14 @@ describe('console', () => {
   it('the DPO filters and exports the journal as CSV; glc audit verify detects a tampered entry', async () => {
     const dpo = await staffLogin('dpo@grandlyon.fr', (await glc.services.db.selectFrom('staff_second_factors').innerJoin('accounts', 'accounts.id', 'staff_second_factors.account_id')
       .select('totp_secret_encrypted').where('accounts.email', '=', 'dpo@grandlyon.fr').executeTakeFirstOrThrow().then((r) => glc.services.secrets.decrypt(r.totp_secret_encrypted))));
+    const view = await consult(dpo.browser, residentId, 'demande d’accès RGPD n° 42');
+    expect(view.html).not.toContain('/debloquer');
+    const exported = await dpo.browser.submit(view, /\/export$/, { motif: 'demande d’accès RGPD n° 42' });
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toMatch(/attachment; filename="export-compte-/);
+    expect(exported.html).toContain(RESIDENT);
     const journal = await dpo.browser.get(`/admin/journal?${new URLSearchParams({ compte: residentId })}`);
+    expect(journal.html).toContain('account_exported');
     expect(journal.status).toBe(200);
     expect(journal.html).toContain('throttle_lifted');
     const csv = await dpo.browser.get(`/admin/journal.csv?${new URLSearchParams({ action: 'reset_mail_sent' })}`);

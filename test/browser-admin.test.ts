@@ -124,6 +124,11 @@ describe('console in Chromium', () => {
     const context = await suite.chromium.newContext({ locale: 'fr-FR', bypassCSP: true, acceptDownloads: true });
     const page = await context.newPage();
     await consoleLogin(page, 'dpo@grandlyon.fr');
+    await follow(page, 'a[href="/admin/comptes"]');
+    await submitWith(page, '#q', 'marie');
+    await follow(page, 'a[href^="/admin/comptes/"]');
+    await submitWith(page, '#motif', 'demande d’accès RGPD n° 7');
+    await audit(page, 'fiche du compte (DPO)');
     await follow(page, 'a[href="/admin/journal"]');
     await audit(page, 'journal');
     await tabTo(page, '#action');
@@ -164,6 +169,8 @@ describe('console in Chromium', () => {
     await follow(page, 'a[href="/admin/services"]');
     await follow(page, 'a[href="/admin/cles"]');
     await audit(page, 'clés');
+    await follow(page, 'a[href="/admin/taches"]');
+    await audit(page, 'tâches');
     await follow(page, 'a[href="/admin/personnel"]');
     await audit(page, 'personnel');
     await context.close();

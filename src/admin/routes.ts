@@ -12,8 +12,10 @@ import { HttpError } from '../http/errors.js';
 import type { Services } from '../services.js';
 import { ClientInputError } from '../clients/service.js';
 import { describeEvent } from '../accounts/activity.js';
+import { exportAccountData } from '../accounts/export.js';
 import { AUDIT_ACTIONS, toCsv } from '../audit/service.js';
 import type { AuditFilter } from '../audit/store.js';
+import type { JobStatus } from '../jobs/scheduler.js';
 import { isStaffRole, type Actor, type StaffSession } from './service.js';
 import { STAFF_ROLES, type StaffRole } from './tables.js';
 
@@ -132,9 +134,24 @@ export function adminRoutes(s: Services): Router {
       title: `Compte ${view.account.email ?? view.account.id}`, view, reason,
       events: view.events.map((e) => ({ at: e.created_at, text: describeEvent(e.type, e.detail as Record<string, unknown>) })),
       canAct: staffOf(ctx).roles.includes('assistance'),
+      canExport: staffOf(ctx).roles.includes('dpo'),
       recentSecondFactor: s.admin.hasRecentSecondFactor(staffOf(ctx), new Date()),
       done: typeof ctx.query.fait === 'string' ? ctx.query.fait : undefined,
     });
+  });
+
+  /** DPO: the resident's data export (the same as « Télécharger mes données »), on a documented request. */
+  router.post('/comptes/:id/export', guard('dpo'), async (ctx) => {
+    const id = accountParam(ctx);
+    const reason = readReason(ctx);
+    if (reason.length < 3) return page(ctx, 'admin/action-result.njk', { title: 'Motif manquant', accountId: id, error: 'Indiquez la demande qui justifie l’export (au moins 3 caractères).' }, 400);
+    const now = new Date();
+    const data = await exportAccountData(s, id, now);
+    if (!data) throw new HttpError(404, 'unknown account');
+    await s.admin.journal(actor(ctx, ['dpo'], reason), 'account_exported', { accountId: id }, now);
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.attachment(`export-compte-${id}.json`);
+    ctx.body = JSON.stringify(data, null, 2);
   });
 
   const ACTIONS = {
@@ -259,6 +276,17 @@ export function adminRoutes(s: Services): Router {
   router.post('/cles/rotation', guard('admin'), async (ctx) => {
     const kids = await s.keys.rotate();
     await s.admin.journal(actor(ctx, ['admin'], 'rotation des clés'), 'keys_rotated', {}, new Date(), { kids });
+    await s.reloadProviderIfKeysChanged();
+    ctx.status = 303;
+    ctx.redirect('/admin/cles');
+  });
+  router.get('/taches', guard('admin'), (ctx) => {
+    const jobs = (ctx as Context & { jobsStatus?: () => JobStatus[] }).jobsStatus?.() ?? [];
+    page(ctx, 'admin/jobs.njk', { title: 'Tâches périodiques', jobs: jobs.map((j) => ({ ...j, result: j.lastResult ? JSON.stringify(j.lastResult) : undefined, everyMinutes: Math.round(j.everyMs / 60_000) })) });
+  });
+  router.post('/cles/retrait', guard('admin'), async (ctx) => {
+    const kids = await s.keys.retire();
+    await s.admin.journal(actor(ctx, ['admin'], 'retrait des anciennes clés'), 'keys_retired', {}, new Date(), { kids });
     await s.reloadProviderIfKeysChanged();
     ctx.status = 303;
     ctx.redirect('/admin/cles');

@@ -20,6 +20,7 @@ export const AUDIT_ACTIONS: Record<string, string> = {
   role_revoked: 'a retiré un rôle',
   audit_exported: 'a exporté le journal des interventions',
   keys_rotated: 'a renouvelé les clés de signature',
+  keys_retired: 'a retiré les anciennes clés de signature',
   service_created: 'a enregistré un service',
   service_secret_rotated: 'a renouvelé le secret d’un service',
   service_enabled: 'a réactivé un service',

@@ -57,7 +57,7 @@ export function createAuditStore(db: Db) {
         await sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`.execute(t);
         await sql`select set_config('glc.audit_purge', 'on', true)`.execute(t);
         const last = await t.selectFrom('audit_journal').select((eb) => eb.fn.max('seq').as('seq')).where('at', '<', cutoff).executeTakeFirst();
-        if (last?.seq == null) return 0;
+        if (last?.seq === null || last?.seq === undefined) return 0;
         const res = await t.deleteFrom('audit_journal').where('seq', '<=', last.seq).executeTakeFirst();
         return Number(res.numDeletedRows);
       });
