@@ -146,9 +146,38 @@ describe('console', () => {
     expect(await glc.services.admin.store.listStaff()).toEqual(rolesBefore);
     // The DPO reads accounts but does not act on them.
     const dpo = await staffLogin('dpo@grandlyon.fr');
+    expect((await dpo.browser.get('/admin/franceconnect')).status).toBe(403);
     expect((await dpo.browser.post(`/admin/comptes/${residentId}/deconnexion`, { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec((await dpo.browser.get('/admin')).html)![1]!), motif: 'essai' })).status).toBe(403);
     // Without a CSRF token, even the right role is refused.
     expect((await agent.browser.post(`/admin/comptes/${residentId}/deconnexion`, { motif: 'essai' })).status).toBe(403);
+  });
+
+  it('an agent settles a FranceConnect recovery request from the queue (same checks as the CLI)', async () => {
+    const fcResident = await createResident(glc, 'fc.only@example.fr');
+    const db = glc.services.db;
+    await db.insertInto('franceconnect_links').values({ account_id: fcResident.id, sub: 'ancien-sub', linked_at: new Date(), last_login_at: new Date() }).execute();
+    await db.insertInto('franceconnect_recovery_requests').values({
+      reference: 'FC-TEST-0001', account_id: fcResident.id, new_sub: 'nouveau-sub', old_sub_hash: 'h1', new_sub_hash: 'h2', identity: null,
+      expires_at: new Date(Date.now() + 86_400_000), resolved_at: null,
+    }).execute();
+    await db.insertInto('franceconnect_recovery_requests').values({
+      reference: 'FC-TEST-0002', account_id: null, new_sub: 'autre-sub', old_sub_hash: null, new_sub_hash: 'h3', identity: null,
+      expires_at: new Date(Date.now() + 86_400_000), resolved_at: null,
+    }).execute();
+    const queue = await agent.browser.get('/admin/franceconnect');
+    expect(queue.status).toBe(200);
+    expect(queue.html).toContain('FC-TEST-0001');
+    // A request naming no account: the account given must be linked and without password (CLI rule).
+    const refused = await agent.browser.post('/admin/franceconnect', { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec(queue.html)![1]!), reference: 'FC-TEST-0002', compte: residentId, motif: 'pièce d’identité vue au guichet' });
+    expect(refused.status).toBe(409);
+    expect(text(refused.html)).toContain('n’est pas relié à FranceConnect');
+    const done = await agent.browser.post('/admin/franceconnect', { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec(queue.html)![1]!), reference: 'fc-test-0001', compte: '', motif: 'pièce d’identité vue au guichet' });
+    expect(done.status).toBe(200);
+    expect(done.html).not.toContain('FC-TEST-0001</h2>');
+    expect((await db.selectFrom('franceconnect_links').select('sub').where('account_id', '=', fcResident.id).executeTakeFirstOrThrow()).sub).toBe('nouveau-sub');
+    expect((await glc.services.audit.forResident(fcResident.id)).map((e) => e.text)).toContain('L’assistance de GrandLyon Connect a relié votre compte à votre nouvelle identité FranceConnect');
+    const dpo = await glc.services.db.selectFrom('audit_journal').select('seq').where('action', '=', 'franceconnect_relinked').execute();
+    expect(dpo).toHaveLength(1);
   });
 
   it('deleting an account asks the second factor again when the last one is older than 5 minutes', async () => {

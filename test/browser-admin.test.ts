@@ -100,6 +100,12 @@ describe('console in Chromium', () => {
     await submitWith(page, '#motif-reinitialisation', 'appel : mot de passe oublié');
     expect(await page.locator('[role="status"]').textContent()).toContain('réinitialisation');
     expect(glc.mails()[0]?.to).toBe(RESIDENT);
+    await glc.services.db.insertInto('franceconnect_recovery_requests').values({
+      reference: 'FC-AXE-0001', account_id: null, new_sub: 'sub-axe', old_sub_hash: null, new_sub_hash: 'h', identity: null,
+      expires_at: new Date(Date.now() + 86_400_000), resolved_at: null,
+    }).execute();
+    await follow(page, 'a[href="/admin/franceconnect"]');
+    await audit(page, 'demandes FranceConnect');
     // A forged request for a page of another role: the 403 page is audited too.
     await page.goto(`${glc.config.issuer}/admin/services`);
     await audit(page, 'accès refusé');

@@ -11,6 +11,7 @@ import { readForm, text } from '../http/forms.js';
 import { HttpError } from '../http/errors.js';
 import type { Services } from '../services.js';
 import { ClientInputError } from '../clients/service.js';
+import type { RecoveryRefusal } from '../franceconnect/service.js';
 import { describeEvent } from '../accounts/activity.js';
 import { exportAccountData } from '../accounts/export.js';
 import { AUDIT_ACTIONS, toCsv } from '../audit/service.js';
@@ -188,6 +189,37 @@ export function adminRoutes(s: Services): Router {
     }
     if (!ok) return page(ctx, 'admin/action-result.njk', { title: 'Action impossible', ...back, error: 'L’action n’a pas pu être faite (adresse déjà confirmée, absente, ou trop de courriels envoyés récemment).' }, 409);
     page(ctx, 'admin/action-result.njk', { title: 'Action effectuée', ...back, message: ACTIONS[action], deleted: action === 'suppression' });
+  });
+
+  // ---- help desk: FranceConnect recovery requests (replaces glc franceconnect recovery show|relink) ----
+  const REFUSALS: Record<RecoveryRefusal, string> = {
+    unknown: 'Cette demande n’existe pas, est déjà traitée ou a expiré.',
+    account_required: 'Cette demande ne désigne aucun compte : indiquez l’identifiant du compte retrouvé.',
+    account_mismatch: 'Cette demande concerne un autre compte.',
+    account_unknown: 'Aucun compte n’a cet identifiant.',
+    account_not_linked: 'Ce compte n’est pas relié à FranceConnect : l’habitant le relie lui-même depuis son compte.',
+    account_has_password: 'Ce compte a un mot de passe : l’habitant le relie lui-même sur la page de choix (« J’ai déjà un compte »).',
+    sub_linked_elsewhere: 'Cette identité FranceConnect est déjà reliée à un autre compte : rien n’a été modifié.',
+  };
+  const recoveryPage = async (ctx: Context, vars: Record<string, unknown> = {}, status = 200) => {
+    const rows = await s.admin.store.openRecoveries(new Date());
+    page(ctx, 'admin/recoveries.njk', {
+      title: 'Demandes FranceConnect', status,
+      requests: rows.map((r) => ({ ...r, pivot: (r.identity as { pivot?: Record<string, string> } | null)?.pivot })), ...vars,
+    }, status);
+  };
+  router.get('/franceconnect', guard('assistance'), (ctx) => recoveryPage(ctx));
+  router.post('/franceconnect', guard('assistance'), async (ctx) => {
+    const form = readForm(ctx, z.object({ reference: text, compte: text, motif: text }));
+    const reason = form.motif.trim().slice(0, 500);
+    if (reason.length < 3) return recoveryPage(ctx, { error: 'Indiquez comment l’identité de l’habitant a été vérifiée (au moins 3 caractères).' }, 400);
+    const accountId = form.compte.trim() || undefined;
+    if (accountId && !UUID.test(accountId)) return recoveryPage(ctx, { error: REFUSALS.account_unknown }, 400);
+    const now = new Date();
+    const result = await s.franceConnect.resolveRecovery(form.reference, now, accountId);
+    if (!result.ok) return recoveryPage(ctx, { error: REFUSALS[result.reason] }, 409);
+    await s.admin.journal(actor(ctx, ['assistance'], reason), 'franceconnect_relinked', { accountId: result.accountId }, now, { reference: form.reference.trim().toUpperCase() });
+    await recoveryPage(ctx, { done: `Le compte est relié à sa nouvelle identité FranceConnect (demande ${form.reference.trim().toUpperCase()}).` });
   });
 
   // ---- DPO: the audit journal and the consent journal check ----

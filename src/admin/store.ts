@@ -96,6 +96,14 @@ export function createAdminStore(db: Db) {
         .orderBy('family_name').orderBy('email').orderBy('id').limit(limit).offset(offset).execute();
     },
 
+    /** The FranceConnect recovery requests waiting for the help desk (src/franceconnect/recovery.ts). */
+    openRecoveries: (now: Date) =>
+      db.selectFrom('franceconnect_recovery_requests').leftJoin('accounts', 'accounts.id', 'franceconnect_recovery_requests.account_id')
+        .select(['franceconnect_recovery_requests.reference', 'franceconnect_recovery_requests.account_id', 'accounts.email',
+          'franceconnect_recovery_requests.identity', 'franceconnect_recovery_requests.created_at', 'franceconnect_recovery_requests.expires_at'])
+        .where('franceconnect_recovery_requests.resolved_at', 'is', null).where('franceconnect_recovery_requests.expires_at', '>', now)
+        .orderBy('franceconnect_recovery_requests.created_at').limit(200).execute(),
+
     linkedToFranceConnect: async (accountId: string) =>
       Boolean(await db.selectFrom('franceconnect_links').select('account_id').where('account_id', '=', accountId).executeTakeFirst()),
     certifiedFields: (accountId: string) =>
