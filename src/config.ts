@@ -44,6 +44,11 @@ export interface Config {
    * a resident's complaint and for the DPO's controls (RGPD art. 5.2, 32).
    */
   auditRetentionDays: number;
+  /**
+   * Help-desk tickets are deleted this long after closing. One year: long enough to answer a
+   * follow-up or a complaint about the handling, no longer (RGPD art. 5.1.e, data minimisation).
+   */
+  helpTicketRetentionDays: number;
   consentProofDays: number;
   inactivity: {
     deleteAfterDays: number;
@@ -121,6 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
       autoLink: read(env, 'FC_AUTO_LINK', bool.default(true), 'true or false'),
     },
     auditRetentionDays: read(env, 'AUDIT_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
+    helpTicketRetentionDays: read(env, 'HELP_TICKET_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
     consentTtlDays: read(env, 'CONSENT_TTL_DAYS', positiveInt.default(395), 'a positive number of days'),
     consentProofDays: read(env, 'CONSENT_PROOF_DAYS', positiveInt.default(1825), 'a positive number of days'),
     inactivity: {

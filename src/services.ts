@@ -26,6 +26,7 @@ import { consentClaimFilter, consentGrantLoader } from './consent/provider-hooks
 import { createDeletionService, type DeletionService } from './deletion/service.js';
 import { createAuditService, type AuditService } from './audit/service.js';
 import { createAdminService, type AdminService } from './admin/service.js';
+import { createHelpTickets, type HelpTickets } from './help/tickets.js';
 
 export interface Services {
   readonly config: Config;
@@ -50,6 +51,8 @@ export interface Services {
   readonly audit: AuditService;
   /** The back-office: staff, their console login and the help-desk actions. */
   readonly admin: AdminService;
+  /** Help-desk tickets (« Contacter l’assistance »). */
+  readonly helpTickets: HelpTickets;
   readonly providerHooks: ProviderHooks;
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
   readonly provider: Provider;
@@ -103,6 +106,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   });
 
   const audit = createAuditService({ db, config });
+  const helpTickets = createHelpTickets(db, config.helpTicketRetentionDays);
   const admin = createAdminService({
     db, log, secrets, accountStore, accounts, selfService, throttle, audit, deletion, currentProvider,
     inactivityDeleteAfterDays: config.inactivity.deleteAfterDays,
@@ -130,7 +134,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   return {
     config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, devMailbox, throttle,
     franceConnect: franceConnect.service, franceConnectMock: franceConnect.mockMiddleware,
-    consent, deletion, audit, admin, providerHooks,
+    consent, deletion, audit, admin, helpTickets, providerHooks,
     get provider() { return currentProvider(); },
     currentProvider,
     // `glc keys rotate|retire` on any instance reaches every instance within one check period.

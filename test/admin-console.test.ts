@@ -147,6 +147,7 @@ describe('console', () => {
     // The DPO reads accounts but does not act on them.
     const dpo = await staffLogin('dpo@grandlyon.fr');
     expect((await dpo.browser.get('/admin/franceconnect')).status).toBe(403);
+    expect((await dpo.browser.get('/admin/demandes')).status).toBe(403);
     expect((await dpo.browser.post(`/admin/comptes/${residentId}/deconnexion`, { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec((await dpo.browser.get('/admin')).html)![1]!), motif: 'essai' })).status).toBe(403);
     // Without a CSRF token, even the right role is refused.
     expect((await agent.browser.post(`/admin/comptes/${residentId}/deconnexion`, { motif: 'essai' })).status).toBe(403);
@@ -178,6 +179,26 @@ describe('console', () => {
     expect((await glc.services.audit.forResident(fcResident.id)).map((e) => e.text)).toContain('L’assistance de GrandLyon Connect a relié votre compte à votre nouvelle identité FranceConnect');
     const dpo = await glc.services.db.selectFrom('audit_journal').select('seq').where('action', '=', 'franceconnect_relinked').execute();
     expect(dpo).toHaveLength(1);
+  });
+
+  it('help requests are stored as tickets (and still mailed); an agent works them; closed ones are purged after the retention', async () => {
+    const resident = new Browser(glc.config.issuer);
+    const sent = await resident.submit(await resident.get('/aide/contact'), /\/aide\/contact$/, { email: 'habitant@example.fr', subject: 'connexion', message: 'Je ne reçois pas le courriel de confirmation.', reference: '' });
+    expect(sent.status).toBe(200);
+    expect(glc.mails().find((m) => m.to === glc.config.supportEmail)?.text).toContain('Je ne reçois pas le courriel de confirmation.');
+    const list = await agent.browser.get('/admin/demandes?etat=new');
+    const id = /href="\/admin\/demandes\/([0-9a-f-]{36})"/.exec(list.html)![1]!;
+    const ticket = await agent.browser.get(`/admin/demandes/${id}`);
+    expect(text(ticket.html)).toContain('Je ne reçois pas le courriel de confirmation.');
+    expect((await agent.browser.submit(ticket, /\/admin\/demandes\//, { etat: 'in_progress', note: 'Rappelé, courriel renvoyé.' })).status).toBe(303);
+    const closed = await agent.browser.submit(await agent.browser.get(`/admin/demandes/${id}`), /\/admin\/demandes\//, { etat: 'closed', note: 'Résolu.' });
+    expect(closed.status).toBe(303);
+    const row = await glc.services.helpTickets.find(id);
+    expect(row?.status).toBe('closed');
+    expect(row?.notes.map((n) => n.text)).toEqual(['Rappelé, courriel renvoyé.', 'Résolu.']);
+    expect(row?.notes[0]?.staff).toBe('agent@grandlyon.fr');
+    expect(await glc.services.helpTickets.purge(new Date(Date.now() + 364 * 86_400_000))).toBe(0);
+    expect(await glc.services.helpTickets.purge(new Date(Date.now() + 366 * 86_400_000))).toBe(1);
   });
 
   it('deleting an account asks the second factor again when the last one is older than 5 minutes', async () => {

@@ -104,6 +104,15 @@ describe('console in Chromium', () => {
       reference: 'FC-AXE-0001', account_id: null, new_sub: 'sub-axe', old_sub_hash: null, new_sub_hash: 'h', identity: null,
       expires_at: new Date(Date.now() + 86_400_000), resolved_at: null,
     }).execute();
+    await glc.services.helpTickets.open({ email: RESIDENT, subject: 'Je n’arrive pas à me connecter', message: 'Mon compte est bloqué.', reference: undefined, requestId: 'test' }, new Date());
+    await follow(page, 'a[href="/admin/demandes"]');
+    await audit(page, 'demandes d’assistance');
+    await follow(page, 'a[href^="/admin/demandes/"]');
+    await audit(page, 'demande d’assistance');
+    await typeInto(page, '#note', 'Blocage levé.');
+    await tabTo(page, 'form[action^="/admin/demandes/"] button');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    await audit(page, 'demande d’assistance (note ajoutée)');
     await follow(page, 'a[href="/admin/franceconnect"]');
     await audit(page, 'demandes FranceConnect');
     // A forged request for a page of another role: the 403 page is audited too.

@@ -12,6 +12,7 @@ import { HttpError } from '../http/errors.js';
 import type { Services } from '../services.js';
 import { ClientInputError } from '../clients/service.js';
 import type { RecoveryRefusal } from '../franceconnect/service.js';
+import { TICKET_STATUSES, type TicketStatus } from '../help/tables.js';
 import { describeEvent } from '../accounts/activity.js';
 import { exportAccountData } from '../accounts/export.js';
 import { AUDIT_ACTIONS, toCsv } from '../audit/service.js';
@@ -220,6 +221,35 @@ export function adminRoutes(s: Services): Router {
     if (!result.ok) return recoveryPage(ctx, { error: REFUSALS[result.reason] }, 409);
     await s.admin.journal(actor(ctx, ['assistance'], reason), 'franceconnect_relinked', { accountId: result.accountId }, now, { reference: form.reference.trim().toUpperCase() });
     await recoveryPage(ctx, { done: `Le compte est relié à sa nouvelle identité FranceConnect (demande ${form.reference.trim().toUpperCase()}).` });
+  });
+
+  // ---- help desk: tickets from « Contacter l’assistance » ----
+  const STATUS_LABELS: Record<TicketStatus, string> = { new: 'nouvelle', in_progress: 'en cours', closed: 'close' };
+  router.get('/demandes', guard('assistance'), async (ctx) => {
+    const status = typeof ctx.query.etat === 'string' && (TICKET_STATUSES as readonly string[]).includes(ctx.query.etat) ? ctx.query.etat as TicketStatus : undefined;
+    page(ctx, 'admin/tickets.njk', { title: 'Demandes d’assistance', tickets: await s.helpTickets.list(status), status, statusLabels: STATUS_LABELS, statuses: TICKET_STATUSES });
+  });
+  const ticketParam = (ctx: Context) => {
+    const id = String(ctx.params.id ?? '');
+    if (!UUID.test(id)) throw new HttpError(404, 'unknown ticket');
+    return id;
+  };
+  router.get('/demandes/:id', guard('assistance'), async (ctx) => {
+    const ticket = await s.helpTickets.find(ticketParam(ctx));
+    if (!ticket) throw new HttpError(404, 'unknown ticket');
+    page(ctx, 'admin/ticket.njk', { title: `Demande du ${ticket.created_at.toLocaleDateString('fr-FR')}`, ticket, statusLabels: STATUS_LABELS, statuses: TICKET_STATUSES, saved: ctx.query.fait === '1' });
+  });
+  router.post('/demandes/:id', guard('assistance'), async (ctx) => {
+    const id = ticketParam(ctx);
+    const form = readForm(ctx, z.object({ etat: text, note: text }));
+    if (!(TICKET_STATUSES as readonly string[]).includes(form.etat)) throw new HttpError(400, 'bad status');
+    const note = form.note.trim().slice(0, 5000);
+    const now = new Date();
+    const updated = await s.helpTickets.update(id, { status: form.etat as TicketStatus, note: note ? { staff: staffOf(ctx).email, text: note } : undefined }, now);
+    if (!updated) throw new HttpError(404, 'unknown ticket');
+    await s.admin.journal(actor(ctx, ['assistance'], 'traitement d’une demande d’assistance'), 'ticket_updated', {}, now, { ticket: id, status: form.etat, note: Boolean(note) });
+    ctx.status = 303;
+    ctx.redirect(`/admin/demandes/${id}?fait=1`);
   });
 
   // ---- DPO: the audit journal and the consent journal check ----

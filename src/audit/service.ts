@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS: Record<string, string> = {
   sessions_ended: 'a fermé toutes les sessions ouvertes de votre compte',
   account_deleted: 'a supprimé votre compte à votre demande',
   franceconnect_relinked: 'a relié votre compte à votre nouvelle identité FranceConnect',
+  ticket_updated: 'a traité une demande d’assistance',
   account_exported: 'a exporté les données de votre compte',
   role_granted: 'a attribué un rôle',
   role_revoked: 'a retiré un rôle',
