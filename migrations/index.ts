@@ -10,6 +10,7 @@ export const migrations: Record<string, Migration> = {
   '0006_franceconnect_safety': await import('./0006_franceconnect_safety.js'),
   '0007_franceconnect_recovery_unmatched': await import('./0007_franceconnect_recovery_unmatched.js'),
   '0008_security_events': await import('./0008_security_events.js'),
+  '0009_hardening': await import('./0009_hardening.js'),
   '0010_claims_in_id_token': await import('./0010_claims_in_id_token.js'),
   '0013_staff_audit': await import('./0013_staff_audit.js'),
   '0014_help_tickets': await import('./0014_help_tickets.js'),

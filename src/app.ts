@@ -4,6 +4,8 @@ import type Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Services } from './services.js';
 import { errorHandler, requestLog, securityHeaders } from './http/middleware.js';
+import { forceSecureCookies, trustProxies } from './http/proxy.js';
+import { refuseControlCharactersInUrl } from './http/input.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { staticPageRoutes } from './http/static-pages.js';
 import { docsRoutes } from './docs/routes.js';
@@ -18,12 +20,14 @@ const PROVIDER_PATHS = /^\/(auth|token|me|jwks|session\/end|request|reg|backchan
 export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlewares: Koa.Middleware[] = []): Koa {
   const app = new Koa();
   app.keys = s.secrets.cookieKeys;
-  app.proxy = s.config.trustProxy;
+  trustProxies(app, s.config.trustProxyHops);
+  if (s.config.production) forceSecureCookies(app);
   app.silent = true;
 
   app.use(requestLog(s.log));
   app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
   app.use(errorHandler(s.log));
+  app.use(refuseControlCharactersInUrl());
 
   for (const middleware of extraMiddlewares) app.use(middleware);
   const routers = [opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];

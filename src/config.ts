@@ -21,14 +21,20 @@ export interface Config {
   issuer: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Port of the embedded PostgreSQL server (no DATABASE_URL); undefined → first free from 5433. */
+  embeddedDbPort: number | undefined;
   secretsKey: string | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
   /** Where « Contacter l’assistance » messages go (the help desk, SAU). */
   supportEmail: string;
   logLevel: (typeof LOG_LEVELS)[number];
-  /** Behind a load balancer: trust X-Forwarded-For/Proto (client IP for throttling, https). */
-  trustProxy: boolean;
+  /**
+   * Number of reverse proxies in front of GLC that append to X-Forwarded-For (0: none, the
+   * socket address is the client). The client IP is the entry the nearest trusted proxy added,
+   * counted from the right; entries further left are the client's own and are ignored.
+   */
+  trustProxyHops: number;
   franceConnect: {
     issuer: string | undefined; // undefined → built-in mock (never in production)
     clientId: string | undefined;
@@ -37,6 +43,8 @@ export interface Config {
     idTokenAlg: 'ES256' | 'RS256';
     autoLink: boolean;
   };
+  /** Outgoing mail and back-channel logout deliveries (pg-boss): attempts and first retry delay. */
+  queue: { retryLimit: number; retryDelaySeconds: number };
   consentTtlDays: number;
   /**
    * Staff audit journal retention. One year: the CNIL recommends keeping access logs of
@@ -69,6 +77,19 @@ function read<T>(env: Env, name: string, schema: z.ZodType<T>, expected: string)
 const httpUrl = z.url({ protocol: /^https?$/ });
 const positiveInt = z.coerce.number().int().positive();
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+/**
+ * TRUST_PROXY_HOPS=N is the setting; the older TRUST_PROXY=true still means one proxy (the
+ * Métropole's load balancer) and TRUST_PROXY=false none. Both set and disagreeing: refused.
+ */
+function proxyHops(env: Env): number {
+  const hops = read(env, 'TRUST_PROXY_HOPS', z.coerce.number().int().min(0).max(10).optional(), 'the number of reverse proxies in front of GLC that add to X-Forwarded-For (0 to 10)');
+  const legacy = read(env, 'TRUST_PROXY', bool.optional(), 'true or false (prefer TRUST_PROXY_HOPS=1)');
+  if (hops !== undefined && legacy !== undefined && (legacy ? hops === 0 : hops > 0)) {
+    throw new ConfigError('TRUST_PROXY', `contradicts TRUST_PROXY_HOPS=${hops}: remove TRUST_PROXY`);
+  }
+  return hops ?? (legacy ? 1 : 0);
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV', z.enum(['production', 'development', 'test']).default('development'), 'one of production, development, test');
@@ -111,12 +132,13 @@ export function loadConfig(env: Env = process.env): Config {
     issuer,
     databaseUrl,
     dataDir: read(env, 'DATA_DIR', z.string().min(1).default('./data'), 'a folder path'),
+    embeddedDbPort: read(env, 'EMBEDDED_DB_PORT', z.coerce.number().int().min(1).max(65535).optional(), 'a TCP port number (1-65535) for the embedded PostgreSQL server'),
     secretsKey,
     smtpUrl,
     mailFrom: read(env, 'MAIL_FROM', z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'), 'a sender address such as "GrandLyon Connect <no-reply@example.fr>"'),
     supportEmail: supportEmail ?? 'assistance@connect.grandlyon.localhost',
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
-    trustProxy: read(env, 'TRUST_PROXY', bool.default(false), 'true or false'),
+    trustProxyHops: proxyHops(env),
     franceConnect: {
       issuer: fcIssuer,
       clientId: fcClientId,
@@ -127,6 +149,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     auditRetentionDays: read(env, 'AUDIT_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
     helpTicketRetentionDays: read(env, 'HELP_TICKET_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
+    queue: {
+      retryLimit: read(env, 'QUEUE_RETRY_LIMIT', z.coerce.number().int().min(0).max(20).default(8), 'a number of retries (0-20)'),
+      retryDelaySeconds: read(env, 'QUEUE_RETRY_DELAY_SECONDS', positiveInt.max(3600).default(10), 'a number of seconds (1-3600)'),
+    },
     consentTtlDays: read(env, 'CONSENT_TTL_DAYS', positiveInt.default(395), 'a positive number of days'),
     consentProofDays: read(env, 'CONSENT_PROOF_DAYS', positiveInt.default(1825), 'a positive number of days'),
     inactivity: {

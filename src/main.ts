@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   }
   const glc = await startGlc(process.env, { config });
   const log = glc.services.log;
-  log.info({ issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'pglite' }, 'GrandLyon Connect started');
+  log.info({ issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'embedded-postgresql' }, 'GrandLyon Connect started');
   if (!config.production) {
     // examples/commune-site: its `npm start` then needs no other step.
     await ensureCommuneSiteClient(glc.services);
@@ -31,15 +31,21 @@ async function main(): Promise<void> {
       '',
     ].join('\n') + '\n');
   }
+  // `on`, not `once`: under `npm start` tsx may relay a signal the process already received
+  // (a process-group kill reaches both); with no listener left the second one would kill the
+  // process mid-request. A repeated signal joins the shutdown already under way.
+  let shuttingDown = false;
   const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
     log.info({ signal }, 'shutting down');
     glc.stop().then(() => process.exit(0), (err: Error) => {
       log.error({ err: { message: err.message } }, 'shutdown failed');
       process.exit(1);
     });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((err: Error) => {

@@ -13,6 +13,9 @@ import { createApp } from './app.js';
 import { startScheduler, type JobStatus, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
+import { KEY_RELOAD_MS } from './oidc/keys.js';
+import { deliverBackchannelLogout } from './oidc/sessions.js';
+import { deliverMail } from './outbox/queue.js';
 
 export interface RunningGlc {
   config: Config;
@@ -24,15 +27,16 @@ export interface RunningGlc {
   stop(): Promise<void>;
 }
 
-const KEY_CHECK_MS = 30_000;
 
 export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config; logDestination?: DestinationStream; firstJobRunAfterMs?: number } = {}): Promise<RunningGlc> {
   const config = options.config ?? loadConfig(env);
   const log = createLogger(config.logLevel, options.logDestination);
   const db = await openDatabase(config);
+  let started: Services | undefined;
   try {
     await migrateToLatest(db);
     const services = await createServices(config, db, log);
+    started = services;
     const domains = await registerDomains(services);
     const routers: Router[] = [...domains.routers];
     if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
@@ -50,9 +54,14 @@ export async function startGlc(env: Record<string, string | undefined> = process
     const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs });
     // The console's jobs page reads this instance's scheduler (built after the routers).
     (app.context as { jobsStatus?: () => JobStatus[] }).jobsStatus = () => scheduler.status();
+    // Every instance works the queue of outgoing mail and back-channel logouts.
+    await services.outbox.work({
+      mail: (job) => deliverMail(services.mailTransport, log, job),
+      logout: (job) => deliverBackchannelLogout(services, job),
+    });
     const keyCheck = setInterval(() => {
       services.reloadProviderIfKeysChanged().catch((err: Error) => log.error({ err: { message: err.message } }, 'key reload failed'));
-    }, KEY_CHECK_MS).unref();
+    }, KEY_RELOAD_MS).unref();
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -65,12 +74,15 @@ export async function startGlc(env: Record<string, string | undefined> = process
         await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
         server.closeAllConnections();
         await scheduler.stop();
+        await services.accounts.settled(); // mails of answers already sent
+        await services.outbox.stop();
         await db.destroy();
       })();
       return stopping;
     };
     return { config, services, scheduler, server, url: `http://localhost:${port}`, stop };
   } catch (err) {
+    await started?.outbox.stop().catch(() => undefined);
     await db.destroy().catch(() => undefined);
     throw err;
   }

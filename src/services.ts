@@ -17,6 +17,7 @@ import { createAccountStore, type AccountStore } from './accounts/store.js';
 import { createAccountService, type AccountService } from './accounts/service.js';
 import { createSelfService, deleteThrottleKeysOfAccounts, type SelfService } from './accounts/self-service.js';
 import { createDevMailbox, createSmtpMailer, type DevMailbox, type Mailer } from './mail/mailer.js';
+import { createOutbox, queuedMailer, type Outbox } from './outbox/queue.js';
 import { createThrottle, type Throttle } from './http/throttle.js';
 import { setUpFranceConnect } from './franceconnect/setup.js';
 import { BROWSER_COOKIE, browserHashOf } from './franceconnect/browser.js';
@@ -39,7 +40,12 @@ export interface Services {
   readonly accountStore: AccountStore;
   readonly accounts: AccountService;
   readonly selfService: SelfService;
+  /** What the domains send with: through the durable queue with SMTP, the dev mailbox otherwise. */
   readonly mailer: Mailer;
+  /** What the queue's mail worker delivers with (SMTP, or the dev mailbox). */
+  readonly mailTransport: Mailer;
+  /** Durable queue of outgoing mail and back-channel logouts (pg-boss). */
+  readonly outbox: Outbox;
   readonly devMailbox: DevMailbox | undefined;
   readonly throttle: Throttle;
   readonly franceConnect: FranceConnectService;
@@ -59,7 +65,7 @@ export interface Services {
   /** The same as a function, for consumers that keep it (they read it at call time). */
   readonly currentProvider: () => Provider;
   /** Rebuilds the provider if the signing keys changed since it was built. */
-  readonly reloadProviderIfKeysChanged: () => Promise<boolean>;
+  readonly reloadProviderIfKeysChanged: (now?: Date) => Promise<boolean>;
   /** Set on SIGTERM: /readyz answers 503 so the load balancer stops sending traffic. */
   shuttingDown: boolean;
 }
@@ -72,7 +78,11 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   await keys.ensure();
   const accountStore = createAccountStore(db);
   const devMailbox = config.smtpUrl ? undefined : createDevMailbox(config.dataDir);
-  const mailer: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
+  const outbox = createOutbox({ db, log, ...config.queue });
+  // The dev mailbox is a local file write, which cannot be down: written at once, so that a
+  // newcomer (and the tests) find the mail as soon as the page answers.
+  const mailTransport: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
+  const mailer: Mailer = config.smtpUrl ? queuedMailer(outbox) : devMailbox!;
   const throttle = createThrottle(db, secrets);
 
   // Consumers built before the provider read it at call time, through this accessor.
@@ -84,7 +94,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
 
   // Domain services, in dependency order.
   const clients = createClientService(clientStore, { production: config.production });
-  const accounts = createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer });
+  const accounts = createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer, log });
   const franceConnect = await setUpFranceConnect({ config, db, log, secrets, accountStore, accounts });
   // verified_claims, purely additive: the provider still masks it by scope/claims and consent.
   const claimSources = Object.freeze([
@@ -93,10 +103,10 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
       return verified ? { ...claims, verified_claims: verified } : claims;
     },
   ]);
-  const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider });
-  const selfService = createSelfService({ db, log, config, accountStore, throttle, mailer, franceConnect: franceConnect.service, currentProvider });
+  const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider, outbox });
+  const selfService = createSelfService({ db, log, config, accountStore, accounts, throttle, mailer, franceConnect: franceConnect.service, currentProvider, outbox });
   const deletion = createDeletionService({
-    db, log, config, secrets, mailer, keys, currentProvider,
+    db, log, config, secrets, mailer, keys, currentProvider, outbox,
     // Inside the one deleting transaction: consents go (the journal stays pseudonymised), and so
     // do the account's throttling counters. Set-based: a fixed number of statements per batch.
     batchCleanups: [
@@ -108,7 +118,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const audit = createAuditService({ db, config });
   const helpTickets = createHelpTickets(db, config.helpTicketRetentionDays);
   const admin = createAdminService({
-    db, log, secrets, accountStore, accounts, selfService, throttle, audit, deletion, currentProvider,
+    db, log, secrets, accountStore, accounts, selfService, throttle, audit, deletion, currentProvider, outbox,
     inactivityDeleteAfterDays: config.inactivity.deleteAfterDays,
   });
 
@@ -121,27 +131,31 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     // Which service knows the account, and by which sub: recorded when it obtains an authorization.
     onSubjectIssued: Object.freeze([(accountId: string, clientId: string, sub: string) => deletion.recordSubject(accountId, clientId, sub, new Date())]),
     // GLC logout of a session opened through FranceConnect continues at FranceConnect's /session/end.
+    // oidc-provider's own back-channel logout (RP-initiated logout) failed: retried by the queue.
+    onBackchannelFailed: Object.freeze([(job: { clientId: string; accountId: string; sid: string }) => outbox.enqueueLogout(job)]),
     afterLogout: Object.freeze([
       (ctx: Parameters<ProviderHooks['afterLogout'][number]>[0], info: { accountId: string; location: string }) =>
         franceConnect.service.startLogout(browserHashOf(secrets, ctx.cookies.get(BROWSER_COOKIE)), info.accountId, info.location, new Date()),
     ]),
   });
 
-  const buildProvider = () => createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks });
-  let providerKeysVersion = await keys.version();
-  provider = await buildProvider();
+  const buildProvider = (keysAt: Date) => createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks, keysAt });
+  const keysAt = new Date();
+  let providerKeysVersion = await keys.version(keysAt);
+  provider = await buildProvider(keysAt);
 
   return {
-    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, devMailbox, throttle,
+    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, mailTransport, outbox, devMailbox, throttle,
     franceConnect: franceConnect.service, franceConnectMock: franceConnect.mockMiddleware,
     consent, deletion, audit, admin, helpTickets, providerHooks,
     get provider() { return currentProvider(); },
     currentProvider,
     // `glc keys rotate|retire` on any instance reaches every instance within one check period.
-    async reloadProviderIfKeysChanged() {
-      const version = await keys.version();
+    // The version includes each key's state: a `next` key becoming `current` reloads too.
+    async reloadProviderIfKeysChanged(now = new Date()) {
+      const version = await keys.version(now);
       if (version === providerKeysVersion) return false;
-      provider = await buildProvider();
+      provider = await buildProvider(now);
       providerKeysVersion = version;
       log.info({ keys: version.split(',').length }, 'signing keys changed: provider reloaded');
       return true;
@@ -150,4 +164,4 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   };
 }
 
-export const reloadProviderIfKeysChanged = (s: Services): Promise<boolean> => s.reloadProviderIfKeysChanged();
+export const reloadProviderIfKeysChanged = (s: Services, now?: Date): Promise<boolean> => s.reloadProviderIfKeysChanged(now);

@@ -128,6 +128,7 @@ describe('password', () => {
     const unknown = await browser.submit(page, /mot-de-passe-oublie$/, { email: 'personne@example.fr' });
     expect(known.status).toBe(200);
     expect(text(unknown.html)).toBe(text(known.html).replace(/glc\.csrf/g, ''));
+    await glc.services.accounts.settled(); // the link is made and sent after the answer
     expect(mailsTo('personne@example.fr')).toHaveLength(0);
     const resetLink = link('oubli@example.fr', /http\S+\/mot-de-passe-oublie\/nouveau\S+/);
 
@@ -154,6 +155,7 @@ describe('password', () => {
   it('refuses a reset link after one hour', async () => {
     await createResident(glc, 'expire@example.fr');
     await self.requestPasswordReset({ email: 'expire@example.fr', ip: '203.0.113.9' }, new Date());
+    await glc.services.accounts.settled();
     const token = new URL(link('expire@example.fr', /http\S+\/nouveau\S+/)).searchParams.get('jeton')!;
     const later = new Date(Date.now() + 61 * 60_000);
     expect(await self.isResetLinkValid(token, later)).toBe(false);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { authenticator } from 'otplib';
 import { runCli } from '../src/cli/main.js';
+import { throttleKeys } from '../src/accounts/throttle-keys.js';
 import { Browser, decode, type Page } from './support/browser.js';
 import { startTestGlc, type TestGlc } from './support/glc.js';
 import { createResident, residentBrowser, text } from './accounts-support.js';
@@ -98,7 +99,7 @@ describe('console', () => {
 
   it('an agent finds a resident, lifts a block and sends a reset mail; the resident sees both', async () => {
     for (let i = 0; i < 6; i++) await glc.services.accounts.logIn({ email: RESIDENT, password: 'wrong wrong wrong', ip: '198.51.100.7' }, new Date());
-    expect(await glc.services.throttle.blockedUntil([`login:email:${RESIDENT}`], new Date())).not.toBeNull();
+    expect(await glc.services.throttle.blockedUntil([throttleKeys.loginEmail(RESIDENT)], new Date())).not.toBeNull();
 
     expect((await agent.browser.get('/admin/comptes?q=x')).html).toContain('au moins 2 caractères');
     for (const q of ['elo', 'DUPRE', 'dupré', 'elodie.du', '02/03/1985', residentId.slice(0, 8)]) {
@@ -115,7 +116,7 @@ describe('console', () => {
 
     const lifted = await agent.browser.submit(view, /\/debloquer$/, { motif: 'appel : connexion impossible' });
     expect(lifted.status).toBe(200);
-    expect(await glc.services.throttle.blockedUntil([`login:email:${RESIDENT}`], new Date())).toBeNull();
+    expect(await glc.services.throttle.blockedUntil([throttleKeys.loginEmail(RESIDENT)], new Date())).toBeNull();
     const reset = await agent.browser.submit(view, /\/reinitialisation$/, { motif: 'mot de passe oublié' });
     expect(reset.status).toBe(200);
     expect(glc.mails()[0]?.to).toBe(RESIDENT);

@@ -281,6 +281,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await submit(page, 'Créer mon compte');
     problems.push(...await audit(page, 'check your mailbox'));
 
+    await glc.services.accounts.settled();
     await page.goto(glc.linkInLastMail(email, /http\S+\/inscription\/confirmer\S+/));
     problems.push(...await audit(page, 'email confirmed'));
     await page.locator('main a.button').click();
@@ -352,6 +353,7 @@ describe('accessibility of the pages a resident meets, in Chromium', () => {
     await page.fill('#email', 'audit.nouvelle@example.fr');
     await submit(page, 'Envoyer le lien de confirmation');
     problems.push(...await audit(page, 'change email, link sent'));
+    await glc.services.accounts.settled();
     await page.goto(glc.linkInLastMail('audit.nouvelle@example.fr', /http\S+\/compte\/adresse-electronique\/confirmer\S+/));
     problems.push(...await audit(page, 'email changed'));
 

@@ -33,6 +33,7 @@ describe('the demo service in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Vérifiez votre messagerie' }).waitFor();
 
+    await suite.glc.services.accounts.settled(); // the account and its mail are made after the answer
     const link = suite.glc.linkInLastMail('chromium@example.fr', /http\S+\/inscription\/confirmer\S+/);
     await page.goto(link);
     await page.getByRole('heading', { name: 'Votre adresse est confirmée' }).waitFor();

@@ -15,7 +15,7 @@ async function glcCommand(...args: string[]): Promise<{ code: number; out: strin
 beforeAll(async () => {
   glc = await startTestGlc();
   // The CLI reads the same settings as the server.
-  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, ...(glc.database.env.DATABASE_URL && { DATABASE_URL: glc.database.env.DATABASE_URL }) });
+  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, DATABASE_URL: glc.database.env.DATABASE_URL });
 });
 afterAll(async () => {
   process.env = saved;
@@ -59,23 +59,35 @@ describe('glc client', () => {
 });
 
 describe('glc keys', () => {
-  it('rotates: the new key signs after the reload, the old one stays published until retired', async () => {
-    const before = (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-    const rotated = JSON.parse((await glcCommand('keys', 'rotate', '--json')).out) as { added: string[] };
-    expect(rotated.added).toHaveLength(2);
-
+  it('rotates in stages: the new keys are published at once as next, sign after the activation delay; the old ones stay published until they may retire', async () => {
+    const { KEY_ACTIVATION_DELAY_MS, KEY_RETIRE_AFTER_MS } = await import('../src/oidc/keys.js');
     const { reloadProviderIfKeysChanged } = await import('../src/services.js');
-    expect(await reloadProviderIfKeysChanged(glc.services)).toBe(true);
-    const after = (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-    expect(after).toEqual(expect.arrayContaining([...before, ...rotated.added]));
-    expect(after.slice(0, 2).sort()).toEqual([...rotated.added].sort()); // newest first: they sign
+    const jwks = async () => (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const before = await jwks();
+    const rotated = JSON.parse((await glcCommand('keys', 'rotate', '--json')).out) as { added: string[]; activates_at: string };
+    expect(rotated.added).toHaveLength(2);
+    const activatesAt = new Date(rotated.activates_at);
 
-    const retired = JSON.parse((await glcCommand('keys', 'retire', '--json')).out) as { retired: string[] };
-    expect(retired.retired.sort()).toEqual([...before].sort());
-    await reloadProviderIfKeysChanged(glc.services);
-    const final = (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-    expect(final.sort()).toEqual([...rotated.added].sort());
+    expect(await reloadProviderIfKeysChanged(glc.services)).toBe(true);
+    const published = await jwks();
+    expect(published.slice(0, 2)).toEqual(before); // the signing keys stay first
+    expect(published.slice(2).sort()).toEqual([...rotated.added].sort()); // published
+    expect((await glcCommand('keys', 'list')).out).toMatch(new RegExp(`${rotated.added[0]}\\s+\\S+\\s+next`));
+
+    expect(await reloadProviderIfKeysChanged(glc.services, activatesAt)).toBe(true);
+    const after = await jwks();
+    expect(after.slice(0, 2).sort()).toEqual([...rotated.added].sort()); // current first: they sign
+    expect(after).toEqual(expect.arrayContaining(before));
+
+    // Too early to retire the old keys (tokens they signed are still valid).
+    expect(JSON.parse((await glcCommand('keys', 'retire', '--json')).out)).toEqual({ retired: [] });
+    expect((await glcCommand('keys', 'retire', '--kid', before[0]!)).code).toBe(1);
+    const later = new Date(activatesAt.getTime() + KEY_RETIRE_AFTER_MS);
+    expect((await glc.services.keys.retire(undefined, later)).sort()).toEqual([...before].sort());
+    await reloadProviderIfKeysChanged(glc.services, later);
+    expect((await jwks()).sort()).toEqual([...rotated.added].sort());
     expect((await glcCommand('keys', 'retire', '--kid', rotated.added[0]!)).code).toBe(1);
+    expect(KEY_ACTIVATION_DELAY_MS).toBeGreaterThan(0);
   });
 });
 

@@ -92,7 +92,7 @@ describe('authorization', () => {
 describe('parameters', () => {
   it.each([
     ['?limit=0', 'limit'], ['?limit=1001', 'limit'], ['?limit=abc', 'limit'], ['?limit=-5', 'limit'], ['?limit=10&limit=20', 'limit'],
-    ['?cursor=xyz', 'cursor'], ['?cursor=', 'cursor'], ['?since=hier', 'since'], ['?since=2026-13-45T00:00:00Z', 'since'], ['?since=2026-01-01T10:00', 'since'],
+    ['?cursor=xyz', 'cursor'], ['?cursor=', 'cursor'], ['?since=hier', 'since'], ['?since=2026-13-45T00:00:00Z', 'since'], ['?since=2020-02-30', 'since'], ['?since=2021-02-29T00:00:00Z', 'since'], ['?since=2026-01-01T24:00:00Z', 'since'], ['?since=2026-01-01T10:00', 'since'],
   ])('%s → 400 naming %s', async (query, parameter) => {
     const res = await api(`/api/v1/deleted-accounts${query}`);
     expect(res.status).toBe(400);

@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
 import type { Browser } from './support/browser.js';
-import { authorizationRequest, followToCallback, callbackUrl, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import { authorizationRequest, followToCallback, callbackUrl, newResidentAuthorizes, registerClient, startTestGlc, eventually, type TestClient, type TestGlc } from './support/glc.js';
 
 let glc: TestGlc;
 let rp: http.Server;
@@ -98,7 +98,9 @@ describe('deleteAccount', () => {
     expect((await fetch(`${glc.config.issuer}/me`, { headers: { authorization: `Bearer ${tokensA.access_token}` } })).status).toBe(401);
     await expect(oidc.refreshTokenGrant(pairwise.config, tokensA.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
 
-    // The service with a back-channel logout URI was told, with the sub it knows.
+    // The service with a back-channel logout URI was told (by the queue's worker), with the sub it knows.
+    await eventually(() => logoutTokens.length > 0);
+    await new Promise((r) => setTimeout(r, 1500)); // and only once
     expect(logoutTokens).toHaveLength(1);
     const { payload } = await jose.jwtVerify(logoutTokens[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: pairwise.clientId });
     expect(payload.sub).toBe(subA);

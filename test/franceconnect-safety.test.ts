@@ -6,8 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
 import { hashPassword } from '../src/accounts/passwords.js';
 import { runCli } from '../src/cli/main.js';
-import { createRecoveryDesk } from '../src/franceconnect/service.js';
-import { createFranceConnectStore } from '../src/franceconnect/store.js';
 import { accountIdOfSub, franceConnectLogin, isAccountAreaCallback } from './franceconnect-helpers.js';
 
 const lines: string[] = [];
@@ -16,30 +14,18 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   glc = await startTestGlc({ LOG_LEVEL: 'info' }, { logDestination: { write: (l) => { lines.push(l); } } });
   // The glc command (help desk) reads the same settings as the server.
-  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, ...(glc.database.env.DATABASE_URL && { DATABASE_URL: glc.database.env.DATABASE_URL }) });
+  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, DATABASE_URL: glc.database.env.DATABASE_URL });
 });
 afterAll(async () => {
   process.env = savedEnv;
   await glc?.close();
 });
 
-/**
- * `glc franceconnect recovery <action> <reference> --json`, as the help desk runs it. The embedded
- * database belongs to one process only: there, the same desk runs inside the test's server.
- */
+/** `glc franceconnect recovery <action> <reference> --json`, as the help desk runs it. */
 async function helpDesk(action: 'show' | 'relink', reference: string, accountId?: string): Promise<{ code: number; json?: unknown }> {
-  if (glc.database.env.DATABASE_URL) {
-    let out = '';
-    const code = await runCli(['franceconnect', 'recovery', action, reference, ...(accountId ? ['--account', accountId] : []), '--json'], (t) => { out += t; }, { services: glc.services });
-    return { code, json: out ? JSON.parse(out) : undefined };
-  }
-  const desk = createRecoveryDesk(createFranceConnectStore(glc.services.db), glc.services.log);
-  if (action === 'show') {
-    const found = await desk.show(reference, new Date());
-    return found ? { code: 0, json: { reference: found.reference, accountId: found.account_id, email: found.email } } : { code: 1 };
-  }
-  const result = await desk.resolve(reference, new Date(), accountId);
-  return result.ok ? { code: 0, json: result } : { code: 1 };
+  let out = '';
+  const code = await runCli(['franceconnect', 'recovery', action, reference, ...(accountId ? ['--account', accountId] : []), '--json'], (t) => { out += t; }, { services: glc.services });
+  return { code, json: out ? JSON.parse(out) : undefined };
 }
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');

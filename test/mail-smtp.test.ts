@@ -11,7 +11,7 @@ let port: number;
 
 beforeAll(async () => {
   server = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+    authOptional: true, disabledCommands: ['STARTTLS'], logger: false, closeTimeout: 200, // the pooled mailer keeps its connection open
     onData(stream, session, callback) {
       let raw = '';
       stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });

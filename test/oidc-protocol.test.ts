@@ -5,13 +5,13 @@ import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
 import { Browser } from './support/browser.js';
-import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startBackchannelReceiver, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startBackchannelReceiver, startTestGlc, eventually, type TestClient, type TestGlc } from './support/glc.js';
 
 let glc: TestGlc;
 let n = 0;
 const email = () => `resident${++n}@example.fr`;
 
-beforeAll(async () => { glc = await startTestGlc(); });
+beforeAll(async () => { glc = await startTestGlc({ QUEUE_RETRY_DELAY_SECONDS: '1' }); });
 afterAll(async () => { await glc?.close(); });
 
 async function codeFor(client: TestClient, params: Record<string, string> = {}) {
@@ -118,6 +118,33 @@ describe('logout', () => {
       const pending = await authorizationRequest(client);
       const page = await browser.follow(await browser.get(pending.url.href));
       expect(page.html).toContain('name="password"');
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('logout to a service that is down', () => {
+  it('retries the back-channel logout through the queue until the service answers', async () => {
+    const receiver = await startBackchannelReceiver({ down: true });
+    try {
+      const client = await registerClient(glc, {
+        redirectUris: ['http://127.0.0.1:9/logout-down'], postLogoutRedirectUris: ['http://127.0.0.1:9/logged-out'], backchannelLogoutUri: receiver.url,
+      });
+      const { tokens, browser } = await tokensFor(client);
+      const endUrl = oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' });
+      const confirm = await browser.get(endUrl.href);
+      await browser.follow(await browser.submit(confirm, /session\/end\/confirm/, { logout: 'yes' }), (u) => u.port === '9');
+      expect(receiver.refused()).toBeGreaterThan(0); // oidc-provider's own attempt failed
+      expect(receiver.tokens).toHaveLength(0);
+
+      receiver.up();
+      await eventually(() => receiver.tokens.length > 0, 30_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(receiver.tokens).toHaveLength(1);
+      const { payload } = await jose.jwtVerify(receiver.tokens[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: client.clientId });
+      expect(payload.sub).toBe(tokens.claims()!.sub);
+      expect(payload.sid).toBeTruthy();
     } finally {
       await receiver.close();
     }

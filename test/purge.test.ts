@@ -19,7 +19,7 @@ let startedAt = 0;
 beforeAll(async () => {
   glc = await startTestGlc();
   startedAt = Date.now();
-  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, ...(glc.database.env.DATABASE_URL && { DATABASE_URL: glc.database.env.DATABASE_URL }) });
+  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, DATABASE_URL: glc.database.env.DATABASE_URL });
 });
 afterAll(async () => {
   process.env = saved;
@@ -116,8 +116,7 @@ describe('warnings and deletion at term', () => {
     const accounts = await Promise.all(Array.from({ length: 6 }, () => resident(at(3, 0))));
     let used: string | undefined;
     // Between the first and the second batch (as the first batch's notices go out), the resident
-    // of a remaining account logs in. Outside any transaction: the embedded database has one
-    // connection, and a real login would not run inside the purge's transaction either.
+    // of a remaining account logs in, outside the purge's transaction as a real login would.
     const mailer = glc.services.mailer;
     const send = mailer.send.bind(mailer);
     mailer.send = async (to, template, vars) => {

@@ -86,6 +86,8 @@ export function normalisePhone(raw: string): string | null {
   if (m) return `+33${m[1]}`;
   m = /^(?:\+|00)33\(?0?\)?([1-9]\d{8})$/.exec(compact);
   if (m) return `+33${m[1]}`;
+  // A French number must have its 9 digits: +33 with more or fewer is refused, not taken as foreign.
+  if (/^(?:\+|00)33/.test(compact)) return null;
   m = /^(?:\+|00)([1-9]\d{6,14})$/.exec(compact);
   if (m) return `+${m[1]}`;
   return null;

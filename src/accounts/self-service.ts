@@ -10,11 +10,14 @@ import type { Secrets } from '../secrets.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Throttle } from '../http/throttle.js';
 import type { AccountStore } from './store.js';
+import type { AccountService } from './service.js';
 import { emailSchema, hashEmailToken, type FieldErrors } from './service.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { changedFields, validateIdentity, type IdentityForm, type IdentityResult } from './identity.js';
 import { THROTTLE } from './throttle-rules.js';
 import { maskEmail } from '../http/labels.js';
+import { keysOfAccount, throttleKeys } from './throttle-keys.js';
+import { storedKeys } from '../http/throttle.js';
 
 export const RESET_TOKEN_HOURS = 1;
 export const EMAIL_CHANGE_TOKEN_HOURS = 24;
@@ -36,6 +39,8 @@ export interface SelfServiceDeps extends SessionDeps {
   throttle: Throttle;
   mailer: Mailer;
   franceConnect: CertifiedFieldsSource;
+  /** Work done after the answer (equal answer times), awaited on stop. */
+  accounts: Pick<AccountService, 'later'>;
 }
 
 export function createSelfService(s: SelfServiceDeps) {
@@ -47,9 +52,9 @@ export function createSelfService(s: SelfServiceDeps) {
    * account and from one client IP. Over the limit the message is not sent (logged).
    */
   async function sendMail(to: string, template: string, vars: Record<string, unknown>, who: { accountId?: string; ip?: string }, now: Date): Promise<boolean> {
-    const keys = [`mail:to:${to.toLowerCase()}`];
-    if (who.accountId) keys.push(`mail:${who.accountId}`);
-    const perIp = who.ip ? await throttle.allow([`mail:ip:${who.ip}`], THROTTLE.mailPerIp, now) : true;
+    const keys = [throttleKeys.mailTo(to)];
+    if (who.accountId) keys.push(throttleKeys.mailAccount(who.accountId));
+    const perIp = who.ip ? await throttle.allow([throttleKeys.mailIp(who.ip)], THROTTLE.mailPerIp, now) : true;
     const allowed = (await throttle.allow(keys, THROTTLE.mailPerRecipient, now)) && perIp;
     if (!allowed) {
       log.warn({ event: 'mail_throttled', template }, 'mail not sent: hourly limit reached');
@@ -59,7 +64,7 @@ export function createSelfService(s: SelfServiceDeps) {
     return true;
   }
 
-  const passwordKey = (account: Account) => `password:${account.id}`;
+  const passwordKey = (account: Account) => throttleKeys.password(account.id);
 
   /**
    * The resident proves it is them with the current password before a sensitive change, with
@@ -67,12 +72,15 @@ export function createSelfService(s: SelfServiceDeps) {
    * on its recent login instead.
    */
   async function proveCurrentPassword(account: Account, password: string, now: Date, messages: { missing: string; wrong: string; failureEvent?: string }): Promise<{ blocked?: Date; error?: string }> {
-    const until = await throttle.blockedUntil([passwordKey(account)], now);
-    if (until) return { blocked: until };
     if (!account.password_hash) return {};
     if (!password) return { error: messages.missing };
-    if (await verifyPassword(account.password_hash, password)) return {};
-    await throttle.recordFailure([passwordKey(account)], now);
+    // Counted before verifying (atomic admission, see throttle.admit()); refunded when right.
+    const admission = await throttle.admit([{ key: passwordKey(account) }], now);
+    if (!admission.ok) return { blocked: admission.until };
+    if (await verifyPassword(account.password_hash, password)) {
+      await throttle.refund(admission.reservation);
+      return {};
+    }
     if (messages.failureEvent) await store.recordEvent(account.id, messages.failureEvent);
     return { error: messages.wrong };
   }
@@ -101,7 +109,7 @@ export function createSelfService(s: SelfServiceDeps) {
       if (account.email && email.toLowerCase() === account.email.toLowerCase()) {
         return { ok: false, errors: { email: 'C’est déjà l’adresse de votre compte. Saisissez la nouvelle adresse.' } };
       }
-      const quota = await throttle.consume([`email-change:${account.id}`, `email-change:ip:${input.ip}`], THROTTLE.emailChangesPerHour, now);
+      const quota = await throttle.consume([throttleKeys.emailChange(account.id), throttleKeys.emailChangeIp(input.ip)], THROTTLE.emailChangesPerHour, now);
       if (!quota.ok) return { ok: false, reason: 'blocked', retryAt: quota.retryAt };
       const owner = await store.findByEmail(email);
       if (owner) {
@@ -156,21 +164,25 @@ export function createSelfService(s: SelfServiceDeps) {
       if (!parsed.success) return { ok: false, errors: { email: 'Saisissez une adresse électronique valide, par exemple nom@exemple.fr.' } };
       const email = parsed.data.toLowerCase();
       const [byIp, byEmail] = [
-        await throttle.consume([`reset:ip:${input.ip}`], THROTTLE.resetsPerIp, now),
-        await throttle.consume([`reset:email:${email}`], THROTTLE.resetsPerAddress, now),
+        await throttle.consume([throttleKeys.resetIp(input.ip)], THROTTLE.resetsPerIp, now),
+        await throttle.consume([throttleKeys.resetEmail(email)], THROTTLE.resetsPerAddress, now),
       ];
       const blocked = [byIp, byEmail].find((q) => !q.ok);
       if (blocked && !blocked.ok) return { ok: false, reason: 'blocked', retryAt: blocked.retryAt };
-      const account = await store.findByEmail(email);
-      if (account?.email) {
-        const token = randomToken();
-        await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'reset_password', expiresAt: new Date(now.getTime() + RESET_TOKEN_HOURS * 3600_000) });
-        const link = new URL('/mot-de-passe-oublie/nouveau', config.issuer);
-        link.searchParams.set('jeton', token);
-        await sendMail(account.email, 'reset-password', { link: link.href, validMinutes: RESET_TOKEN_HOURS * 60 }, { accountId: account.id, ip: input.ip }, now);
-        await store.recordEvent(account.id, 'password_reset_requested');
-      }
-      log.info({ event: 'password_reset_requested', known: Boolean(account) }, 'password reset requested');
+      // Whether the address has an account shows in nothing before the answer: the lookup, the
+      // link and the mail are done after it (src/accounts/deferred.ts).
+      s.accounts.later('password_reset', async () => {
+        const account = await store.findByEmail(email);
+        if (account?.email) {
+          const token = randomToken();
+          await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'reset_password', expiresAt: new Date(now.getTime() + RESET_TOKEN_HOURS * 3600_000) });
+          const link = new URL('/mot-de-passe-oublie/nouveau', config.issuer);
+          link.searchParams.set('jeton', token);
+          await sendMail(account.email, 'reset-password', { link: link.href, validMinutes: RESET_TOKEN_HOURS * 60 }, { accountId: account.id, ip: input.ip }, now);
+          await store.recordEvent(account.id, 'password_reset_requested');
+        }
+        log.info({ event: 'password_reset_requested', known: Boolean(account) }, 'password reset requested');
+      });
       return { ok: true };
     },
 
@@ -190,7 +202,7 @@ export function createSelfService(s: SelfServiceDeps) {
       if (input.password !== input.confirmation) return { ok: false, errors: { confirmation: 'Les deux mots de passe ne sont pas identiques.' } };
       const accountId = await store.resetPasswordWithToken(tokenHash, await hashPassword(input.password), now);
       if (!accountId) return { ok: false, reason: 'invalid' };
-      if (account.email) await throttle.reset([`login:email:${account.email.toLowerCase()}`]);
+      if (account.email) await throttle.reset([throttleKeys.loginEmail(account.email)]);
       const ended = await endSessions(s, accountId);
       if (account.email) await sendMail(account.email, 'password-changed', { resetUrl: url('/mot-de-passe-oublie'), securityUrl: url('/compte/securite') }, { accountId }, now);
       log.info({ event: 'password_reset', accountId, sessionsEnded: ended }, 'password reset');
@@ -228,14 +240,9 @@ export type SelfService = ReturnType<typeof createSelfService>;
 export async function deleteThrottleKeysOfAccounts(s: { secrets: Pick<Secrets, 'hmac'> }, trx: Transaction<Database>, accountIds: string[]): Promise<void> {
   if (!accountIds.length) return;
   const accounts = await trx.selectFrom('accounts').select(['id', 'email']).where(sql<boolean>`id = any(${accountIds}::uuid[])`).execute();
-  const keys: string[] = [];
-  for (const { id, email: raw } of accounts) {
-    const email = raw?.toLowerCase();
-    keys.push(`password:${id}`, `count:mail:${id}`, `count:email-change:${id}`);
-    if (email) keys.push(`count:mail:to:${email}`, `count:reset:email:${email}`, `login:email:${email}`);
-  }
+  const keys = accounts.flatMap(({ id, email }) => storedKeys(s.secrets, keysOfAccount(id, email)));
   if (!keys.length) return;
-  await trx.deleteFrom('rate_limits').where(sql<boolean>`key = any(${keys.map((k) => s.secrets.hmac('throttle', k))}::text[])`).execute();
+  await trx.deleteFrom('rate_limits').where(sql<boolean>`key = any(${keys}::text[])`).execute();
 }
 
 function userInputs(account: Account): string[] {

@@ -336,8 +336,8 @@ export function adminRoutes(s: Services): Router {
     page(ctx, 'admin/keys.njk', { title: 'Clés de signature', keys: await s.keys.list(true) });
   });
   router.post('/cles/rotation', guard('admin'), async (ctx) => {
-    const kids = await s.keys.rotate();
-    await s.admin.journal(actor(ctx, ['admin'], 'rotation des clés'), 'keys_rotated', {}, new Date(), { kids });
+    const rotated = await s.keys.rotate();
+    await s.admin.journal(actor(ctx, ['admin'], 'rotation des clés'), 'keys_rotated', {}, new Date(), { kids: rotated.kids, activatesAt: rotated.activatesAt.toISOString() });
     await s.reloadProviderIfKeysChanged();
     ctx.status = 303;
     ctx.redirect('/admin/cles');
@@ -347,7 +347,7 @@ export function adminRoutes(s: Services): Router {
     page(ctx, 'admin/jobs.njk', { title: 'Tâches périodiques', jobs: jobs.map((j) => ({ ...j, result: j.lastResult ? JSON.stringify(j.lastResult) : undefined, everyMinutes: Math.round(j.everyMs / 60_000) })) });
   });
   router.post('/cles/retrait', guard('admin'), async (ctx) => {
-    const kids = await s.keys.retire();
+    const kids = await s.keys.retire(undefined);
     await s.admin.journal(actor(ctx, ['admin'], 'retrait des anciennes clés'), 'keys_retired', {}, new Date(), { kids });
     await s.reloadProviderIfKeysChanged();
     ctx.status = 303;

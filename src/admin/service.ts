@@ -16,6 +16,7 @@ import type { Secrets } from '../secrets.js';
 import { randomToken } from '../secrets.js';
 import { endSessions, listSessions, type SessionDeps } from '../oidc/sessions.js';
 import { createAdminStore, type AdminStore } from './store.js';
+import { keysOfAccount } from '../accounts/throttle-keys.js';
 import { STAFF_ROLES, type StaffRole } from './tables.js';
 
 export const STAFF_IDLE_MS = 15 * 60_000;
@@ -178,11 +179,10 @@ export function createAdminService(deps: AdminDeps) {
       const account = await deps.accountStore.findById(accountId);
       if (!account) return undefined;
       await journal(actor, 'account_viewed', { accountId }, now);
-      const email = account.email?.toLowerCase() ?? '';
       const [fcLinked, certified, services, events, sessions, loginBlock, staffRoles] = await Promise.all([
         store.linkedToFranceConnect(accountId), store.certifiedFields(accountId), store.connectedServices(accountId),
         deps.accountStore.listEvents(accountId, 15), listSessions(deps.db, accountId),
-        email ? deps.throttle.blockedUntil([`login:email:${email}`], now) : Promise.resolve(null),
+        deps.throttle.blockedUntil(keysOfAccount(accountId, account.email).failures, now),
         store.rolesOf(accountId),
       ]);
       return {
@@ -193,7 +193,8 @@ export function createAdminService(deps: AdminDeps) {
     },
 
     async liftBlock(actor: Actor, account: Account, now: Date): Promise<void> {
-      if (account.email) await deps.throttle.reset([`login:email:${account.email.toLowerCase()}`]);
+      // Every failure counter naming the account (its address's logins, its password checks).
+      await deps.throttle.reset(keysOfAccount(account.id, account.email).failures);
       await journal(actor, 'throttle_lifted', { accountId: account.id }, now);
     },
 

@@ -27,7 +27,12 @@ export function servicesOpener(running?: Services): WithServices {
     const db = await openDatabase(config);
     try {
       await migrateToLatest(db);
-      return await fn(await createServices(config, db, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)));
+      const services = await createServices(config, db, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
+      try {
+        return await fn(services);
+      } finally {
+        await services.outbox.stop(); // mail queued by the command is sent by the running instances
+      }
     } finally {
       await db.destroy();
     }

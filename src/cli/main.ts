@@ -6,12 +6,14 @@ import { ConfigError } from '../config.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Services } from '../services.js';
 import { ClientInputError, detectLogoType, type ClientUpdate } from '../clients/service.js';
+import { KEY_RELOAD_MS, keyLine } from '../oidc/keys.js';
 import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 import { registerFranceConnectCommands } from '../franceconnect/cli.js';
 import { registerAuditCommands } from '../audit/cli.js';
 import { registerStaffCommands } from '../admin/cli.js';
 import { collect, jsonOption, outputTo, servicesOpener, splitList, UsageError, withDb, type CliHelpers } from './helpers.js';
+import { registerQueueCommands } from '../outbox/cli.js';
 
 function readLogo(file: string | undefined) {
   if (!file) return undefined;
@@ -58,9 +60,11 @@ export function buildProgram(write: (text: string) => void, running?: Services):
     .option('--claims-optional <claims>', 'claims the resident may refuse (space separated)')
     .option('--purpose <text>', 'why the service needs the data (French, shown on the consent page)')
     .option('--claims-in-id-token', 'also put the consented claims in the ID token (not only userinfo)')
+    .option('--sector <name>', 'pairwise subjects of its own (default: shared by every service on the same host)')
     .addOption(jsonOption())
     .action(async (o: Record<string, string | string[] | boolean | undefined>, cmd: Command) => {
       const result = await withServices((s) => s.clients.add({
+        sector: o.sector as string | undefined,
         name: o.name as string,
         organisation: o.organisation as string | undefined,
         redirectUris: (o.redirectUri as string[] | undefined) ?? [],
@@ -153,14 +157,14 @@ export function buildProgram(write: (text: string) => void, running?: Services):
   const keys = program.command('keys').description('signing keys');
   keys.command('list').addOption(jsonOption()).action(async (_o, cmd: Command) => {
     const rows = await withServices((s) => s.keys.list(true));
-    out(cmd)(rows.map((k) => `${k.kid}  ${k.alg}  ${k.created_at.toISOString()}  ${k.retired_at ? `retired ${k.retired_at.toISOString()}` : 'active'}`).join('\n'), rows);
+    out(cmd)(rows.map(keyLine).join('\n'), rows);
   });
-  keys.command('rotate').description('add new keys that sign from now on; old keys keep verifying').addOption(jsonOption())
+  keys.command('rotate').description('add new keys: published at once, signing after every instance has reloaded; old keys keep verifying').addOption(jsonOption())
     .action(async (_o, cmd: Command) => {
-      const kids = await withServices((s) => s.keys.rotate());
-      out(cmd)(`New signing keys: ${kids.join(', ')}. Running instances use them within 30 s.`, { added: kids });
+      const { kids, activatesAt } = await withServices((s) => s.keys.rotate());
+      out(cmd)(`New keys (state next): ${kids.join(', ')}. Published by every instance within ${KEY_RELOAD_MS / 1000} s; they sign from ${activatesAt.toISOString()}.`, { added: kids, activates_at: activatesAt });
     });
-  keys.command('retire').description('stop publishing keys that no longer sign').option('--kid <kid>', 'one key only').addOption(jsonOption())
+  keys.command('retire').description('stop publishing previous keys once the tokens they signed have expired').option('--kid <kid>', 'one key only').addOption(jsonOption())
     .action(async (o: { kid?: string }, cmd: Command) => {
       const kids = await withServices((s) => s.keys.retire(o.kid));
       out(cmd)(kids.length ? `Retired: ${kids.join(', ')}` : 'Nothing to retire.', { retired: kids });
@@ -172,6 +176,7 @@ export function buildProgram(write: (text: string) => void, running?: Services):
   registerFranceConnectCommands(program, helpers);
   registerAuditCommands(program, helpers);
   registerStaffCommands(program, helpers);
+  registerQueueCommands(program, helpers);
   return program;
 }
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { randomToken } from '../secrets.js';
 import { CONSENTABLE_CLAIMS, SUPPORTED_SCOPES, claimsOfScopes } from '../oidc/claims.js';
+import { SECTOR_PATTERN } from '../oidc/subjects.js';
 import type { ClientStore } from './store.js';
 
 export class ClientInputError extends Error {}
@@ -28,6 +29,8 @@ export const clientRegistrationSchema = z.object({
   purpose: z.string().trim().max(500).optional(),
   /** Consented claims in the ID token too (not only userinfo). */
   claimsInIdToken: z.boolean().default(false),
+  /** Pairwise subjects of their own, separate from other services on the same host. */
+  sector: z.string().regex(SECTOR_PATTERN, 'a short lowercase name: letters, digits, dot, dash').optional(),
 });
 export type ClientRegistration = z.input<typeof clientRegistrationSchema>;
 
@@ -43,6 +46,7 @@ interface RegisteredMetadata {
   redirect_uris: string[]; post_logout_redirect_uris?: string[]; backchannel_logout_uri?: string; scope: string;
   token_endpoint_auth_method: 'client_secret_basic'; jwks_uri?: string; subject_type: 'pairwise' | 'public';
   grant_types: ('authorization_code' | 'refresh_token' | 'client_credentials')[]; userinfo_signed_response_alg?: 'ES256' | 'RS256';
+  glc_sector?: string;
 }
 
 function checkUri(uri: string, what: string, production: boolean): void {
@@ -100,6 +104,7 @@ export function createClientService(store: ClientStore, options: { production: b
         ...(input.backchannelLogoutUri && { backchannel_logout_uri: input.backchannelLogoutUri, backchannel_logout_session_required: true }),
         ...(input.jwksUri && { jwks_uri: input.jwksUri }),
         ...(input.userinfoSignedAlg && { userinfo_signed_response_alg: input.userinfoSignedAlg }),
+        ...(input.sector && { glc_sector: input.sector }),
       },
     };
   }
@@ -162,6 +167,8 @@ export function createClientService(store: ClientStore, options: { production: b
         subjectType: m.subject_type,
         grantTypes: changes.grantTypes ?? m.grant_types,
         userinfoSignedAlg: changes.userinfoSignedAlg ?? m.userinfo_signed_response_alg,
+        // Never changed by an update: every sub the service knows would change.
+        sector: m.glc_sector,
       });
       if (!parsed.success) throw new ClientInputError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       const { scopes, metadata } = buildMetadata(parsed.data);

@@ -1,64 +1,46 @@
-// One Kysely instance for the whole process: PostgreSQL in production and tests,
-// an embedded PGlite database in DATA_DIR for the newcomer's `npm start`.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { Kysely, PostgresDialect, PGliteDialect, sql } from 'kysely';
+// One Kysely instance for the whole process, on PostgreSQL: the server of DATABASE_URL, or
+// without it (development only) the embedded server that GLC starts in DATA_DIR/postgres.
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { acquireEmbeddedPostgres } from './embedded.js';
 
 export type Db = Kysely<Database>;
 
-// PGlite has a single connection and serves a single process (see lockEmbeddedDatabase).
-const embedded = new WeakSet<Db>();
-export const isEmbedded = (db: Db): boolean => embedded.has(db);
+// The queue library (pg-boss) opens its own small pool on the same database.
+const urls = new WeakMap<Db, string>();
+export function connectionStringOf(db: Db): string {
+  const url = urls.get(db);
+  if (!url) throw new Error('database opened without openDatabase');
+  return url;
+}
 
 // timestamptz as Date and bigint as number are what the domain code expects.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string }): Promise<Db> {
-  if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, idleTimeoutMillis: 30_000 });
-    // A broken idle connection must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  }
-  const dir = path.resolve(options.dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
-  const release = lockEmbeddedDatabase(dir);
-  const { PGlite } = await import('@electric-sql/pglite');
-  const pglite = await PGlite.create(dir);
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-  embedded.add(db);
+export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string; embeddedDbPort?: number | undefined }): Promise<Db> {
+  if (options.databaseUrl) return connect(options.databaseUrl);
+  const server = await acquireEmbeddedPostgres({ dataDir: options.dataDir, port: options.embeddedDbPort });
+  const db = connect(server.url);
+  // The embedded server stops (when no other process uses it) after the pool has closed.
   const destroy = db.destroy.bind(db);
   db.destroy = async () => {
-    await destroy();
-    release();
+    try {
+      await destroy();
+    } finally {
+      await server.release();
+    }
   };
   return db;
 }
 
-/** PGlite is single-process: a second process on the same folder would corrupt it. */
-function lockEmbeddedDatabase(dir: string): () => void {
-  const file = path.join(dir, '..', 'pglite.lock');
-  try {
-    writeFileSync(file, String(process.pid), { flag: 'wx' });
-  } catch {
-    const holder = Number(readFileSync(file, 'utf8'));
-    if (holder && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`la base embarquée (${dir}) est déjà ouverte par le processus ${holder} ; arrêtez-le d’abord (npm start et glc ne peuvent pas l’ouvrir en même temps)`);
-    }
-    writeFileSync(file, String(process.pid));
-  }
-  return () => rmSync(file, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+function connect(connectionString: string): Db {
+  const pool = new pg.Pool({ connectionString, max: 10, idleTimeoutMillis: 30_000, application_name: 'glc' });
+  // A broken idle connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  urls.set(db, connectionString);
+  return db;
 }
 
 export async function isDatabaseReachable(db: Db): Promise<boolean> {

@@ -49,6 +49,8 @@ export interface SigningKeyTable {
   alg: string;
   private_jwk_encrypted: string;
   created_at: CreatedAt;
+  /** Signs from then on (published from creation): staged rotation, see src/oidc/keys.ts. */
+  activates_at: Timestamp;
   retired_at: Timestamp | null;
 }
 

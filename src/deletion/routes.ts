@@ -4,6 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
+import { hasControlCharacters, parseIsoDateTime } from '../http/input.js';
 import type { Context } from 'koa';
 import type { Services } from '../services.js';
 import { openApiDocument } from './openapi.js';
@@ -14,7 +15,6 @@ const REALM = 'GrandLyon Connect';
 const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 100;
 // ISO 8601 date-time with a time zone, or a date (taken as 00:00 UTC).
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
 /** RFC 8936 long poll: how long a poll without returnImmediately waits for a first SET, and how often it looks. */
 export const LONG_POLL_MS = 15_000;
@@ -129,9 +129,9 @@ export function deletionApiRoutes(s: Services): Router {
       if (id === undefined) throw badParameter('cursor', 'unknown cursor: use a next_cursor value returned by this API to this service');
       afterId = id;
     } else if (rawSince !== undefined) {
-      const t = ISO_DATE_TIME.test(rawSince) ? Date.parse(rawSince) : NaN;
-      if (Number.isNaN(t)) throw badParameter('since', 'an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z');
-      afterId = await s.deletion.feedStartSince(clientId, new Date(t));
+      const since = parseIsoDateTime(rawSince);
+      if (!since) throw badParameter('since', 'an existing ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z');
+      afterId = await s.deletion.feedStartSince(clientId, since);
     }
     const page = await s.deletion.feedPageJson(clientId, afterId, limit);
     // items is a JSON array from the database; the cursor is base64url: nothing to escape.
@@ -150,6 +150,7 @@ export function deletionApiRoutes(s: Services): Router {
     await next();
   }, jsonBody, async (ctx) => {
     const clientId = ctx.state.clientId as string;
+    if (hasControlCharacters(ctx.request.body)) throw new ApiError(400, 'invalid_request', 'control characters are not allowed');
     const poll = parsePollRequest(ctx.request.body);
     const now = new Date();
     const acked = await s.deletion.securityEvents.acknowledge(clientId, poll.ack, poll.setErrs, now);

@@ -9,8 +9,9 @@ import type { Logger } from '../log.js';
 import type { Secrets } from '../secrets.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { KeyStore } from '../oidc/keys.js';
+import type { Outbox } from '../outbox/queue.js';
 import { subjectOfRegistration } from '../oidc/subjects.js';
-import { liveSessionsOf, logoutTargetsOf, sendBackchannelLogouts } from '../oidc/sessions.js';
+import { liveSessionsOf, logoutTargetsOf, queueBackchannelLogouts } from '../oidc/sessions.js';
 import { jobLockKey, withAdvisoryLock } from '../jobs/scheduler.js';
 import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import { createSecurityEvents, type SecurityEvents } from './security-events.js';
@@ -90,6 +91,8 @@ export interface DeletionDeps {
   keys: Pick<KeyStore, 'privateJwks'>;
   /** The provider in use (it changes on key rotation): back-channel logout. */
   currentProvider(): Provider;
+  /** Back-channel logouts are queued in the deleting transaction. */
+  outbox: Pick<Outbox, 'enqueueLogout'>;
   /**
    * Run inside the deleting transaction, before the account rows go: the domains whose rows must
    * be erased or pseudonymised with the account (consent journal, throttling counters).
@@ -125,24 +128,33 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     const deleted = new Set(await store.deleteAccountRows(trx, ids));
     const records = [...known.entries()].filter(([key]) => deleted.has(key.slice(0, key.indexOf('|')))).map(([, v]) => v);
     await store.appendRecords(trx, records, reason, now);
-    return {
-      deleted: accounts.filter((a) => deleted.has(a.id)),
-      records: records.length,
-      targets: targets.filter((t) => deleted.has(t.accountId)),
-    };
+    const gone = accounts.filter((a) => deleted.has(a.id));
+    // Back-channel logouts and (with SMTP) the notices are queued in this transaction: they go
+    // out, with retries, if and only if the deletion commits.
+    await queueBackchannelLogouts(s, targets.filter((t) => deleted.has(t.accountId)), trx);
+    const notified = s.mailer.sendInTransaction ? await queueNotices(trx, gone, reason) : false;
+    return { deleted: gone, records: records.length, notified };
   }
 
-  /** After commit: tell the services with a session (back-channel logout) and the resident. */
+  // Only to a verified address: the notice must not go to someone who never owned the account.
+  const noticeRecipients = (deleted: AccountToDelete[]) => deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
+  const noticeVars = (reason: DeletionReason) => ({
+    reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
+  });
+
+  async function queueNotices(trx: Transaction<Database>, deleted: AccountToDelete[], reason: DeletionReason): Promise<true> {
+    for (const email of noticeRecipients(deleted)) await s.mailer.sendInTransaction!(trx, email, 'account-deleted', noticeVars(reason));
+    return true;
+  }
+
+  /** After commit, without SMTP (development mailbox, written at once): the notices. */
   async function afterCommit(result: Awaited<ReturnType<typeof deleteInTransaction>>, reason: DeletionReason): Promise<void> {
-    await sendBackchannelLogouts(s, result.targets, MAIL_CONCURRENCY);
-    // Only to a verified address: the notice must not go to someone who never owned the account.
-    const recipients = result.deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
+    if (result.notified) return;
+    const recipients = noticeRecipients(result.deleted);
     for (let i = 0; i < recipients.length; i += MAIL_CONCURRENCY) {
       await Promise.all(recipients.slice(i, i + MAIL_CONCURRENCY).map(async (email) => {
         try {
-          await s.mailer.send(email, 'account-deleted', {
-            reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
-          });
+          await s.mailer.send(email, 'account-deleted', noticeVars(reason));
         } catch (err) {
           s.log.warn({ event: 'account_deleted_mail_failed', error: (err as Error).message }, 'deletion notice not sent');
         }

@@ -38,7 +38,7 @@ export function demoRoutes(s: Services, demo: DemoClient): Router {
   const redirectUri = `${s.config.issuer}/demo/callback`;
   let configuration: Promise<oidc.Configuration> | undefined;
   const config = () => {
-    configuration ??= oidc.discovery(new URL(s.config.issuer), demo.clientId, demo.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] })
+    configuration ??= oidc.discovery(new URL(s.config.issuer), demo.clientId, demo.clientSecret, oidc.ClientSecretBasic(demo.clientSecret), { execute: [oidc.allowInsecureRequests] })
       .catch((e: unknown) => { configuration = undefined; throw e; });
     return configuration;
   };

@@ -15,7 +15,7 @@ export function ensureBrowser(secrets: Pick<Secrets, 'hmac'>, ctx: Context): str
   let value = ctx.cookies.get(BROWSER_COOKIE);
   if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
     value = randomToken();
-    ctx.cookies.set(BROWSER_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', maxAge: FC_SESSION_TTL_MS, overwrite: true });
+    ctx.cookies.set(BROWSER_COOKIE, value, { httpOnly: true, sameSite: 'lax', path: '/', maxAge: FC_SESSION_TTL_MS, overwrite: true });
   }
   return browserHashOf(secrets, value);
 }

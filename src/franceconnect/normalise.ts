@@ -11,11 +11,18 @@ export { PIVOT_FIELDS, type PivotField };
 export const FRANCE = '99100';
 
 /** What FranceConnect's userinfo must hold for GLC to trust it (FC v2 formats). */
+/** 2026-02-29 is not a date; Date.parse would roll it over (or fail) without saying so. */
+function isCalendarDate(d: string): boolean {
+  const t = Date.parse(`${d}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().startsWith(d);
+}
+
 export const fcUserinfoSchema = z.object({
   sub: z.string().regex(/^[0-9a-f]{64}v\d+$/),
   given_name: z.string().trim().min(1).max(500),
   family_name: z.string().trim().min(1).max(500),
-  birthdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  // A real calendar date (presumed dates come padded with -01; their raw form is idp_birthdate).
+  birthdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine(isCalendarDate),
   gender: z.enum(['male', 'female', 'unspecified']),
   // INSEE commune code (2A/2B Corsica, 97/98 overseas), empty when born abroad.
   birthplace: z.string().regex(/^(|\d{5}|2[AB]\d{3})$/),

@@ -7,6 +7,7 @@ import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import { emailSchema } from '../accounts/service.js';
 import { readForm, text } from '../http/forms.js';
+import { throttleKeys } from '../accounts/throttle-keys.js';
 
 export const SUBJECTS = {
   connexion: 'Je n’arrive pas à me connecter',
@@ -50,7 +51,7 @@ export function helpRoutes(s: Services): Router {
       return;
     }
     const now = new Date();
-    const allowed = await s.throttle.consume([`help:ip:${ctx.ip}`], MESSAGES_PER_HOUR_PER_IP, now);
+    const allowed = await s.throttle.consume([throttleKeys.helpIp(ctx.ip)], MESSAGES_PER_HOUR_PER_IP, now);
     if (!allowed.ok) {
       render(ctx, 'help/contact.njk', { ...view, values: body, blockedUntil: allowed.retryAt }, 429);
       return;

@@ -12,7 +12,7 @@ export function csrfProtection(secrets: Secrets) {
     let cookie = ctx.cookies.get(COOKIE);
     if (!cookie || !/^[A-Za-z0-9_-]{43}$/.test(cookie)) {
       cookie = randomToken();
-      ctx.cookies.set(COOKIE, cookie, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, signed: false, overwrite: true });
+      ctx.cookies.set(COOKIE, cookie, { httpOnly: true, sameSite: 'lax', signed: false, overwrite: true });
     }
     ctx.state.csrfToken = tokenFor(cookie);
     if (ctx.method === 'POST') {

@@ -1,7 +1,7 @@
 // Operations endpoints and static assets.
 import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
-import { isDatabaseReachable } from '../db/database.js';
+import { schemaState } from '../db/migrate.js';
 import type { Services } from '../services.js';
 import { projectPath } from '../paths.js';
 
@@ -15,9 +15,12 @@ export function opsRoutes(s: Services): Router {
   });
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const ready = !s.shuttingDown && (await isDatabaseReachable(s.db));
+    // Reachable is not enough: a database restored without its schema, or not yet migrated to
+    // this version, would answer 500 on every page.
+    const schema = s.shuttingDown ? undefined : await schemaState(s.db);
+    const ready = schema?.ok === true;
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'unavailable', database: ready ? 'ok' : 'unreachable' };
+    ctx.body = { status: ready ? 'ready' : 'unavailable', database: schema ? (schema.ok ? 'ok' : schema.reason === 'unreachable' ? 'unreachable' : `schema ${schema.reason}`) : 'shutting down' };
   });
   router.get('/static/glc.css', (ctx) => {
     ctx.type = 'text/css';
@@ -30,8 +33,7 @@ export function opsRoutes(s: Services): Router {
     if (!client?.logo || !client.logo_type) return ctx.throw(404);
     ctx.type = client.logo_type;
     ctx.set('Cache-Control', 'public, max-age=3600');
-    // PGlite returns bytea as a Uint8Array, which Koa would send as JSON: always a Buffer.
-    ctx.body = Buffer.from(client.logo);
+    ctx.body = client.logo;
   });
   return router;
 }

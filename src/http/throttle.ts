@@ -19,6 +19,17 @@ export function delayAfter(failures: number, freeFailures = FREE_FAILURES): numb
   return Math.min(BASE_DELAY_MS * 2 ** (failures - freeFailures), MAX_DELAY_MS);
 }
 
+/** One key of a credential check, with its free failures (an IP is shared by many people). */
+export interface AdmissionKey { key: string; freeFailures?: number }
+/** What a refund needs: the hashed keys reserved and the block each reservation set, if any. */
+export interface Reservation { keys: { key: string; blockedUntil: Date | null }[] }
+export type Admission = { ok: true; reservation: Reservation } | { ok: false; until: Date };
+
+/** How keys are stored: hashed (no address or IP in the table), counted actions under a prefix of their own. */
+export function storedKeys(secrets: Pick<Secrets, 'hmac'>, keys: { failures: string[]; counters: string[] }): string[] {
+  return [...keys.failures, ...keys.counters.map((k) => `count:${k}`)].map((k) => secrets.hmac('throttle', k));
+}
+
 export function createThrottle(db: Db, secrets: Secrets) {
   const key = (k: string) => secrets.hmac('throttle', k);
   // One statement: concurrent hits on two instances are both counted; an old window restarts.
@@ -33,7 +44,62 @@ export function createThrottle(db: Db, secrets: Secrets) {
       .returning('failures').executeTakeFirstOrThrow();
     return row.failures;
   }
+  async function refundHashed(reservation: Reservation): Promise<void> {
+    for (const { key: k, blockedUntil } of reservation.keys) {
+      await db.updateTable('rate_limits')
+        .set({
+          failures: sql`greatest(failures - 1, 0)`,
+          blocked_until: blockedUntil ? sql`case when blocked_until = ${blockedUntil} then null else blocked_until end` : sql`blocked_until`,
+        })
+        .where('key', '=', k).execute();
+    }
+  }
   return {
+    /**
+     * Admits one credential check (password verification) on every key, atomically: one
+     * statement counts the attempt as a failure *before* the password is verified, and sets the
+     * block its count calls for. Rows are locked by the upsert, so concurrent checks — on any
+     * instance — are serialised per key, and a key blocked by an attempt still in flight refuses
+     * the next ones. No interleaving evaluates more guesses than the rule allows.
+     * Keys are taken in a fixed (sorted) order so two multi-key statements cannot deadlock.
+     * On success, the caller clears (reset) or refunds the reservation.
+     */
+    async admit(rules: AdmissionKey[], now: Date): Promise<Admission> {
+      const byKey = new Map<string, number>();
+      for (const r of rules) byKey.set(key(r.key), r.freeFailures ?? FREE_FAILURES);
+      const input = [...byKey].sort(([a], [b]) => (a < b ? -1 : 1));
+      const windowStart = new Date(now.getTime() - WINDOW_MS);
+      const values = sql.join(input.map(([k, free]) => sql`(${k}::text, ${free}::int)`));
+      // Failures after this attempt, and the block they call for (delayAfter() in SQL).
+      const newFailures = sql`case when r.window_started_at < ${windowStart} then 1 else r.failures + 1 end`;
+      const blockFor = (failures: ReturnType<typeof sql>, free: ReturnType<typeof sql>) =>
+        sql`case when ${failures} >= ${free} then ${now}::timestamptz + least(${BASE_DELAY_MS} * power(2, ${failures} - ${free}), ${MAX_DELAY_MS}) * interval '1 millisecond' end`;
+      const { rows } = await sql<{ key: string; blocked_until: Date | null }>`
+        with input(key, free) as (values ${values})
+        insert into rate_limits as r (key, failures, window_started_at, blocked_until)
+        select key, 1, ${now}::timestamptz, ${blockFor(sql`1`, sql`free`)} from input order by key
+        on conflict (key) do update set
+          failures = ${newFailures},
+          window_started_at = case when r.window_started_at < ${windowStart} then ${now}::timestamptz else r.window_started_at end,
+          blocked_until = ${blockFor(newFailures, sql`(select free from input where input.key = r.key)`)}
+        where r.blocked_until is null or r.blocked_until <= ${now}::timestamptz
+        returning r.key, r.blocked_until`.execute(db);
+      const reservation: Reservation = { keys: rows.map((r) => ({ key: r.key, blockedUntil: r.blocked_until })) };
+      if (rows.length === input.length) return { ok: true, reservation };
+      // A key was blocked: this attempt is not evaluated; give back what the others reserved.
+      await refundHashed(reservation);
+      const blocked = await db.selectFrom('rate_limits').select('blocked_until')
+        .where('key', 'in', input.map(([k]) => k)).where('blocked_until', '>', now).execute();
+      const times = blocked.map((r) => r.blocked_until!.getTime());
+      return { ok: false, until: new Date(times.length ? Math.max(...times) : now.getTime() + BASE_DELAY_MS) };
+    },
+
+    /** The attempt succeeded: it was not a failure. Lifts the block this reservation set (if any). */
+    async refund(reservation: Reservation, only?: string[]): Promise<void> {
+      const keep = only ? new Set(only.map(key)) : undefined;
+      await refundHashed({ keys: reservation.keys.filter((k) => !keep || keep.has(k.key)) });
+    },
+
     /** The time until which one of the keys is blocked, or null. */
     async blockedUntil(keys: string[], now: Date): Promise<Date | null> {
       const rows = await db.selectFrom('rate_limits').select('blocked_until')

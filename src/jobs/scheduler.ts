@@ -3,7 +3,7 @@
 // lock keys: each is derived from the job's unique name, so two jobs can never share one.
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { isEmbedded, type Db } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 
 export interface Job {
@@ -40,32 +40,22 @@ export function jobLockKey(name: string): number {
   return createHash('sha256').update(`glc-job:${name}`).digest().readUIntBE(0, 6);
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Refuses a job list with two jobs of one name (they would share a lock, and one would starve). */
 export function checkJobs(jobs: readonly Job[]): void {
   const seen = new Set<string>();
   for (const job of jobs) {
     if (!/^[a-z0-9-]+$/.test(job.name)) throw new Error(`job name « ${job.name} »: lowercase letters, digits and dashes only`);
     if (seen.has(job.name)) throw new Error(`two jobs are named « ${job.name} »: job names must be unique`);
-    if (!(job.everyMs > 0)) throw new Error(`job « ${job.name} »: everyMs must be positive`);
+    // Node's timers hold 2^31-1 ms at most (24.8 days): a longer period would fire every millisecond.
+    if (!(job.everyMs > 0 && job.everyMs <= MAX_TIMER_MS)) throw new Error(`job « ${job.name} »: everyMs must be between 1 and ${MAX_TIMER_MS}`);
     seen.add(job.name);
   }
 }
 
-// The embedded database has one connection: holding it for the lock would starve the job's own
-// queries. It also serves one process only, so an in-process lock is enough there.
-const embeddedLocks = new Set<number>();
-
 /** Runs `fn` holding the advisory lock, or returns { ran: false } if another instance holds it. */
 export async function withAdvisoryLock<T>(db: Db, lockKey: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
-  if (isEmbedded(db)) {
-    if (embeddedLocks.has(lockKey)) return { ran: false };
-    embeddedLocks.add(lockKey);
-    try {
-      return { ran: true, value: await fn() };
-    } finally {
-      embeddedLocks.delete(lockKey);
-    }
-  }
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${lockKey}::bigint) as locked`.execute(conn);
     if (!rows[0]?.locked) return { ran: false } as const;

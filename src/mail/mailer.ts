@@ -4,6 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { renderText } from '../http/views.js';
 
 export interface MailMessage { to: string; subject: string; text: string }
@@ -12,6 +14,11 @@ export interface StoredMail extends MailMessage { id: string; sentAt: string }
 export interface Mailer {
   /** Renders views/mail/<template>.njk (first line « Objet : … » is the subject) and sends it. */
   send(to: string, template: string, vars: Record<string, unknown>): Promise<void>;
+  /**
+   * The queued mailer (SMTP) only: stores the message in the caller's transaction, so that it is
+   * sent if and only if the transaction commits (see src/outbox/queue.ts).
+   */
+  sendInTransaction?(trx: Transaction<Database>, to: string, template: string, vars: Record<string, unknown>): Promise<void>;
 }
 
 export function composeMail(to: string, template: string, vars: Record<string, unknown>): MailMessage {

@@ -5,6 +5,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { ClientStore } from '../clients/store.js';
+import { hasControlCharacters } from '../http/input.js';
 
 // Models whose single use matters: a second consume() is a replay, refused atomically.
 const CONSUMABLE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
@@ -33,6 +34,8 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      // Values from the provider's own parsing (token endpoint bodies…): NUL would make PostgreSQL fail.
+      if (hasControlCharacters(id)) return undefined;
       if (this.model === 'Client') return clients.findProviderMetadata(id);
       return this.findWhere('id', id);
     }
@@ -46,6 +49,7 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
     }
 
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      if (hasControlCharacters(value)) return undefined;
       const row = await db.selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
         .where('model', '=', this.model)

@@ -15,6 +15,9 @@ export const TECHNICAL_SCOPES = ['offline_access', 'deleted_accounts:read'] as c
 
 export const SUPPORTED_SCOPES = [...Object.keys(SCOPE_CLAIMS), ...TECHNICAL_SCOPES];
 
+/** What a client_credentials token may carry: API scopes, never a resident's data or login. */
+export const CLIENT_CREDENTIALS_SCOPES: readonly string[] = ['deleted_accounts:read'];
+
 export type ClaimName = (typeof SCOPE_CLAIMS)[keyof typeof SCOPE_CLAIMS][number];
 
 /** The personal data a resident can consent to (sub and updated_at are not personal data to consent to). */

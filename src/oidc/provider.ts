@@ -1,6 +1,6 @@
 // node-oidc-provider configured as GLC's OpenID provider: authorization code + PKCE only,
 // exact redirect URIs, pairwise subjects, rotating refresh tokens, everything in PostgreSQL.
-import Provider, { type errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -9,10 +9,12 @@ import type { ClientStore } from '../clients/store.js';
 import type { AccountStore } from '../accounts/store.js';
 import { renderView } from '../http/views.js';
 import { allowFormTargets } from '../http/middleware.js';
+import { forceSecureCookies, trustProxies } from '../http/proxy.js';
 import { createAdapterClass } from './adapter.js';
-import { subjectFor } from './subjects.js';
+import { SECTOR_PATTERN, subjectFor } from './subjects.js';
+import { TTL } from './ttl.js';
 import { accountClaims, type Claims } from './account-claims.js';
-import { SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
+import { CLIENT_CREDENTIALS_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
 
 /** Adds claims of an account (FranceConnect certification adds verified_claims). */
@@ -31,6 +33,8 @@ export interface ProviderHooks {
   readonly loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   /** An account was used by a service (activity for the inactivity rule). */
   readonly onAccountUsed: readonly ((accountId: string) => Promise<void>)[];
+  /** oidc-provider's own back-channel logout (RP-initiated logout) failed: to be retried (queue). */
+  readonly onBackchannelFailed: readonly ((job: { clientId: string; accountId: string; sid: string }) => Promise<void>)[];
   /** A service obtained an authorization for the account: it knows it by `sub` (deleted-accounts API). */
   readonly onSubjectIssued: readonly ((accountId: string, clientId: string, sub: string) => Promise<void>)[];
   /** After a logout ended the session: the first hook returning a URL sends the browser there first (FranceConnect's logout). */
@@ -54,18 +58,11 @@ export interface ProviderDeps {
   accounts: AccountStore;
   keys: KeyStore;
   hooks: ProviderHooks;
+  /** The time at which key states are read (staged rotation); now by default. */
+  keysAt?: Date;
 }
 
-export const TTL = {
-  AuthorizationCode: 60,
-  AccessToken: 600,
-  ClientCredentials: 600,
-  IdToken: 3600,
-  Interaction: 3600,
-  Session: 14 * 24 * 3600,
-  RefreshToken: 30 * 24 * 3600,
-  Grant: 400 * 24 * 3600,
-} as const;
+export { TTL } from './ttl.js';
 
 const FORM_POST_TITLE = '<title>Submitting Callback</title>';
 
@@ -102,9 +99,36 @@ function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_descript
   });
 }
 
+/**
+ * Two rules of the registration oidc-provider leaves open:
+ * - client_secret_basic and client_secret_post are interchangeable there; here a service must
+ *   authenticate the way it registered (RFC 7591 token_endpoint_auth_method). The provider
+ *   compares the secret inside its request context (Provider.ctx): the check goes there.
+ * - client_credentials could carry openid/profile/…; it gives API scopes only.
+ */
+function enforceRegistration(provider: Provider): void {
+  const compare = provider.Client.prototype.compareClientSecret;
+  provider.Client.prototype.compareClientSecret = function (this: InstanceType<Provider['Client']>, secret: string) {
+    const ctx = Provider.ctx;
+    if (ctx?.oidc) {
+      const used = ctx.oidc.params?.client_secret !== undefined ? 'client_secret_post' : 'client_secret_basic';
+      if (used !== this.clientAuthMethod) {
+        throw new errors.InvalidClientAuth(`the client is registered with ${this.clientAuthMethod}, not ${used}`);
+      }
+    }
+    return compare.call(this, secret);
+  };
+  const save = provider.ClientCredentials.prototype.save;
+  provider.ClientCredentials.prototype.save = function (this: InstanceType<Provider['ClientCredentials']>) {
+    const refused = String(this.scope ?? '').split(' ').filter((scope) => scope && !CLIENT_CREDENTIALS_SCOPES.includes(scope));
+    if (refused.length) throw new errors.InvalidScope('client_credentials gives API scopes only', refused.join(' '));
+    return save.call(this);
+  };
+}
+
 export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   const { config, db, log, secrets, clients, accounts, keys, hooks } = deps;
-  const jwks = await keys.privateJwks();
+  const jwks = await keys.privateJwks(deps.keysAt);
 
   /**
    * The ID token carries the consented claims only for a service registered with
@@ -150,7 +174,15 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
     },
-    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client, accountId),
+    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId),
+    extraClientMetadata: {
+      properties: ['glc_sector'],
+      validator: (_ctx, key, value) => {
+        if (key === 'glc_sector' && value !== undefined && (typeof value !== 'string' || !SECTOR_PATTERN.test(value))) {
+          throw new errors.InvalidClientMetadata('glc_sector must be a short lowercase name');
+        }
+      },
+    },
     findAccount: async (ctx, id) => {
       const account = await accounts.findById(id);
       if (!account) return undefined;
@@ -234,7 +266,11 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.production;
+  // Same proxy rule as GLC's app (client IP for its rate limits and logs, https behind TLS offload).
+  trustProxies(provider, config.trustProxyHops);
+  if (config.production) forceSecureCookies(provider);
+
+  enforceRegistration(provider);
 
   provider.on('server_error', (ctx, err) => {
     log.error({ requestId: ctx.state?.requestId, err: { name: err.name, message: err.message } }, 'oidc server_error');
@@ -247,6 +283,15 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       log[level]({ event, error: err?.error ?? err?.name, description: (err as { error_description?: string } | undefined)?.error_description ?? (err?.error ? undefined : err?.message) }, 'oidc error');
     });
   }
+  // RP-initiated logout: oidc-provider sends the back-channel logouts itself, once; a failed one
+  // goes to the durable queue, which retries it.
+  provider.on('backchannel.error', (_ctx, _err, client, accountId, sid) => {
+    if (!client || !accountId) return;
+    for (const hook of hooks.onBackchannelFailed) {
+      void hook({ clientId: client.clientId, accountId, sid: sid ?? '' })
+        .catch((err: Error) => log.error({ err: { message: err.message } }, 'back-channel logout not queued'));
+    }
+  });
   // A service got an authorization (new login or reuse of the GLC session): activity, and the
   // service now knows the account by its sub.
   provider.on('authorization.success', (ctx) => {
@@ -254,7 +299,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     const client = ctx.oidc.client;
     if (!accountId || !client) return;
     for (const hook of hooks.onAccountUsed) void hook(accountId).catch(() => undefined);
-    const sub = subjectFor(secrets, client, accountId);
+    const sub = subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId);
     for (const hook of hooks.onSubjectIssued) void hook(accountId, client.clientId, sub).catch(() => undefined);
   });
   provider.on('grant.success', (ctx) => {

@@ -3,14 +3,15 @@
 // partout », password change, consent withdrawal, account deletion, the security page and the
 // data export. Services that registered a back-channel logout URI are told (OpenID Back-Channel
 // Logout 1.0). This is the one module that reads those payloads and sends those logouts.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type Provider from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../log.js';
+import type { LogoutJob, Outbox } from '../outbox/queue.js';
 
 /** What ending sessions needs: the database, a logger, and the provider in use (it changes on key rotation). */
-export interface SessionDeps { db: Db; log: Logger; currentProvider(): Provider }
+export interface SessionDeps { db: Db; log: Logger; currentProvider(): Provider; outbox: Pick<Outbox, 'enqueueLogout'> }
 
 /** The fields GLC reads of oidc-provider's stored Session. */
 export interface StoredSession {
@@ -60,36 +61,41 @@ export function logoutTargetsOf(sessions: StoredSession[], options: { except?: s
 }
 
 /**
- * Sends back-channel logout tokens, at most `concurrency` at a time, each service looked up once.
- * Failures are logged, never fatal (the service may be down).
+ * Queues back-channel logouts for the services that registered a URI, each service looked up
+ * once: a service that is down gets them when it is back (retries with backoff, src/outbox/).
+ * Given the deleting transaction, they go out if and only if it commits.
  */
-export async function sendBackchannelLogouts(deps: Pick<SessionDeps, 'log' | 'currentProvider'>, targets: LogoutTarget[], concurrency = 8): Promise<void> {
+export async function queueBackchannelLogouts(deps: Pick<SessionDeps, 'currentProvider' | 'outbox'>, targets: LogoutTarget[], trx?: Transaction<Database>): Promise<void> {
   const provider = deps.currentProvider();
-  const clients = new Map<string, ReturnType<Provider['Client']['find']>>();
-  const findClient = (clientId: string) => {
-    if (!clients.has(clientId)) clients.set(clientId, provider.Client.find(clientId));
-    return clients.get(clientId)!;
+  const wanted = new Map<string, Promise<boolean>>();
+  const wants = (clientId: string) => {
+    if (!wanted.has(clientId)) wanted.set(clientId, provider.Client.find(clientId).then((c) => Boolean(c?.backchannelLogoutUri), () => false));
+    return wanted.get(clientId)!;
   };
-  for (let i = 0; i < targets.length; i += concurrency) {
-    await Promise.all(targets.slice(i, i + concurrency).map(async ({ accountId, clientId, sid }) => {
-      try {
-        const client = await findClient(clientId);
-        if (!client?.backchannelLogoutUri) return;
-        // Typed in oidc-provider's runtime, not in its published types.
-        await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(accountId, sid);
-        deps.log.info({ clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
-      } catch (err) {
-        deps.log.warn({ clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed');
-      }
-    }));
+  for (const { accountId, clientId, sid } of targets) {
+    if (await wants(clientId)) await deps.outbox.enqueueLogout({ clientId, accountId, sid }, trx);
   }
+}
+
+/** The queue's worker: one delivery attempt; a failure throws so that the queue retries. */
+export async function deliverBackchannelLogout(deps: Pick<SessionDeps, 'currentProvider' | 'log'>, job: LogoutJob): Promise<void> {
+  const client = await deps.currentProvider().Client.find(job.clientId);
+  if (!client?.backchannelLogoutUri) return; // the service no longer wants them (or is gone)
+  try {
+    // Typed in oidc-provider's runtime, not in its published types.
+    await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(job.accountId, job.sid);
+  } catch (err) {
+    deps.log.warn({ clientId: job.clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed, will retry');
+    throw err;
+  }
+  deps.log.info({ clientId: job.clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
 }
 
 /** Ends every session of the account (but `exceptSessionUid`) and tells the services of those sessions. */
 export async function endSessions(s: SessionDeps, accountId: string, options: { exceptSessionUid?: string } = {}): Promise<number> {
   const sessions = (await listSessions(s.db, accountId)).filter((x) => x.payload.uid !== options.exceptSessionUid);
   if (sessions.length) await s.db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', 'in', sessions.map((x) => x.id)).execute();
-  await sendBackchannelLogouts(s, logoutTargetsOf(sessions.map((x) => ({ ...x.payload, accountId }))));
+  await queueBackchannelLogouts(s, logoutTargetsOf(sessions.map((x) => ({ ...x.payload, accountId }))));
   return sessions.length;
 }
 
@@ -113,5 +119,5 @@ export async function revokeServiceAccess(s: SessionDeps, accountId: string, cli
   if (clientId) q = q.where(sql`payload->>'clientId'`, '=', clientId);
   await q.execute();
   if (!targets.length && clientId) targets.push({ accountId, clientId, sid: '' });
-  await sendBackchannelLogouts(s, targets);
+  await queueBackchannelLogouts(s, targets);
 }

@@ -4,9 +4,19 @@
 // compute the same sub from a registration when no login recorded it.
 import type { Secrets } from '../secrets.js';
 
-/** The sub as the provider computes it for a client object. */
-export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string }, accountId: string): string {
-  return client.subjectType === 'pairwise' ? secrets.hmac('pairwise', `${client.sectorIdentifier}|${accountId}`) : accountId;
+/** A per-client sector: a short name an operator chooses (letters, digits, dot, dash). */
+export const SECTOR_PATTERN = /^[a-z0-9][a-z0-9.-]{0,99}$/;
+
+/**
+ * The sub as the provider computes it for a client object. Pairwise subjects are per sector: by
+ * default the host of the redirect URIs, so two services on one host share them; a service
+ * registered with its own sector (`glc client add --sector`, metadata glc_sector) gets subjects of
+ * its own. Own sectors are namespaced: never equal to a host's.
+ */
+export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string; glc_sector?: string }, accountId: string): string {
+  if (client.subjectType !== 'pairwise') return accountId;
+  const sector = client.glc_sector ? `sector:${client.glc_sector}` : client.sectorIdentifier;
+  return secrets.hmac('pairwise', `${sector}|${accountId}`);
 }
 
 /**
@@ -26,5 +36,6 @@ export function subjectOfRegistration(secrets: Pick<Secrets, 'hmac'>, metadata: 
   const subjectType = (metadata.subject_type as string | undefined) ?? 'pairwise';
   if (subjectType !== 'pairwise') return subjectFor(secrets, { subjectType }, accountId);
   const sector = sectorOf(metadata);
-  return sector ? subjectFor(secrets, { subjectType, sectorIdentifier: sector }, accountId) : undefined;
+  const glcSector = metadata.glc_sector as string | undefined;
+  return sector || glcSector ? subjectFor(secrets, { subjectType, sectorIdentifier: sector, glc_sector: glcSector }, accountId) : undefined;
 }

@@ -1,7 +1,8 @@
-// The newcomer's path: `npm start` with no configuration runs on embedded PGlite in ./data,
-// answers discovery, stops cleanly on SIGTERM, and starts again with the same keys and accounts.
+// The newcomer's path: `npm start` with no configuration runs on the embedded PostgreSQL server
+// in ./data/postgres, answers discovery, lets `glc` register a service beside it, stops cleanly
+// (server included) on SIGTERM, and starts again with the same keys, accounts and services.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,6 +12,7 @@ import { Browser, decode } from '../support/browser.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'glc-smoke-'));
+chmodSync(cwd, 0o711); // run as root, the PostgreSQL server (user postgres) must reach ./data
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 async function start(port: number): Promise<ChildProcess> {
@@ -56,12 +58,21 @@ describe('embedded default', () => {
     const link = /http\S+\/inscription\/confirmer\S+/.exec(mailbox[0]!.text)![0];
     expect((await browser.get(decode(link))).status).toBe(200);
 
-    expect(await stop(child)).toBe(0);
+    // The operator's command, as a real process, beside the running server.
+    const glcCommand = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/glc.js'), ...args], { cwd, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 60_000 });
+    const added = glcCommand('client', 'add', '--name', 'Mairie de Bron', '--redirect-uri', 'https://www.bron.fr/cb', '--json');
+    expect(added.status).toBe(0);
+    const { client_id } = JSON.parse(added.stdout) as { client_id: string };
 
-    // The operator's command, as a real process, on the same embedded database (server stopped).
-    const cli = spawnSync(process.execPath, [path.join(root, 'bin/glc.js'), 'client', 'list', '--json'], { cwd, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 60_000 });
+    expect(await stop(child)).toBe(0);
+    const pidFile = path.join(cwd, 'data/postgres/data/postmaster.pid');
+    expect(existsSync(pidFile)).toBe(false); // the database server stopped with GLC
+
+    // With GLC stopped, the command starts the server itself and stops it when done.
+    const cli = glcCommand('client', 'list', '--json');
     expect(cli.status).toBe(0);
-    expect((JSON.parse(cli.stdout) as { name: string }[]).map((c) => c.name)).toContain('Service de démonstration');
+    expect((JSON.parse(cli.stdout) as { name: string }[]).map((c) => c.name)).toEqual(expect.arrayContaining(['Service de démonstration', 'Mairie de Bron']));
+    expect(existsSync(pidFile)).toBe(false);
 
     child = await start(port);
     try {
@@ -71,6 +82,7 @@ describe('embedded default', () => {
       const page = await b2.follow(await b2.get(`${issuer}/demo/login`));
       const after = await b2.follow(await b2.submit(page, /\/login$/, { email: 'smoke@example.fr', password: 'girafe tram fourvière 1789' }));
       expect(after.html).toMatch(/demande l’accès|Autoriser/);
+      expect((await fetch(`${issuer}/auth?client_id=${client_id}&redirect_uri=https://www.bron.fr/cb&response_type=code&scope=openid&code_challenge=${'x'.repeat(43)}&code_challenge_method=S256`, { redirect: 'manual' })).status).toBe(303);
     } finally {
       expect(await stop(child)).toBe(0);
     }

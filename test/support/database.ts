@@ -1,22 +1,26 @@
-// A fresh, empty database for each test file: a new PostgreSQL database on the server of
-// TEST_DATABASE_URL, or (without it) an embedded PGlite folder.
+// A fresh, empty database for each test file, on the server of TEST_DATABASE_URL or (without
+// it) on the embedded PostgreSQL server that test/support/global-setup.ts starts for the run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 export interface TestDatabase {
-  env: { DATABASE_URL?: string; DATA_DIR: string };
+  env: { DATABASE_URL: string; DATA_DIR: string };
   drop(): Promise<void>;
+}
+
+export function testServerUrl(): string {
+  const base = process.env.TEST_DATABASE_URL ?? inject('glcTestDatabaseUrl');
+  if (!base) throw new Error('no test database server: set TEST_DATABASE_URL or run through vitest (globalSetup)');
+  return base;
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'glc-test-'));
-  const base = process.env.TEST_DATABASE_URL;
-  if (!base) {
-    return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
-  }
+  const base = testServerUrl();
   const name = `glc_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();

@@ -50,6 +50,19 @@ export async function startTestGlc(env: Record<string, string> = {}, options: { 
   };
 }
 
+/**
+ * Another instance on the same database and DATA_DIR (hence the same SECRETS_KEY) and the same
+ * issuer, on its own port: what a second container behind the load balancer is.
+ */
+export async function startSecondInstance(glc: TestGlc, env: Record<string, string> = {}, options: { logDestination?: { write(line: string): void } } = {}): Promise<RunningGlc> {
+  const port = await freePort();
+  const other = await startGlc({
+    NODE_ENV: 'test', PORT: String(port), ISSUER: glc.config.issuer, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...glc.database.env, ...env,
+  }, options);
+  return { ...other, url: `http://localhost:${port}` };
+}
+
 export interface TestClient { clientId: string; clientSecret: string | null; redirectUri: string; config: oidc.Configuration }
 
 /** Registers a service the way an operator does, and gives it an openid-client configuration. */
@@ -92,6 +105,7 @@ export async function signUp(glc: TestGlc, browser: Browser, loginPage: Page, em
   const signupPage = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(loginPage.html)![1]!, loginPage.url).href);
   const done = await browser.submit(signupPage, /inscription$/, { email, password, passwordConfirmation: password });
   if (done.status !== 200) throw new Error(`sign-up refused: ${done.status}`);
+  await glc.services.accounts.settled(); // the account and its mail are made after the answer
   const link = glc.linkInLastMail(email, /http\S+\/inscription\/confirmer\S+/);
   const confirmed = await browser.get(decode(link));
   if (confirmed.status !== 200) throw new Error(`confirmation refused: ${confirmed.status}`);
@@ -113,15 +127,32 @@ export async function newResidentAuthorizes(glc: TestGlc, client: TestClient, pe
 
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
 
-export interface BackchannelReceiver { url: string; tokens: string[]; close(): Promise<void> }
+export interface BackchannelReceiver {
+  url: string;
+  tokens: string[];
+  /** Requests answered 503 while down. */
+  refused(): number;
+  up(): void;
+  close(): Promise<void>;
+}
 
-/** A service's back-channel logout endpoint (a real HTTP server on loopback) that keeps the logout tokens it receives. */
-export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
+/**
+ * A service's back-channel logout endpoint (a real HTTP server on loopback) that keeps the logout
+ * tokens it receives; started `down`, it answers 503 until `up()`.
+ */
+export async function startBackchannelReceiver(options: { down?: boolean } = {}): Promise<BackchannelReceiver> {
   const tokens: string[] = [];
+  let refused = 0;
+  let down = options.down === true;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => { body += c.toString(); });
     req.on('end', () => {
+      if (down) {
+        refused += 1;
+        res.writeHead(503).end();
+        return;
+      }
       const token = new URLSearchParams(body).get('logout_token');
       if (token) tokens.push(token);
       res.writeHead(200).end();
@@ -129,5 +160,17 @@ export async function startBackchannelReceiver(): Promise<BackchannelReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/backchannel`, tokens, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/backchannel`, tokens, refused: () => refused, up: () => { down = false; },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Waits (bounded) until `check` holds: for deliveries made by GLC's queue workers. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -96,6 +96,11 @@ describe('analyseRequest', () => {
     expect(analyseRequest(all, 'openid profile', claims).data).toEqual(['given_name']);
   });
 
+  it('name is not a datum of its own: asking for it asks for nothing more', () => {
+    const r = analyseRequest(c, 'openid', JSON.stringify({ userinfo: { name: null }, id_token: { name: { essential: true } } }));
+    expect(r.data).toEqual([]);
+  });
+
   it('expands identite_pivot and identite_certifiee to their data', () => {
     const fc = client({ claims_required: ['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry'], claims_optional: ['verified_claims'] });
     expect(analyseRequest(fc, 'openid identite_pivot identite_certifiee', undefined).data)
@@ -197,7 +202,21 @@ describe('applyToGrant', () => {
   it('releases consented claims with their companions, plus sub and updated_at, and nothing else', () => {
     const { grant, calls } = fakeGrant();
     applyToGrant(grant, c, { claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }, ['openid', 'profile', 'email', 'phone']);
-    expect(new Set(calls.addClaims)).toEqual(new Set(['sub', 'updated_at', 'given_name', 'family_name', 'email', 'email_verified']));
+    expect(new Set(calls.addClaims)).toEqual(new Set(['sub', 'updated_at', 'given_name', 'family_name', 'name', 'email', 'email_verified']));
+  });
+
+  it('releases name only with the given names and a last name (birth or usage name)', () => {
+    const names = client({ claims_required: ['given_name'], claims_optional: ['family_name', 'preferred_username'] });
+    const added = (claims: string[]) => {
+      const { grant, calls } = fakeGrant();
+      applyToGrant(grant, names, { claims, declined: [] }, ['openid', 'profile']);
+      return { added: calls.addClaims, rejected: calls.rejectClaims };
+    };
+    expect(added(['given_name', 'family_name']).added).toContain('name');
+    expect(added(['given_name', 'preferred_username']).added).toContain('name');
+    expect(added(['given_name']).added).not.toContain('name');
+    expect(added(['given_name']).rejected).toContain('name');
+    expect(added(['family_name', 'preferred_username']).added).not.toContain('name');
   });
 
   it('rejects declined claims (and their companions) and claims the service never registered', () => {
@@ -275,6 +294,27 @@ describe('filterReleasedClaims', () => {
     phone_number_verified: false,
     verified_claims: { verification, claims: { given_name: 'Angela Claire Louise', family_name: 'DUBOIS', birthdate: '1962-08-24' } },
   };
+
+  describe('name', () => {
+    const named: Claims = { ...full, preferred_username: 'MARTIN', name: 'Angela Claire Louise MARTIN' };
+
+    it('is rebuilt from the released names only', () => {
+      expect(filterReleasedClaims(named, ['given_name', 'family_name']).name).toBe('Angela Claire Louise DUBOIS');
+      expect(filterReleasedClaims(named, ['given_name', 'preferred_username']).name).toBe('Angela Claire Louise MARTIN');
+      expect(filterReleasedClaims(named, ['given_name', 'family_name', 'preferred_username']).name).toBe('Angela Claire Louise MARTIN');
+    });
+
+    it('is not released without the given names and a last name', () => {
+      expect(filterReleasedClaims(named, ['given_name'])).not.toHaveProperty('name');
+      expect(filterReleasedClaims(named, ['family_name', 'preferred_username'])).not.toHaveProperty('name');
+      expect(filterReleasedClaims(named, [])).not.toHaveProperty('name');
+      expect(filterReleasedClaims(named, undefined)).toEqual({ sub: 'pairwise-sub' });
+    });
+
+    it('is not made up when the account had none', () => {
+      expect(filterReleasedClaims(full, ['given_name', 'family_name'])).not.toHaveProperty('name');
+    });
+  });
 
   it('without a consent in force, only sub leaves', () => {
     expect(filterReleasedClaims(full, undefined)).toEqual({ sub: 'pairwise-sub' });

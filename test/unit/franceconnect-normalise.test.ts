@@ -151,6 +151,13 @@ describe('pivotMatches', () => {
 });
 
 describe('identityFromUserinfo', () => {
+  it('refuses an impossible birth date (it would be stored as certified)', () => {
+    for (const birthdate of ['1962-13-45', '1962-02-30', '1962-00-00']) {
+      expect(identityFromUserinfo({ ...USERINFO, birthdate }, 'eidas1'), birthdate).toBeUndefined();
+    }
+    expect(identityFromUserinfo({ ...USERINFO, birthdate: '1964-02-29' }, 'eidas1')?.pivot.birthdate).toBe('1964-02-29');
+  });
+
   it('reads the pivot and the uncertified data', () => {
     const id = identityFromUserinfo({ ...USERINFO, idp_birthdate: '1962-08-24' }, 'eidas1');
     expect(id).toEqual({

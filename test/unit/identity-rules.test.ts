@@ -1,7 +1,7 @@
 // Rules of the identity sheet (src/accounts/identity.ts): each field's accepted values, the
 // stored form, and certified fields refusing edits. Pure functions; INSEE tables in memory.
 import { describe, expect, it } from 'vitest';
-import { changedFields, normalisePhone, parseBirthdate, resolveBirthplace, validateIdentity, type IdentityForm } from '../../src/accounts/identity.js';
+import { birthcountryText, birthplaceText, changedFields, normalisePhone, parseBirthdate, resolveBirthplace, validateIdentity, type IdentityForm } from '../../src/accounts/identity.js';
 import type { Account } from '../../src/db/schema.js';
 
 const NOW = new Date('2026-11-30T12:00:00Z');
@@ -123,6 +123,10 @@ describe('normalisePhone', () => {
     [''],
     ['abc'],
     ['06 12 34 56'],
+    // A French number with one digit too few or too many is not a foreign number.
+    ['+33 6 12 34 56 7'],
+    ['+33 6 12 34 56 78 9'],
+    ['0033 6 12 34 56 7'],
     ['06 12 34 56 78 9'],
     ['+0 6 12 34 56 78'],
     ['+1234567890123456'],
@@ -390,5 +394,24 @@ describe('changedFields', () => {
 
   it('only looks at the submitted fields', () => {
     expect(changedFields(account({ given_name: 'Angela' }), {})).toEqual([]);
+  });
+});
+
+describe('birthplaceText and birthcountryText', () => {
+  it('show the name with the INSEE code', () => {
+    expect(birthplaceText('69123')).toBe('Lyon (69), code INSEE 69123');
+    expect(birthplaceText('2A004')).toBe('Ajaccio (2A), code INSEE 2A004');
+    expect(birthcountryText('99100')).toBe('France (99100)');
+  });
+
+  it('say when a country no longer exists', () => {
+    expect(birthcountryText('99115')).toBe('Tchécoslovaquie (jusqu’en 1993) (99115)');
+  });
+
+  it('fall back to the bare code when it is unknown, and stay empty when there is none', () => {
+    expect(birthplaceText('99999')).toBe('99999');
+    expect(birthcountryText('12345')).toBe('12345');
+    expect(birthplaceText('')).toBe('');
+    expect(birthcountryText('')).toBe('');
   });
 });

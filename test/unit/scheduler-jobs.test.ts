@@ -50,8 +50,13 @@ describe('checkJobs', () => {
     expect(() => checkJobs([job('a'), job('0'), job('purge-2-accounts'), job('-')])).not.toThrow();
   });
 
-  it.each([0, -1, -60_000, Number.NaN])('refuses the period %s', (everyMs) => {
-    expect(() => checkJobs([job('purge', everyMs)])).toThrow(/everyMs must be positive/);
+  // Above 2^31-1 ms Node fires a timer every millisecond: such a period is refused too.
+  it.each([0, -1, -60_000, Number.NaN, 2 ** 31, Number.POSITIVE_INFINITY])('refuses the period %s', (everyMs) => {
+    expect(() => checkJobs([job('purge', everyMs)])).toThrow(/everyMs must be between 1 and 2147483647/);
+  });
+
+  it('accepts the longest period a timer holds (24.8 days)', () => {
+    expect(() => checkJobs([job('purge', 2 ** 31 - 1)])).not.toThrow();
   });
 
   it('accepts the smallest positive period', () => {
