@@ -79,6 +79,10 @@ describe('console', () => {
   });
 
   it('enrols TOTP with recovery codes; a code is accepted once; a recovery code works once', async () => {
+    const enrolPage = new Browser(glc.config.issuer);
+    const enrol = await enrolPage.follow(await enrolPage.submit(await enrolPage.get('/admin/connexion'), /connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' }));
+    expect(enrol.html).toMatch(/<svg role="img" aria-label="QR code[^"]*"[^>]*viewBox/);
+    expect(decode(/href="(otpauth:[^"]+)"/.exec(enrol.html)![1]!)).toMatch(/^otpauth:\/\/totp\/.+secret=[A-Z2-7]+/);
     agent = await staffLogin('agent@grandlyon.fr');
     expect(agent.codes).toHaveLength(10);
     const stored = await glc.services.db.selectFrom('staff_second_factors').selectAll().executeTakeFirstOrThrow();
@@ -113,6 +117,8 @@ describe('console', () => {
     const view = await consult(agent.browser, residentId, 'appel : connexion impossible');
     expect(view.status).toBe(200);
     expect(text(view.html)).toMatch(/bloqué jusqu’au/);
+    expect(text(view.html)).toMatch(/Avertissements d’inactivité envoyés aucun/);
+    expect(text(view.html)).toMatch(/Suppression pour inactivité prévue le \d+ \S+ \d{4}/);
 
     const lifted = await agent.browser.submit(view, /\/debloquer$/, { motif: 'appel : connexion impossible' });
     expect(lifted.status).toBe(200);

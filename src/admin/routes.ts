@@ -5,6 +5,7 @@
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
+import QRCode from 'qrcode';
 import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
 import { readForm, text } from '../http/forms.js';
@@ -78,7 +79,10 @@ export function adminRoutes(s: Services): Router {
   async function secondFactorPage(ctx: Context, vars: Record<string, unknown> = {}, status = 200) {
     const staff = staffOf(ctx);
     const enrolment = await s.admin.enrolment(staff);
-    page(ctx, 'admin/second-factor.njk', { title: enrolment.enrolled ? 'Second facteur' : 'Activer le second facteur', enrolment, retour: safeAdminPath(ctx.query.retour), ...vars }, status);
+    // The QR code as inline SVG (an image, no script: the strict CSP stays).
+    const qrSvg = enrolment.enrolled ? undefined
+      : (await QRCode.toString(enrolment.uri, { type: 'svg', margin: 1 })).replace('<svg ', '<svg role="img" aria-label="QR code à scanner avec votre application d’authentification" width="200" height="200" ');
+    page(ctx, 'admin/second-factor.njk', { title: enrolment.enrolled ? 'Second facteur' : 'Activer le second facteur', enrolment, qrSvg, retour: safeAdminPath(ctx.query.retour), ...vars }, status);
   }
   router.get('/second-facteur', async (ctx) => {
     if (!ctx.state.staff) return ctx.redirect('/admin/connexion');

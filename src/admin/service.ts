@@ -31,7 +31,7 @@ export interface AdminDeps extends SessionDeps {
   log: Logger;
   secrets: Pick<Secrets, 'encrypt' | 'decrypt' | 'hmac'>;
   accountStore: AccountStore;
-  accounts: Pick<AccountService, 'logIn' | 'sendVerification'>;
+  accounts: Pick<AccountService, 'logIn' | 'sendVerification' | 'settled'>;
   selfService: Pick<SelfService, 'requestPasswordReset'>;
   throttle: Throttle;
   audit: AuditService;
@@ -179,15 +179,15 @@ export function createAdminService(deps: AdminDeps) {
       const account = await deps.accountStore.findById(accountId);
       if (!account) return undefined;
       await journal(actor, 'account_viewed', { accountId }, now);
-      const [fcLinked, certified, services, events, sessions, loginBlock, staffRoles] = await Promise.all([
+      const [fcLinked, certified, services, events, sessions, loginBlock, staffRoles, warnings] = await Promise.all([
         store.linkedToFranceConnect(accountId), store.certifiedFields(accountId), store.connectedServices(accountId),
         deps.accountStore.listEvents(accountId, 15), listSessions(deps.db, accountId),
         deps.throttle.blockedUntil(keysOfAccount(accountId, account.email).failures, now),
-        store.rolesOf(accountId),
+        store.rolesOf(accountId), store.inactivityWarnings(accountId),
       ]);
       return {
         account, fcLinked, certified: certified.map((c) => c.field), services: services.map((s) => s.name), events,
-        sessions: sessions.length, loginBlock, staffRoles,
+        sessions: sessions.length, loginBlock, staffRoles, warnings,
         purgeAt: new Date(account.last_activity_at.getTime() + deps.inactivityDeleteAfterDays * 86_400_000),
       };
     },
@@ -202,6 +202,9 @@ export function createAdminService(deps: AdminDeps) {
       if (!account.email) return false;
       const result = await deps.selfService.requestPasswordReset({ email: account.email, ip }, now);
       if (!result.ok) return false;
+      // The residents' form sends after answering (no timing hint); the agent knows the account
+      // exists, so the console waits and reports a mail really handed to the mailer.
+      await deps.accounts.settled();
       await journal(actor, 'reset_mail_sent', { accountId: account.id }, now);
       return true;
     },

@@ -104,6 +104,9 @@ export function createAdminStore(db: Db) {
         .where('franceconnect_recovery_requests.resolved_at', 'is', null).where('franceconnect_recovery_requests.expires_at', '>', now)
         .orderBy('franceconnect_recovery_requests.created_at').limit(200).execute(),
 
+    inactivityWarnings: (accountId: string) =>
+      db.selectFrom('inactivity_warnings').select(['days_before', 'sent_at']).where('account_id', '=', accountId).orderBy('sent_at', 'desc').execute(),
+
     linkedToFranceConnect: async (accountId: string) =>
       Boolean(await db.selectFrom('franceconnect_links').select('account_id').where('account_id', '=', accountId).executeTakeFirst()),
     certifiedFields: (accountId: string) =>
