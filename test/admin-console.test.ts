@@ -237,6 +237,19 @@ describe('console', () => {
     expect(granted.status).toBe(303);
     expect(await glc.services.admin.store.rolesOf((await glc.services.accountStore.findByEmail('nobody@example.fr'))!.id)).toEqual(['assistance']);
 
+    // Editing a service: glc client update's checks; a refused change changes nothing.
+    const { clientId } = await glc.services.clients.add({ name: 'Bibliothèque', redirectUris: ['https://bib.example.fr/cb'], scope: 'openid profile' });
+    const edit = await ops.browser.get(`/admin/services/${clientId}`);
+    expect(edit.status).toBe(200);
+    const refusedEdit = await ops.browser.submit(edit, /\/admin\/services\/[^/]+$/, { redirectUris: 'pas-une-adresse', claimsRequired: 'email' });
+    expect(refusedEdit.status).toBe(400);
+    expect((await glc.services.clients.show(clientId)).metadata).toMatchObject({ redirect_uris: ['https://bib.example.fr/cb'] });
+    const saved = await ops.browser.submit(edit, /\/admin\/services\/[^/]+$/, { name: 'Bibliothèques de Lyon', redirectUris: 'https://bib.example.fr/cb\nhttps://bib.example.fr/cb2' });
+    expect(saved.status).toBe(303);
+    const after = await glc.services.clients.show(clientId);
+    expect(after.name).toBe('Bibliothèques de Lyon');
+    expect(after.metadata).toMatchObject({ redirect_uris: ['https://bib.example.fr/cb', 'https://bib.example.fr/cb2'] });
+
     const opsId = (await glc.services.accountStore.findByEmail('ops@grandlyon.fr'))!.id;
     await glc.services.db.updateTable('staff_sessions').set({ last_seen_at: new Date(Date.now() - 16 * 60_000) }).where('account_id', '=', opsId).execute();
     expect((await ops.browser.get('/admin')).location).toBe('/admin/connexion');

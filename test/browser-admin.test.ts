@@ -182,6 +182,13 @@ describe('console in Chromium', () => {
     const clientId = (await page.locator('#client-id').textContent())!.trim();
     const clientSecret = (await page.locator('#client-secret').textContent())!.trim();
     await follow(page, 'a[href="/admin/services"]');
+    await follow(page, `a[href="/admin/services/${clientId}"]`);
+    await audit(page, 'modifier un service');
+    await typeInto(page, '#svc-purpose', 'Réserver un créneau à la piscine.');
+    await tabTo(page, 'form[action^="/admin/services/"] button[type="submit"]');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    await audit(page, 'service modifié');
+    expect(await page.locator('[role="status"]').textContent()).toContain('Modifications enregistrées');
     await follow(page, 'a[href="/admin/cles"]');
     await audit(page, 'clés');
     await follow(page, 'a[href="/admin/taches"]');

@@ -316,6 +316,37 @@ export function adminRoutes(s: Services): Router {
       await servicesPage(ctx, { error: err.message, form }, 400);
     }
   });
+  /** Editing: the same routine and checks as `glc client update` (s.clients.update). */
+  const editPage = async (ctx: Context, clientId: string, vars: Record<string, unknown> = {}, status = 200) => {
+    const client = await s.clients.show(clientId).catch(() => undefined);
+    if (!client) throw new HttpError(404, 'unknown service');
+    const m = client.metadata as { redirect_uris?: string[]; post_logout_redirect_uris?: string[]; scope?: string };
+    page(ctx, 'admin/service-edit.njk', {
+      title: `Modifier le service ${client.name}`, client,
+      form: { name: client.name, organisation: client.organisation ?? '', redirectUris: (m.redirect_uris ?? []).join('\n'), postLogoutRedirectUris: (m.post_logout_redirect_uris ?? []).join('\n'), scope: m.scope ?? '', purpose: client.purpose ?? '', claimsRequired: client.claims_required.join(' '), claimsOptional: client.claims_optional.join(' ') },
+      ...vars,
+    }, status);
+  };
+  router.get('/services/:clientId', guard('admin'), (ctx) => editPage(ctx, String(ctx.params.clientId), { saved: ctx.query.fait === '1' }));
+  router.post('/services/:clientId', guard('admin'), async (ctx) => {
+    const clientId = String(ctx.params.clientId);
+    const form = readForm(ctx, z.object({ name: text, organisation: text, redirectUris: text, postLogoutRedirectUris: text, scope: text, purpose: text, claimsRequired: text, claimsOptional: text }));
+    const words = (v: string) => v.split(/\s+/).filter(Boolean);
+    if (!(await s.clientStore.find(clientId))) throw new HttpError(404, 'unknown service');
+    try {
+      await s.clients.update(clientId, {
+        name: form.name, organisation: form.organisation.trim() || undefined, purpose: form.purpose.trim() || undefined,
+        redirectUris: words(form.redirectUris), postLogoutRedirectUris: words(form.postLogoutRedirectUris), scope: form.scope.trim() || undefined,
+        claimsRequired: words(form.claimsRequired), claimsOptional: words(form.claimsOptional),
+      });
+    } catch (err) {
+      if (!(err instanceof ClientInputError)) throw err;
+      return editPage(ctx, clientId, { error: err.message, form }, 400);
+    }
+    await s.admin.journal(actor(ctx, ['admin'], 'modification d’un service'), 'service_updated', { clientId }, new Date());
+    ctx.status = 303;
+    ctx.redirect(`/admin/services/${encodeURIComponent(clientId)}?fait=1`);
+  });
   router.post('/services/:clientId/:operation', guard('admin'), async (ctx) => {
     const clientId = String(ctx.params.clientId);
     const operation = String(ctx.params.operation);

@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS: Record<string, string> = {
   keys_rotated: 'a renouvelé les clés de signature',
   keys_retired: 'a retiré les anciennes clés de signature',
   service_created: 'a enregistré un service',
+  service_updated: 'a modifié un service',
   service_secret_rotated: 'a renouvelé le secret d’un service',
   service_enabled: 'a réactivé un service',
   service_disabled: 'a désactivé un service',
