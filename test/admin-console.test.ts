@@ -237,6 +237,20 @@ describe('console', () => {
     expect(granted.status).toBe(303);
     expect(await glc.services.admin.store.rolesOf((await glc.services.accountStore.findByEmail('nobody@example.fr'))!.id)).toEqual(['assistance']);
 
+    // Revoking a role is sensitive: with a second factor older than 5 minutes, the code is asked again.
+    const opsId0 = (await glc.services.accountStore.findByEmail('ops@grandlyon.fr'))!.id;
+    const nobodyId = (await glc.services.accountStore.findByEmail('nobody@example.fr'))!.id;
+    await glc.services.db.updateTable('staff_sessions').set({ second_factor_at: new Date(Date.now() - 6 * 60_000) }).where('account_id', '=', opsId0).execute();
+    const confirm = await ops.browser.submit(await ops.browser.get('/admin/personnel'), /\/admin\/personnel$/, { email: 'nobody@example.fr', role: 'assistance', operation: 'retirer', motif: 'départ' });
+    expect(confirm.status).toBe(200);
+    expect(confirm.html).toContain('Confirmer avec le second facteur');
+    expect(await glc.services.admin.store.rolesOf(nobodyId)).toEqual(['assistance']);
+    expect((await ops.browser.submit(confirm, /\/admin\/personnel$/, { code: '000000' })).status).toBe(400);
+    expect(await glc.services.admin.store.rolesOf(nobodyId)).toEqual(['assistance']);
+    const confirmed = await ops.browser.submit(confirm, /\/admin\/personnel$/, { code: authenticator.clone({ epoch: Date.now() + 30_000 }).generate(ops.secret) });
+    expect(confirmed.status).toBe(303);
+    expect(await glc.services.admin.store.rolesOf(nobodyId)).toEqual([]);
+
     // Editing a service: glc client update's checks; a refused change changes nothing.
     const { clientId } = await glc.services.clients.add({ name: 'Bibliothèque', redirectUris: ['https://bib.example.fr/cb'], scope: 'openid profile' });
     const edit = await ops.browser.get(`/admin/services/${clientId}`);

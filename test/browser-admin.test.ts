@@ -191,6 +191,12 @@ describe('console in Chromium', () => {
     expect(await page.locator('[role="status"]').textContent()).toContain('Modifications enregistrées');
     await follow(page, 'a[href="/admin/cles"]');
     await audit(page, 'clés');
+    // A sensitive action with a second factor older than 5 minutes: the code is asked again.
+    await glc.services.db.updateTable('staff_sessions').set({ second_factor_at: new Date(Date.now() - 6 * 60_000) }).execute();
+    await tabTo(page, 'form[action="/admin/cles/retrait"] button');
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+    expect(await page.locator('h1').textContent()).toBe('Confirmer avec le second facteur');
+    await audit(page, 'confirmation par le second facteur');
     await follow(page, 'a[href="/admin/taches"]');
     await audit(page, 'tâches');
     await follow(page, 'a[href="/admin/personnel"]');

@@ -63,6 +63,21 @@ export function adminRoutes(s: Services): Router {
     await next();
   };
 
+  /**
+   * Destructive operator actions: the second factor again when the last one is older than
+   * 5 minutes. The confirmation page re-posts the same fields with the code.
+   */
+  const recentSecondFactor = async (ctx: Context, next: Next) => {
+    const staff = staffOf(ctx);
+    const now = new Date();
+    if (s.admin.hasRecentSecondFactor(staff, now)) return next();
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const code = typeof body.code === 'string' ? body.code : '';
+    if (code && (await s.admin.secondFactor(staff, code, now)).ok) return next();
+    const fields = Object.entries(body).filter((e): e is [string, string] => e[0] !== '_csrf' && e[0] !== 'code' && typeof e[1] === 'string');
+    page(ctx, 'admin/confirm.njk', { title: 'Confirmer avec le second facteur', action: ctx.path, fields, failed: Boolean(code) }, code ? 400 : 200);
+  };
+
   // ---- login ----
   router.get('/connexion', (ctx) => page(ctx, 'admin/login.njk', { title: 'Console GrandLyon Connect — connexion' }));
   router.post('/connexion', async (ctx) => {
@@ -347,7 +362,7 @@ export function adminRoutes(s: Services): Router {
     ctx.status = 303;
     ctx.redirect(`/admin/services/${encodeURIComponent(clientId)}?fait=1`);
   });
-  router.post('/services/:clientId/:operation', guard('admin'), async (ctx) => {
+  router.post('/services/:clientId/:operation', guard('admin'), recentSecondFactor, async (ctx) => {
     const clientId = String(ctx.params.clientId);
     const operation = String(ctx.params.operation);
     if (!['secret', 'desactiver', 'activer'].includes(operation) || !(await s.clientStore.find(clientId))) throw new HttpError(404, 'unknown');
@@ -370,7 +385,7 @@ export function adminRoutes(s: Services): Router {
   router.get('/cles', guard('admin'), async (ctx) => {
     page(ctx, 'admin/keys.njk', { title: 'Clés de signature', keys: await s.keys.list(true) });
   });
-  router.post('/cles/rotation', guard('admin'), async (ctx) => {
+  router.post('/cles/rotation', guard('admin'), recentSecondFactor, async (ctx) => {
     const rotated = await s.keys.rotate();
     await s.admin.journal(actor(ctx, ['admin'], 'rotation des clés'), 'keys_rotated', {}, new Date(), { kids: rotated.kids, activatesAt: rotated.activatesAt.toISOString() });
     await s.reloadProviderIfKeysChanged();
@@ -381,7 +396,7 @@ export function adminRoutes(s: Services): Router {
     const jobs = (ctx as Context & { jobsStatus?: () => JobStatus[] }).jobsStatus?.() ?? [];
     page(ctx, 'admin/jobs.njk', { title: 'Tâches périodiques', jobs: jobs.map((j) => ({ ...j, result: j.lastResult ? JSON.stringify(j.lastResult) : undefined, everyMinutes: Math.round(j.everyMs / 60_000) })) });
   });
-  router.post('/cles/retrait', guard('admin'), async (ctx) => {
+  router.post('/cles/retrait', guard('admin'), recentSecondFactor, async (ctx) => {
     const kids = await s.keys.retire(undefined);
     await s.admin.journal(actor(ctx, ['admin'], 'retrait des anciennes clés'), 'keys_retired', {}, new Date(), { kids });
     await s.reloadProviderIfKeysChanged();
@@ -391,7 +406,7 @@ export function adminRoutes(s: Services): Router {
   router.get('/personnel', guard('admin'), async (ctx) => {
     page(ctx, 'admin/staff.njk', { title: 'Personnel et rôles', staffRows: await s.admin.store.listStaff(), roles: STAFF_ROLES.map((r) => ({ value: r, label: ROLE_LABELS[r] })), roleLabels: ROLE_LABELS, done: ctx.query.fait });
   });
-  router.post('/personnel', guard('admin'), async (ctx) => {
+  router.post('/personnel', guard('admin'), recentSecondFactor, async (ctx) => {
     const form = readForm(ctx, z.object({ email: text, role: text, operation: text, motif: text }));
     const reason = form.motif.trim() || 'gestion des rôles';
     if (!isStaffRole(form.role) || !['attribuer', 'retirer'].includes(form.operation)) throw new HttpError(400, 'bad role');
