@@ -316,4 +316,22 @@ describe('console', () => {
     expect(report.breaks, JSON.stringify(report.breaks)).toEqual([]);
     expect(report.entries).toBe(Number(total.n) - 3);
   });
+  it('parallel: concurrent journal appends keep one unbroken chain; one TOTP code opens one session only', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => glc.services.audit.record({
+      staff_account_id: 'x', staff_email: 'agent@grandlyon.fr', role: 'assistance', action: 'account_viewed',
+      target_account_id: residentId, target_client_id: null, reason: `parallèle ${i}`, request_id: `p${i}`,
+    }, new Date())));
+    const report = await glc.services.audit.verify();
+    expect(report.breaks).toEqual([]);
+    expect(report.ok).toBe(true);
+
+    await createResident(glc, 'parallel@grandlyon.fr');
+    await glc.services.admin.grant('parallel@grandlyon.fr', 'assistance', 'test');
+    const first = await staffLogin('parallel@grandlyon.fr');
+    const browsers = [new Browser(glc.config.issuer), new Browser(glc.config.issuer)];
+    const pages = await Promise.all(browsers.map(async (b) => b.follow(await b.submit(await b.get('/admin/connexion'), /connexion$/, { email: 'parallel@grandlyon.fr', password: 'correct horse battery staple 42' }))));
+    const code = authenticator.clone({ epoch: Date.now() + 30_000 }).generate(first.secret);
+    const answers = await Promise.all(browsers.map((b, i) => b.submit(pages[i]!, /second-facteur$/, { code })));
+    expect(answers.map((a) => a.status).sort()).toEqual([303, 400]);
+  });
 });
