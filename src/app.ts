@@ -13,6 +13,8 @@ import { helpRoutes } from './help/routes.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { accountRoutes } from './accounts/routes.js';
 import { devMailboxRoutes } from './mail/dev-routes.js';
+import { metricsRoutes, requestMetrics } from './metrics/routes.js';
+import { collectMetrics } from './metrics/cluster.js';
 
 // Paths served by oidc-provider (its default routes).
 const PROVIDER_PATHS = /^\/(auth|token|me|jwks|session\/end|request|reg|backchannel|device|\.well-known\/openid-configuration)(\/|$)/;
@@ -24,16 +26,14 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   if (s.config.production) forceSecureCookies(app);
   app.silent = true;
 
+  if (s.config.metricsEnabled) app.use(requestMetrics(s.metrics));
   app.use(requestLog(s.log));
   app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
   app.use(errorHandler(s.log));
   app.use(refuseControlCharactersInUrl());
 
-  for (const middleware of extraMiddlewares) app.use(middleware);
-  const routers = [opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
-  if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
-
+  // Protocol endpoints first: no GLC router or domain middleware serves these paths, and the
+  // hot paths (token, userinfo, authorize) need not cross every router to reach the provider.
   // The provider may be replaced (key rotation): always delegate to the current one.
   const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
   app.use(async (ctx, next) => {
@@ -43,5 +43,11 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
     ctx.respond = false;
     await callback(ctx.req, ctx.res);
   });
+
+  for (const middleware of extraMiddlewares) app.use(middleware);
+  const routers = [metricsRoutes(s.config.metricsToken, () => collectMetrics(s.metrics.registry)), opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
+  if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+
   return app;
 }

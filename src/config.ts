@@ -1,5 +1,6 @@
 // Every setting of GLC, read from the environment and checked once at start-up.
 // A wrong value stops the process with one line naming the variable (see ConfigError).
+import os from 'node:os';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -35,6 +36,12 @@ export interface Config {
    * counted from the right; entries further left are the client's own and are ignored.
    */
   trustProxyHops: number;
+  /** Processes serving HTTP (node:cluster): GLC_WORKERS, a number or `auto` (one per core; the production default). */
+  workers: number;
+  /** METRICS=off: no per-request timing (the bench measures what counting costs). */
+  metricsEnabled: boolean;
+  /** Bearer token that opens GET /metrics; unset → the path does not exist. */
+  metricsToken: string | undefined;
   franceConnect: {
     issuer: string | undefined; // undefined → built-in mock (never in production)
     clientId: string | undefined;
@@ -90,6 +97,7 @@ function proxyHops(env: Env): number {
   }
   return hops ?? (legacy ? 1 : 0);
 }
+const workersFrom = (value: string): number => (value === 'auto' ? os.availableParallelism() : Number(value));
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV', z.enum(['production', 'development', 'test']).default('development'), 'one of production, development, test');
@@ -139,6 +147,9 @@ export function loadConfig(env: Env = process.env): Config {
     supportEmail: supportEmail ?? 'assistance@connect.grandlyon.localhost',
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
     trustProxyHops: proxyHops(env),
+    workers: workersFrom(read(env, 'GLC_WORKERS', z.string().regex(/^(auto|[1-9]\d{0,2})$/).optional(), 'a number of processes (1-999) or auto (one per core)') ?? (production ? 'auto' : '1')),
+    metricsEnabled: read(env, 'METRICS', bool.default(true), 'on or off'),
+    metricsToken: read(env, 'METRICS_TOKEN', z.string().regex(/^[\x21-\x7e]{32,}$/).optional(), 'at least 32 printable characters without spaces (a random token)'),
     franceConnect: {
       issuer: fcIssuer,
       clientId: fcClientId,

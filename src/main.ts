@@ -1,5 +1,8 @@
 // `npm start`: one GLC instance. A bad setting stops here with one clear line, exit code 1.
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config.js';
+import { runPrimary } from './cluster.js';
+import { createLogger } from './log.js';
 import { startGlc } from './server.js';
 import { ensureCommuneSiteClient } from './demo/commune-site.js';
 
@@ -14,10 +17,11 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config.workers, createLogger(config.logLevel));
   const glc = await startGlc(process.env, { config });
   const log = glc.services.log;
   log.info({ issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'embedded-postgresql' }, 'GrandLyon Connect started');
-  if (!config.production) {
+  if (!config.production && cluster.isPrimary) {
     // examples/commune-site: its `npm start` then needs no other step.
     await ensureCommuneSiteClient(glc.services);
     process.stdout.write([

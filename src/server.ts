@@ -51,7 +51,7 @@ export async function startGlc(env: Record<string, string | undefined> = process
       });
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
-    const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs });
+    const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs, onTurn: services.metrics.jobRun });
     // The console's jobs page reads this instance's scheduler (built after the routers).
     (app.context as { jobsStatus?: () => JobStatus[] }).jobsStatus = () => scheduler.status();
     // Every instance works the queue of outgoing mail and back-channel logouts.

@@ -28,6 +28,8 @@ import { createDeletionService, type DeletionService } from './deletion/service.
 import { createAuditService, type AuditService } from './audit/service.js';
 import { createAdminService, type AdminService } from './admin/service.js';
 import { createHelpTickets, type HelpTickets } from './help/tickets.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { poolStats } from './db/database.js';
 
 export interface Services {
   readonly config: Config;
@@ -44,6 +46,8 @@ export interface Services {
   readonly mailer: Mailer;
   /** What the queue's mail worker delivers with (SMTP, or the dev mailbox). */
   readonly mailTransport: Mailer;
+  /** Prometheus counters and gauges of this process (GET /metrics). */
+  readonly metrics: Metrics;
   /** Durable queue of outgoing mail and back-channel logouts (pg-boss). */
   readonly outbox: Outbox;
   readonly devMailbox: DevMailbox | undefined;
@@ -83,7 +87,10 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   // newcomer (and the tests) find the mail as soon as the page answers.
   const mailTransport: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
   const mailer: Mailer = config.smtpUrl ? queuedMailer(outbox) : devMailbox!;
-  const throttle = createThrottle(db, secrets);
+  const metrics = createMetrics();
+  metrics.watchPool(() => poolStats(db));
+  metrics.watchSigningKeys(async () => (await keys.list(false))[0]?.created_at);
+  const throttle = createThrottle(db, secrets, metrics.throttleBlock);
 
   // Consumers built before the provider read it at call time, through this accessor.
   let provider: Provider | undefined;
@@ -97,12 +104,13 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const accounts = createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer, log });
   const franceConnect = await setUpFranceConnect({ config, db, log, secrets, accountStore, accounts });
   // verified_claims, purely additive: the provider still masks it by scope/claims and consent.
-  const claimSources = Object.freeze([
-    async (accountId: string, claims: Record<string, unknown>) => {
+  const claimSources = Object.freeze([{
+    claims: ['verified_claims'],
+    async add(accountId: string, claims: Record<string, unknown>) {
       const verified = await franceConnect.service.verifiedClaims(accountId);
       return verified ? { ...claims, verified_claims: verified } : claims;
     },
-  ]);
+  }]);
   const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider, outbox });
   const selfService = createSelfService({ db, log, config, accountStore, accounts, throttle, mailer, franceConnect: franceConnect.service, currentProvider, outbox });
   const deletion = createDeletionService({
@@ -132,6 +140,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     onSubjectIssued: Object.freeze([(accountId: string, clientId: string, sub: string) => deletion.recordSubject(accountId, clientId, sub, new Date())]),
     // GLC logout of a session opened through FranceConnect continues at FranceConnect's /session/end.
     // oidc-provider's own back-channel logout (RP-initiated logout) failed: retried by the queue.
+    onTokenIssued: Object.freeze([metrics.tokenIssued]),
     onBackchannelFailed: Object.freeze([(job: { clientId: string; accountId: string; sid: string }) => outbox.enqueueLogout(job)]),
     afterLogout: Object.freeze([
       (ctx: Parameters<ProviderHooks['afterLogout'][number]>[0], info: { accountId: string; location: string }) =>
@@ -145,7 +154,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   provider = await buildProvider(keysAt);
 
   return {
-    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, mailTransport, outbox, devMailbox, throttle,
+    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, mailTransport, outbox, devMailbox, throttle, metrics,
     franceConnect: franceConnect.service, franceConnectMock: franceConnect.mockMiddleware,
     consent, deletion, audit, admin, helpTickets, providerHooks,
     get provider() { return currentProvider(); },

@@ -136,6 +136,7 @@ describe('the example commune site', () => {
     await typeInto(page, '#passwordConfirmation', STRONG_PASSWORD);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Vérifiez votre messagerie' }).waitFor();
+    await suite.glc.services.accounts.settled(); // the account and its mail are made after the answer
     await page.goto(suite.glc.linkInLastMail(email, /http\S+\/inscription\/confirmer\S+/));
     await activate(page, 'a.button');
     await page.waitForURL(/\/interaction\//);

@@ -1,19 +1,21 @@
 // Password hashing (argon2id, OWASP minimum: 19 MiB, t=2, p=1) and strength rules
 // (CNIL deliberation 2022-100: ≥ 12 characters, refused when in a common-password list).
 import argon2 from 'argon2';
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as fr from '@zxcvbn-ts/language-fr';
 
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 export const MIN_PASSWORD_LENGTH = 12;
 const MAX_PASSWORD_LENGTH = 256;
 
-const zxcvbn = new ZxcvbnFactory({
-  dictionary: { ...common.dictionary, ...fr.dictionary },
-  graphs: common.adjacencyGraphs,
-  translations: fr.translations,
-});
+// The dictionaries cost ~40 MiB and over a second to load: only when a password is first
+// checked (sign-up, change, reset), not at every start of every process.
+let zxcvbn: Promise<{ check(password: string, userInputs: string[]): { score: number } }> | undefined;
+function strengthChecker() {
+  zxcvbn ??= (async () => {
+    const [{ ZxcvbnFactory }, common, fr] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-fr')]);
+    return new ZxcvbnFactory({ dictionary: { ...common.dictionary, ...fr.dictionary }, graphs: common.adjacencyGraphs, translations: fr.translations });
+  })();
+  return zxcvbn;
+}
 
 export function hashPassword(password: string): Promise<string> {
   return argon2.hash(password, ARGON2_OPTIONS);
@@ -36,10 +38,10 @@ export async function verifyAgainstDecoy(password: string): Promise<false> {
 }
 
 /** A French message when the password is too weak, otherwise null. */
-export function passwordProblem(password: string, userInputs: string[] = []): string | null {
+export async function passwordProblem(password: string, userInputs: string[] = []): Promise<string | null> {
   if (password.length < MIN_PASSWORD_LENGTH) return `Le mot de passe doit contenir au moins ${MIN_PASSWORD_LENGTH} caractères.`;
   if (password.length > MAX_PASSWORD_LENGTH) return `Le mot de passe doit contenir au plus ${MAX_PASSWORD_LENGTH} caractères.`;
-  const result = zxcvbn.check(password, userInputs);
+  const result = (await strengthChecker()).check(password, userInputs);
   if (result.score < 3) {
     return 'Ce mot de passe est trop courant ou trop facile à deviner. Choisissez une phrase de plusieurs mots sans lien entre eux.';
   }

@@ -145,7 +145,7 @@ export function createSelfService(s: SelfServiceDeps) {
       const proof = await proveCurrentPassword(account, input.current, now, { missing: 'Saisissez votre mot de passe actuel.', wrong: 'Le mot de passe actuel est incorrect.', failureEvent: 'password_change_failed' });
       if (proof.blocked) return { ok: false, reason: 'blocked', retryAt: proof.blocked };
       const errors: FieldErrors = proof.error ? { current: proof.error } : {};
-      const weak = passwordProblem(input.password, userInputs(account));
+      const weak = await passwordProblem(input.password, userInputs(account));
       if (weak) errors.password = weak;
       else if (input.password !== input.confirmation) errors.confirmation = 'Les deux mots de passe ne sont pas identiques.';
       if (Object.keys(errors).length) return { ok: false, errors };
@@ -197,7 +197,7 @@ export function createSelfService(s: SelfServiceDeps) {
       if (!pending) return { ok: false, reason: 'invalid' };
       const account = await store.findById(pending.account_id);
       if (!account) return { ok: false, reason: 'invalid' };
-      const weak = passwordProblem(input.password, userInputs(account));
+      const weak = await passwordProblem(input.password, userInputs(account));
       if (weak) return { ok: false, errors: { password: weak } };
       if (input.password !== input.confirmation) return { ok: false, errors: { confirmation: 'Les deux mots de passe ne sont pas identiques.' } };
       const accountId = await store.resetPasswordWithToken(tokenHash, await hashPassword(input.password), now);

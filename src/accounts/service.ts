@@ -57,7 +57,7 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
       const errors: FieldErrors = {};
       const email = emailSchema.safeParse(input.email);
       if (!email.success) errors.email = 'Saisissez une adresse électronique valide, par exemple nom@exemple.fr.';
-      const weak = passwordProblem(input.password, email.success ? [email.data, ...email.data.split(/[@.]/)] : []);
+      const weak = await passwordProblem(input.password, email.success ? [email.data, ...email.data.split(/[@.]/)] : []);
       if (weak) errors.password = weak;
       else if (input.password !== input.passwordConfirmation) errors.passwordConfirmation = 'Les deux mots de passe ne sont pas identiques.';
       if (!email.success || Object.keys(errors).length) return { ok: false, errors };

@@ -3,6 +3,12 @@ import type { AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { Client } from '../db/schema.js';
 import type { Secrets } from '../secrets.js';
+import { listen } from '../db/database.js';
+
+// Clients are read on every protocol request and change a few times a year: each instance keeps
+// them in memory. Any change to the table notifies every instance (trigger of migration 0011,
+// LISTEN glc_clients), which drops its copy; the age limit covers a lost listening connection.
+const CACHE_MS = 30_000;
 
 export type ClientStore = ReturnType<typeof createClientStore>;
 
@@ -20,7 +26,29 @@ export interface ClientInsert {
 }
 
 export function createClientStore(db: Db, secrets: Secrets) {
+  const cache = new Map<string, { row: Client | undefined; metadata?: AdapterPayload | undefined; at: number }>();
+  // Bumped by every invalidation: a read that began before it must not refill the cache.
+  let generation = 0;
+  const invalidate = () => {
+    generation++;
+    cache.clear();
+  };
+  listen(db, 'glc_clients', invalidate);
+
+  async function cachedRow(clientId: string) {
+    const hit = cache.get(clientId);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit;
+    const started = generation;
+    const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    const entry: { row: Client | undefined; metadata?: AdapterPayload; at: number } = { row, at: Date.now() };
+    if (started === generation) cache.set(clientId, entry);
+    return entry;
+  }
+
   return {
+    /** Forgets every cached registration (also done on every change notified by the database). */
+    invalidate,
+
     async insert(c: ClientInsert): Promise<void> {
       await db.insertInto('clients').values({
         client_id: c.clientId,
@@ -37,6 +65,7 @@ export function createClientStore(db: Db, secrets: Secrets) {
         enabled: true,
         updated_at: new Date(),
       }).execute();
+      invalidate();
     },
 
     async update(clientId: string, changes: Partial<Omit<ClientInsert, 'clientId' | 'secret'>> & { bumpRequestVersion?: boolean }): Promise<boolean> {
@@ -55,23 +84,27 @@ export function createClientStore(db: Db, secrets: Secrets) {
         }))
         .where('client_id', '=', clientId)
         .executeTakeFirst();
+      invalidate();
       return result.numUpdatedRows > 0n;
     },
 
     async setSecret(clientId: string, secret: string): Promise<boolean> {
       const result = await db.updateTable('clients').set({ secret_encrypted: secrets.encrypt(secret), updated_at: new Date() })
         .where('client_id', '=', clientId).executeTakeFirst();
+      invalidate();
       return result.numUpdatedRows > 0n;
     },
 
     async setEnabled(clientId: string, enabled: boolean): Promise<boolean> {
       const result = await db.updateTable('clients').set({ enabled, updated_at: new Date() })
         .where('client_id', '=', clientId).executeTakeFirst();
+      invalidate();
       return result.numUpdatedRows > 0n;
     },
 
     async find(clientId: string): Promise<Client | undefined> {
-      return db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const { row } = await cachedRow(clientId);
+      return row && { ...row };
     },
 
     async list(): Promise<Omit<Client, 'logo' | 'secret_encrypted'>[]> {
@@ -82,21 +115,21 @@ export function createClientStore(db: Db, secrets: Secrets) {
 
     /** Whether the service receives its consented claims in the ID token too. */
     async claimsInIdToken(clientId: string): Promise<boolean> {
-      const row = await db.selectFrom('clients').select('claims_in_id_token').where('client_id', '=', clientId).executeTakeFirst();
-      return row?.claims_in_id_token === true;
+      return (await cachedRow(clientId)).row?.claims_in_id_token === true;
     },
 
-    /** The metadata oidc-provider needs, read on every use so a CLI change applies everywhere at once. */
+    /** The metadata oidc-provider needs; a CLI change applies everywhere at once (see the cache above). */
     async findProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
-      const row = await db.selectFrom('clients').select(['name', 'metadata', 'secret_encrypted', 'enabled'])
-        .where('client_id', '=', clientId).executeTakeFirst();
+      const entry = await cachedRow(clientId);
+      const row = entry.row;
       if (!row || !row.enabled) return undefined;
-      return {
+      entry.metadata ??= {
         ...(row.metadata as AdapterPayload),
         client_id: clientId,
         client_name: row.name,
         ...(row.secret_encrypted && { client_secret: secrets.decrypt(row.secret_encrypted) }),
       };
+      return { ...entry.metadata };
     },
   };
 }

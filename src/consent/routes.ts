@@ -31,6 +31,7 @@ async function consentContext(s: Services, details: Interaction) {
 
 async function grantAndFinish(s: Services, ctx: Context, c: Awaited<ReturnType<typeof consentContext>>, acceptedOptional: string[]): Promise<void> {
   const { grantId, plan } = await s.consent.decide(s.provider.Grant, { accountId: c.accountId, clientId: c.client.client_id, request: c.request, acceptedOptional, now: c.now });
+  s.metrics.consentDecision(plan.kind === 'nothing_new' ? 'reused' : plan.kind === 'first' ? 'granted' : 'extended');
   s.log.info({ event: `consent_${plan.kind === 'nothing_new' ? 'reused' : plan.kind === 'first' ? 'granted' : 'extended'}`, clientId: c.client.client_id, data: plan.newRequired.length + plan.newOptional.length, optionalAccepted: acceptedOptional.length }, 'consent recorded');
   await finishInteraction(s, ctx, { consent: { grantId } });
 }

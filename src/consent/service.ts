@@ -378,7 +378,8 @@ export function createConsentService(s: ConsentDeps) {
       // A service receives a datum only if it still declares it and the resident consented.
       const client = await s.clientStore.find(clientId);
       const registered = client ? registeredOf(client) : new Set<string>();
-      await store.touchUsed(accountId, clientId, new Date());
+      // Bookkeeping, not a condition of the answer: written beside it, not before it.
+      void store.touchUsed(accountId, clientId, new Date()).catch((err: Error) => s.log.warn({ err: { message: err.message } }, 'consent last use not recorded'));
       return filterReleasedClaims(claims, consent.claims.filter((c) => registered.has(c)));
     },
 

@@ -34,6 +34,7 @@ export interface JournalAppend {
 const JOURNAL_COLUMNS = ['id', 'subject', 'seq', 'event', 'client_id', 'detail', 'at', 'prev_hash', 'hash'] as const;
 
 export function createConsentStore(db: Q) {
+  const lastTouched = new Map<string, number>();
   return {
     find: (accountId: string, clientId: string, q: Q = db): Promise<Consent | undefined> =>
       q.selectFrom('consents').selectAll().where('account_id', '=', accountId).where('client_id', '=', clientId).executeTakeFirst(),
@@ -78,8 +79,13 @@ export function createConsentStore(db: Q) {
         .where('account_id', '=', accountId).where('client_id', '=', clientId).execute();
     },
 
-    /** Last use by the service, written at most every five minutes. */
+    /** Last use by the service, written at most every five minutes (by this process: not even a round trip). */
     async touchUsed(accountId: string, clientId: string, now: Date): Promise<void> {
+      const key = `${accountId}|${clientId}`;
+      const last = lastTouched.get(key);
+      if (last !== undefined && now.getTime() - last < 300_000) return;
+      if (lastTouched.size >= 100_000) lastTouched.clear();
+      lastTouched.set(key, now.getTime());
       await db.updateTable('consents').set({ last_used_at: now })
         .where('account_id', '=', accountId).where('client_id', '=', clientId)
         .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(now.getTime() - 300_000))]))

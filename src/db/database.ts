@@ -14,6 +14,13 @@ export function connectionStringOf(db: Db): string {
   if (!url) throw new Error('database opened without openDatabase');
   return url;
 }
+const pools = new WeakMap<Db, pg.Pool>();
+
+/** Connection pool figures for the metrics. */
+export function poolStats(db: Db): { total: number; idle: number; waiting: number; max: number } | undefined {
+  const pool = pools.get(db);
+  return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 };
+}
 
 // timestamptz as Date and bigint as number are what the domain code expects.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -40,7 +47,46 @@ function connect(connectionString: string): Db {
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   urls.set(db, connectionString);
+  pools.set(db, pool);
   return db;
+}
+
+/**
+ * Runs `onNotify` on every NOTIFY of `channel` from any process, on a connection of its own
+ * (reopened after a failure). Also runs it whenever that connection (re)opens, since
+ * notifications sent meanwhile were lost. The embedded database serves one process: nothing
+ * to listen to. Closed with the database.
+ */
+export function listen(db: Db, channel: string, onNotify: () => void): void {
+  const pool = pools.get(db);
+  if (!pool) return;
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const open = () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: pool.options.connectionString });
+    client = c;
+    const reopen = () => {
+      c.removeAllListeners('error');
+      c.on('error', () => undefined);
+      c.end().catch(() => undefined);
+      if (client === c && !closed) retry = setTimeout(open, 1_000).unref();
+    };
+    c.on('error', reopen);
+    c.on('notification', (n) => { if (n.channel === channel) onNotify(); });
+    c.connect()
+      .then(() => c.query(`listen ${pg.escapeIdentifier(channel)}`))
+      .then(() => onNotify(), reopen);
+  };
+  open();
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    closed = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => undefined);
+    await destroy();
+  };
 }
 
 export async function isDatabaseReachable(db: Db): Promise<boolean> {

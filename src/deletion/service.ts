@@ -104,6 +104,7 @@ export interface DeletionDeps {
 
 export function createDeletionService(s: DeletionDeps): DeletionService {
   const store = createDeletionStore(s.db);
+  const recordedSubjects = new Set<string>();
   const cleanups = s.cleanups ?? [];
   const batchCleanups = s.batchCleanups;
   const { deleteAfterDays, warnDays, deletedAccountsRetentionDays } = s.config.inactivity;
@@ -302,7 +303,13 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     deleteAccounts,
     async recordSubject(accountId, clientId, sub, now) {
       if (clientId === ACCOUNT_CLIENT_ID) return;
+      // The row never changes once written (insert … do nothing) and account ids are never
+      // reused: a pair this process already recorded needs no round trip on every authorization.
+      const key = `${accountId}|${clientId}`;
+      if (recordedSubjects.has(key)) return;
       await store.recordSubject(accountId, clientId, sub, now);
+      if (recordedSubjects.size >= 100_000) recordedSubjects.clear();
+      recordedSubjects.add(key);
     },
     async purgeInactive(now, options) {
       const r = await withAdvisoryLock(s.db, PURGE_LOCK_ID, () => runPurge(now, options));

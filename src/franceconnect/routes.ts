@@ -93,6 +93,7 @@ export function franceConnectRoutes(s: Services): Router[] {
 
   async function logIn(ctx: Context, accountId: string | undefined): Promise<void> {
     if (!accountId) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
+    s.metrics.login('franceconnect', 'success');
     await finishInteraction(s, ctx, { login: { accountId, amr: ['fc'], acr: 'eidas1' } });
   }
 

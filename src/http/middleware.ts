@@ -52,6 +52,9 @@ export function allowFormTargets(ctx: Context, urls: Iterable<string | undefined
 }
 
 export function securityHeaders(options: { production: boolean; alwaysAllowedFormTargets: string[] }) {
+  // The default policy is the same for every request: computed once.
+  const origins = [...new Set(options.alwaysAllowedFormTargets.flatMap((u) => { try { return [new URL(u).origin]; } catch { return []; } }))];
+  const defaultPolicy = contentSecurityPolicy(origins, []);
   // Set before the handler runs: the provider writes its responses directly.
   return async (ctx: Context, next: Next) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
@@ -59,7 +62,8 @@ export function securityHeaders(options: { production: boolean; alwaysAllowedFor
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-    allowFormTargets(ctx, options.alwaysAllowedFormTargets);
+    ctx.state.formTargets = [...origins];
+    ctx.set('Content-Security-Policy', defaultPolicy);
     if (options.production) ctx.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
     await next();
   };

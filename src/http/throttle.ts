@@ -30,7 +30,7 @@ export function storedKeys(secrets: Pick<Secrets, 'hmac'>, keys: { failures: str
   return [...keys.failures, ...keys.counters.map((k) => `count:${k}`)].map((k) => secrets.hmac('throttle', k));
 }
 
-export function createThrottle(db: Db, secrets: Secrets) {
+export function createThrottle(db: Db, secrets: Secrets, onBlock: (kind: 'failures' | 'count') => void = () => undefined) {
   const key = (k: string) => secrets.hmac('throttle', k);
   // One statement: concurrent hits on two instances are both counted; an old window restarts.
   async function increment(k: string, now: Date): Promise<number> {
@@ -105,7 +105,9 @@ export function createThrottle(db: Db, secrets: Secrets) {
       const rows = await db.selectFrom('rate_limits').select('blocked_until')
         .where('key', 'in', keys.map(key)).where('blocked_until', '>', now).execute();
       const times = rows.map((r) => r.blocked_until!.getTime());
-      return times.length ? new Date(Math.max(...times)) : null;
+      if (!times.length) return null;
+      onBlock('failures');
+      return new Date(Math.max(...times));
     },
 
     /** Counts a failure (or a use, for counted actions) on each key and blocks when due. */
@@ -124,6 +126,7 @@ export function createThrottle(db: Db, secrets: Secrets) {
       for (const k of keys.map((x) => key(`count:${x}`))) {
         if ((await increment(k, now)) > limit) allowed = false;
       }
+      if (!allowed) onBlock('count');
       return allowed;
     },
 
@@ -136,7 +139,9 @@ export function createThrottle(db: Db, secrets: Secrets) {
         const at = new Date((row?.window_started_at ?? now).getTime() + WINDOW_MS);
         if (!retryAt || at > retryAt) retryAt = at;
       }
-      return retryAt ? { ok: false, retryAt } : { ok: true };
+      if (!retryAt) return { ok: true };
+      onBlock('count');
+      return { ok: false, retryAt };
     },
 
     async reset(keys: string[]): Promise<void> {

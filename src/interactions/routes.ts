@@ -48,6 +48,7 @@ export function interactionRoutes(s: Services): Router {
     const { view } = await interactionView(s, ctx);
     const { email, password } = readForm(ctx, loginForm);
     const result = await s.accounts.logIn({ email, password, ip: ctx.ip }, new Date());
+    s.metrics.login('password', result.ok ? 'success' : result.reason);
     if (!result.ok) {
       const message = {
         invalid: 'Adresse électronique ou mot de passe incorrect.',
@@ -89,6 +90,7 @@ export function interactionRoutes(s: Services): Router {
 
   // « Annuler » / « Refuser »: the service receives access_denied.
   router.post('/abort', async (ctx) => {
+    s.metrics.consentDecision('cancelled');
     await finishInteraction(s, ctx, { error: 'access_denied', error_description: 'the resident cancelled' });
   });
 

@@ -70,6 +70,8 @@ export async function withAdvisoryLock<T>(db: Db, lockKey: number, fn: () => Pro
 export interface SchedulerOptions {
   /** Delay before each job's first turn (spread so that instances starting together do not collide). */
   firstRunAfterMs?: number;
+  /** Told of every turn (metrics). */
+  onTurn?: (job: string, outcome: 'done' | 'skipped' | 'failed') => void;
 }
 
 export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], options: SchedulerOptions = {}): Scheduler {
@@ -79,6 +81,7 @@ export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], option
   const statuses = new Map<string, JobStatus>();
   let stopped = false;
   const firstRunAfterMs = options.firstRunAfterMs ?? 1000;
+  const onTurn = options.onTurn ?? (() => undefined);
   for (const job of jobs) {
     const status: JobStatus = { name: job.name, everyMs: job.everyMs, runs: 0, skipped: 0, failures: 0, nextRunAt: new Date(Date.now() + firstRunAfterMs) };
     statuses.set(job.name, status);
@@ -91,6 +94,7 @@ export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], option
         return job.run(status.lastStartedAt);
       })
         .then((r) => {
+          onTurn(job.name, r.ran ? 'done' : 'skipped');
           if (!r.ran) {
             status.skipped += 1;
             return;
@@ -102,6 +106,7 @@ export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], option
           if (r.value) log.info({ job: job.name, ...r.value }, 'job done');
         })
         .catch((err: Error) => {
+          onTurn(job.name, 'failed');
           status.failures += 1;
           status.lastFinishedAt = new Date();
           status.lastError = err.message;

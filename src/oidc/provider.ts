@@ -17,8 +17,11 @@ import { accountClaims, type Claims } from './account-claims.js';
 import { CLIENT_CREDENTIALS_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
 
-/** Adds claims of an account (FranceConnect certification adds verified_claims). */
-export type ClaimSource = (accountId: string, claims: Claims) => Promise<Claims>;
+/** Adds claims of an account (FranceConnect certification adds verified_claims), naming those it adds. */
+export interface ClaimSource {
+  readonly claims: readonly string[];
+  add(accountId: string, claims: Claims): Promise<Claims>;
+}
 
 /**
  * How the domains take part in the protocol. Composed once by the composition root, as lists run
@@ -35,16 +38,22 @@ export interface ProviderHooks {
   readonly onAccountUsed: readonly ((accountId: string) => Promise<void>)[];
   /** oidc-provider's own back-channel logout (RP-initiated logout) failed: to be retried (queue). */
   readonly onBackchannelFailed: readonly ((job: { clientId: string; accountId: string; sid: string }) => Promise<void>)[];
+  /** A token response was sent (metrics), with the grant type of the request. */
+  readonly onTokenIssued: readonly ((grantType: string) => void)[];
   /** A service obtained an authorization for the account: it knows it by `sub` (deleted-accounts API). */
   readonly onSubjectIssued: readonly ((accountId: string, clientId: string, sub: string) => Promise<void>)[];
   /** After a logout ended the session: the first hook returning a URL sends the browser there first (FranceConnect's logout). */
   readonly afterLogout: readonly ((ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>)[];
 }
 
-/** Applies the claim sources in order. */
-export async function applyClaimSources(sources: readonly ClaimSource[], accountId: string, claims: Claims): Promise<Claims> {
+/**
+ * Applies the claim sources in order. Given `wanted`, a source runs only if one of the claims it
+ * adds may leave (its scope was granted, or it was asked by name): otherwise its lookup, one query
+ * on every userinfo and token, is useless.
+ */
+export async function applyClaimSources(sources: readonly ClaimSource[], accountId: string, claims: Claims, wanted?: (claim: string) => boolean): Promise<Claims> {
   let out = claims;
-  for (const source of sources) out = await source(accountId, out);
+  for (const source of sources) if (!wanted || source.claims.some(wanted)) out = await source.add(accountId, out);
   return out;
 }
 
@@ -188,8 +197,10 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       if (!account) return undefined;
       return {
         accountId: id,
-        claims: async (use, _scope, requested, rejected) => {
-          let claims = await applyClaimSources(hooks.claimSources, id, accountClaims(account, id));
+        claims: async (use, scope, requested, rejected) => {
+          const scopes = scope.split(' ');
+          const wanted = (claim: string) => scopes.some((sc) => (SCOPE_CLAIMS[sc as keyof typeof SCOPE_CLAIMS] as readonly string[] | undefined)?.includes(claim)) || claim in (requested ?? {});
+          let claims = await applyClaimSources(hooks.claimSources, id, accountClaims(account, id), wanted);
           // Defence in depth: oidc-provider masks rejected claims too.
           for (const r of rejected) delete claims[r];
           claims = await hooks.releaseClaims(id, ctx.oidc.client?.clientId, claims);
@@ -303,6 +314,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     for (const hook of hooks.onSubjectIssued) void hook(accountId, client.clientId, sub).catch(() => undefined);
   });
   provider.on('grant.success', (ctx) => {
+    for (const hook of hooks.onTokenIssued) hook(String(ctx.oidc.params?.grant_type ?? ''));
     const accountId = ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId;
     if (accountId) for (const hook of hooks.onAccountUsed) void hook(accountId).catch(() => undefined);
   });

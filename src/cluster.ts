@@ -1,0 +1,39 @@
+// One GLC process per core (GLC_WORKERS): the primary forks workers that share the port
+// (node:cluster) and restarts any that dies. Instances are stateless (everything is in
+// PostgreSQL), so workers are interchangeable. The first worker migrates the database and
+// creates the signing keys; the others start once it is listening.
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from './log.js';
+import { serveClusterMetrics } from './metrics/cluster.js';
+
+export async function runPrimary(workers: number, log: Logger): Promise<void> {
+  serveClusterMetrics();
+  let stopping = false;
+  const started = (worker: Worker) => new Promise<void>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`le processus ${worker.process.pid} s’est arrêté au démarrage (code ${code})`));
+    worker.once('exit', onExit);
+    worker.once('listening', () => { worker.off('exit', onExit); resolve(); });
+  });
+  await started(cluster.fork());
+  await Promise.all(Array.from({ length: workers - 1 }, () => started(cluster.fork())));
+  log.info({ workers }, 'GrandLyon Connect cluster started');
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.error({ pid: worker.process.pid, code, signal }, 'worker died: restarting it');
+    setTimeout(() => { if (!stopping) cluster.fork(); }, 1_000).unref();
+  });
+  const shutdown = (signal: NodeJS.Signals) => {
+    stopping = true;
+    log.info({ signal }, 'shutting down the cluster');
+    const all = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+    let left = all.length;
+    if (!left) process.exit(0);
+    for (const w of all) {
+      w.once('exit', () => { if (--left === 0) process.exit(0); });
+      w.process.kill(signal); // each worker drains its requests (server.ts stop())
+    }
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
