@@ -334,4 +334,13 @@ describe('console', () => {
     const answers = await Promise.all(browsers.map((b, i) => b.submit(pages[i]!, /second-facteur$/, { code })));
     expect(answers.map((a) => a.status).sort()).toEqual([303, 400]);
   });
+  it('glc staff: grant/revoke/list, unknown address or role refused with the usage exit code', async () => {
+    expect((await cli('staff', 'grant', 'inconnu@example.fr', '--role', 'admin')).code).toBe(2);
+    expect((await cli('staff', 'grant', 'nobody@example.fr', '--role', 'superadmin')).code).toBe(2);
+    expect((await cli('staff', 'grant', 'nobody@example.fr', '--role', 'dpo')).code).toBe(0);
+    expect((await cli('staff', 'list')).out).toMatch(/nobody@example\.fr\s+dpo/);
+    const revoked = await cli('staff', 'revoke', 'nobody@example.fr', '--role', 'dpo', '--json');
+    expect(JSON.parse(revoked.out)).toEqual({ email: 'nobody@example.fr', role: 'dpo', removed: true });
+    expect((await cli('staff', 'list')).out).not.toMatch(/nobody@example\.fr\s+dpo/);
+  });
 });
