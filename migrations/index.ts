@@ -13,4 +13,6 @@ export const migrations: Record<string, Migration> = {
   '0009_hardening': await import('./0009_hardening.js'),
   '0010_claims_in_id_token': await import('./0010_claims_in_id_token.js'),
   '0011_clients_changed': await import('./0011_clients_changed.js'),
+  '0013_staff_audit': await import('./0013_staff_audit.js'),
+  '0014_help_tickets': await import('./0014_help_tickets.js'),
 };

@@ -53,6 +53,17 @@ export interface Config {
   /** Outgoing mail and back-channel logout deliveries (pg-boss): attempts and first retry delay. */
   queue: { retryLimit: number; retryDelaySeconds: number };
   consentTtlDays: number;
+  /**
+   * Staff audit journal retention. One year: the CNIL recommends keeping access logs of
+   * personal data 6 months to 1 year (recommandation « journalisation », 2021), long enough for
+   * a resident's complaint and for the DPO's controls (RGPD art. 5.2, 32).
+   */
+  auditRetentionDays: number;
+  /**
+   * Help-desk tickets are deleted this long after closing. One year: long enough to answer a
+   * follow-up or a complaint about the handling, no longer (RGPD art. 5.1.e, data minimisation).
+   */
+  helpTicketRetentionDays: number;
   consentProofDays: number;
   inactivity: {
     deleteAfterDays: number;
@@ -147,6 +158,8 @@ export function loadConfig(env: Env = process.env): Config {
       idTokenAlg: read(env, 'FC_ID_TOKEN_ALG', z.enum(['ES256', 'RS256']).default('ES256'), 'ES256 or RS256'),
       autoLink: read(env, 'FC_AUTO_LINK', bool.default(true), 'true or false'),
     },
+    auditRetentionDays: read(env, 'AUDIT_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
+    helpTicketRetentionDays: read(env, 'HELP_TICKET_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
     queue: {
       retryLimit: read(env, 'QUEUE_RETRY_LIMIT', z.coerce.number().int().min(0).max(20).default(8), 'a number of retries (0-20)'),
       retryDelaySeconds: read(env, 'QUEUE_RETRY_DELAY_SECONDS', positiveInt.max(3600).default(10), 'a number of seconds (1-3600)'),

@@ -4,6 +4,7 @@
 import type { DomainParts } from './domain-parts.js';
 import type { Services } from './services.js';
 import { registerAccountArea } from './accounts/index.js';
+import { registerAdmin } from './admin/index.js';
 import { registerConsent } from './consent/index.js';
 import { registerDeletion } from './deletion/index.js';
 import { registerFranceConnect } from './franceconnect/index.js';
@@ -18,6 +19,7 @@ export async function registerDomains(s: Services): Promise<Required<DomainParts
     await registerAccountArea(s),
     registerConsent(s),
     registerFranceConnect(s),
+    registerAdmin(s),
   ];
   return { routers: parts.flatMap((p) => p.routers ?? []), jobs: parts.flatMap((p) => p.jobs ?? []), middlewares: parts.flatMap((p) => p.middlewares ?? []) };
 }

@@ -10,7 +10,7 @@ import type { DestinationStream } from 'pino';
 import { createLogger } from './log.js';
 import { createServices, type Services } from './services.js';
 import { createApp } from './app.js';
-import { startScheduler, type Scheduler } from './jobs/scheduler.js';
+import { startScheduler, type JobStatus, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
 import { KEY_RELOAD_MS } from './oidc/keys.js';
@@ -52,6 +52,8 @@ export async function startGlc(env: Record<string, string | undefined> = process
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
     const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs, onTurn: services.metrics.jobRun });
+    // The console's jobs page reads this instance's scheduler (built after the routers).
+    (app.context as { jobsStatus?: () => JobStatus[] }).jobsStatus = () => scheduler.status();
     // Every instance works the queue of outgoing mail and back-channel logouts.
     await services.outbox.work({
       mail: (job) => deliverMail(services.mailTransport, log, job),

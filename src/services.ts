@@ -25,6 +25,9 @@ import type { FranceConnectService } from './franceconnect/service.js';
 import { createConsentService, type ConsentService } from './consent/service.js';
 import { consentClaimFilter, consentGrantLoader } from './consent/provider-hooks.js';
 import { createDeletionService, type DeletionService } from './deletion/service.js';
+import { createAuditService, type AuditService } from './audit/service.js';
+import { createAdminService, type AdminService } from './admin/service.js';
+import { createHelpTickets, type HelpTickets } from './help/tickets.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { poolStats } from './db/database.js';
 
@@ -54,6 +57,12 @@ export interface Services {
   readonly franceConnectMock: Koa.Middleware | undefined;
   readonly consent: ConsentService;
   readonly deletion: DeletionService;
+  /** The staff audit journal (every staff read and action, chained). */
+  readonly audit: AuditService;
+  /** The back-office: staff, their console login and the help-desk actions. */
+  readonly admin: AdminService;
+  /** Help-desk tickets (« Contacter l’assistance »). */
+  readonly helpTickets: HelpTickets;
   readonly providerHooks: ProviderHooks;
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
   readonly provider: Provider;
@@ -114,6 +123,13 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     ],
   });
 
+  const audit = createAuditService({ db, config });
+  const helpTickets = createHelpTickets(db, config.helpTicketRetentionDays);
+  const admin = createAdminService({
+    db, log, secrets, accountStore, accounts, selfService, throttle, audit, deletion, currentProvider, outbox,
+    inactivityDeleteAfterDays: config.inactivity.deleteAfterDays,
+  });
+
   // The domains' part in the protocol, composed once.
   const providerHooks: ProviderHooks = Object.freeze({
     claimSources,
@@ -140,7 +156,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   return {
     config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, mailTransport, outbox, devMailbox, throttle, metrics,
     franceConnect: franceConnect.service, franceConnectMock: franceConnect.mockMiddleware,
-    consent, deletion, providerHooks,
+    consent, deletion, audit, admin, helpTickets, providerHooks,
     get provider() { return currentProvider(); },
     currentProvider,
     // `glc keys rotate|retire` on any instance reaches every instance within one check period.

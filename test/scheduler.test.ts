@@ -36,7 +36,7 @@ describe('scheduler', () => {
     }).execute();
 
     const names = glc.scheduler.status().map((j) => j.name).sort();
-    expect(names).toEqual(['cleanup-expired', 'consent-maintenance', 'franceconnect-cleanup', 'inactivity-purge', 'purge-unverified-signups']);
+    expect(names).toEqual(['admin-purge', 'cleanup-expired', 'consent-maintenance', 'franceconnect-cleanup', 'inactivity-purge', 'purge-unverified-signups']);
     await until(() => glc.scheduler.status().every((j) => j.runs + j.failures > 0), 'every job ran once');
     for (const job of glc.scheduler.status()) {
       expect(job, job.name).toMatchObject({ runs: 1, failures: 0, skipped: 0 });

@@ -28,6 +28,9 @@ const EVENTS: Record<string, string> = {
   consent_withdrawn: 'Consentement retiré',
   consent_renewed: 'Consentement renouvelé',
   data_exported: 'Téléchargement de mes données',
+  staff_second_factor: 'Connexion à la console du personnel (second facteur)',
+  staff_second_factor_enrolled: 'Second facteur de la console du personnel activé',
+  staff_second_factor_failed: 'Échec du second facteur de la console du personnel',
 };
 
 export function describeEvent(type: string, detail: Record<string, unknown> = {}): string {

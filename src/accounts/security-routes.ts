@@ -19,7 +19,7 @@ export function securityRoutes(s: Services, self: SelfService): Router {
 
   router.get('/securite', requireResident(s), async (ctx) => {
     const resident = (await residentSession(s, ctx))!;
-    const [events, sessions] = await Promise.all([s.accountStore.listEvents(resident.accountId, 50), listSessions(s.db, resident.accountId)]);
+    const [events, sessions, staffEntries] = await Promise.all([s.accountStore.listEvents(resident.accountId, 50), listSessions(s.db, resident.accountId), s.audit.forResident(resident.accountId)]);
     const names = new Map<string, string>();
     const sessionViews = [];
     for (const row of sessions) {
@@ -41,6 +41,7 @@ export function securityRoutes(s: Services, self: SelfService): Router {
       title: 'Sécurité et activité du compte',
       events: events.map((e) => ({ at: e.created_at, text: describeEvent(e.type, e.detail as Record<string, unknown>) })),
       sessions: sessionViews,
+      staffEntries,
       passwordChanged: ctx.query.mot_de_passe === 'modifie',
     });
   });

@@ -10,6 +10,8 @@ import { KEY_RELOAD_MS, keyLine } from '../oidc/keys.js';
 import { registerDeletionCommands } from '../deletion/cli.js';
 import { registerConsentCommands } from '../consent/cli.js';
 import { registerFranceConnectCommands } from '../franceconnect/cli.js';
+import { registerAuditCommands } from '../audit/cli.js';
+import { registerStaffCommands } from '../admin/cli.js';
 import { collect, jsonOption, outputTo, servicesOpener, splitList, UsageError, withDb, type CliHelpers } from './helpers.js';
 import { registerQueueCommands } from '../outbox/cli.js';
 
@@ -172,6 +174,8 @@ export function buildProgram(write: (text: string) => void, running?: Services):
   registerDeletionCommands(program, helpers);
   registerConsentCommands(program, helpers);
   registerFranceConnectCommands(program, helpers);
+  registerAuditCommands(program, helpers);
+  registerStaffCommands(program, helpers);
   registerQueueCommands(program, helpers);
   return program;
 }

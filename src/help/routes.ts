@@ -57,6 +57,8 @@ export function helpRoutes(s: Services): Router {
       return;
     }
     const { email, subject, message, reference } = parsed.data;
+    // Stored as a ticket for the console, and still mailed to the help desk's mailbox.
+    await s.helpTickets.open({ email, subject: SUBJECTS[subject], message, reference, requestId: String(ctx.state.requestId) }, now);
     await s.mailer.send(s.config.supportEmail, 'help-request', { from: email, subject: SUBJECTS[subject], message, reference, requestId: ctx.state.requestId });
     s.log.info({ event: 'help_request', subject, hasReference: Boolean(reference) }, 'help request sent to the help desk');
     render(ctx, 'help/sent.njk', { title: 'Demande envoyée' });
