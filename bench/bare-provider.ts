@@ -17,29 +17,40 @@ async function key(alg: 'ES256' | 'RS256') {
 }
 
 const configuration: Configuration = {
-  clients: [{
-    client_id: process.env.BARE_CLIENT_ID!,
-    client_secret: process.env.BARE_CLIENT_SECRET!,
-    redirect_uris: [process.env.BARE_REDIRECT_URI!],
-    grant_types: ['authorization_code', 'client_credentials'],
-    response_types: ['code'],
-    scope: 'openid profile email deleted_accounts:read',
-    subject_type: 'pairwise',
-    id_token_signed_response_alg: 'RS256',
-  }],
+  clients: [
+    {
+      client_id: process.env.BARE_CLIENT_ID!,
+      client_secret: process.env.BARE_CLIENT_SECRET!,
+      redirect_uris: [process.env.BARE_REDIRECT_URI!],
+      grant_types: ['authorization_code', 'client_credentials'],
+      response_types: ['code'],
+      scope: 'openid profile email deleted_accounts:read',
+      subject_type: 'pairwise',
+      id_token_signed_response_alg: 'RS256',
+    },
+  ],
   jwks: { keys: [await key('ES256'), await key('RS256')] } as Configuration['jwks'],
   pkce: { required: () => true },
   scopes: ['openid', 'profile', 'email', 'deleted_accounts:read'],
   claims: { openid: ['sub'], profile: ['given_name', 'family_name'], email: ['email', 'email_verified'] },
   subjectTypes: ['pairwise', 'public'],
-  pairwiseIdentifier: async (_ctx, accountId, client) => createHmac('sha256', pairwiseSalt).update(`${client.sectorIdentifier}|${accountId}`).digest('base64url'),
+  pairwiseIdentifier: async (_ctx, accountId, client) =>
+    createHmac('sha256', pairwiseSalt).update(`${client.sectorIdentifier}|${accountId}`).digest('base64url'),
   findAccount: async (_ctx, id) => ({
     accountId: id,
     claims: async () => ({ sub: id, given_name: 'Camille', family_name: 'Martin', email: `${id}@example.fr`, email_verified: true }),
   }),
   interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
   features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
-  ttl: { AccessToken: 600, ClientCredentials: 600, AuthorizationCode: 60, IdToken: 3600, Interaction: 3600, Session: 14 * 24 * 3600, Grant: 400 * 24 * 3600 },
+  ttl: {
+    AccessToken: 600,
+    ClientCredentials: 600,
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    Interaction: 3600,
+    Session: 14 * 24 * 3600,
+    Grant: 400 * 24 * 3600,
+  },
 };
 
 const provider = new Provider(issuer, configuration);

@@ -13,7 +13,12 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
   const glc = await startBenchGlc();
   try {
     const s = glc.services;
-    const { clientId, clientSecret } = await s.clients.add({ name: 'Commune de Bench', grantTypes: ['client_credentials'], scope: 'deleted_accounts:read', redirectUris: [] });
+    const { clientId, clientSecret } = await s.clients.add({
+      name: 'Commune de Bench',
+      grantTypes: ['client_credentials'],
+      scope: 'deleted_accounts:read',
+      redirectUris: [],
+    });
     // 4 records out of 5 belong to the polling service, the others to another one.
     const seedStart = performance.now();
     await sql`insert into deleted_accounts (client_id, sub, deleted_at, reason)
@@ -27,7 +32,10 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
 
     const tokenRes = await fetch(`${glc.config.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'deleted_accounts:read' }),
     });
     const { access_token: token } = (await tokenRes.json()) as { access_token: string };
@@ -43,7 +51,15 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
     const rows: Record<string, number | string>[] = [];
     const report = (scenario: string, times: number[], items: number) => {
       times.sort((a, b) => a - b);
-      rows.push({ scenario, requests: times.length, 'records/page': Math.round(items / times.length), 'p50 ms': +percentile(times, 50).toFixed(1), 'p95 ms': +percentile(times, 95).toFixed(1), 'p99 ms': +percentile(times, 99).toFixed(1), 'max ms': +times.at(-1)!.toFixed(1) });
+      rows.push({
+        scenario,
+        requests: times.length,
+        'records/page': Math.round(items / times.length),
+        'p50 ms': +percentile(times, 50).toFixed(1),
+        'p95 ms': +percentile(times, 95).toFixed(1),
+        'p99 ms': +percentile(times, 99).toFixed(1),
+        'max ms': +times.at(-1)!.toFixed(1),
+      });
     };
     for (let i = 0; i < 20; i++) await get(`?limit=1000&cursor=${cursors.encode(clientId, Math.floor(Math.random() * RECORDS))}`); // warm-up
 
@@ -72,13 +88,15 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
     // Four services polling at once.
     times = [];
     items = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let i = 0; i < REQUESTS / 4; i++) {
-        const r = await get(`?limit=1000&cursor=${cursors.encode(clientId, Math.floor(Math.random() * (RECORDS - 2000)))}`);
-        times.push(r.ms);
-        items += r.items;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < REQUESTS / 4; i++) {
+          const r = await get(`?limit=1000&cursor=${cursors.encode(clientId, Math.floor(Math.random() * (RECORDS - 2000)))}`);
+          times.push(r.ms);
+          items += r.items;
+        }
+      }),
+    );
     report('random page of 1,000, 4 concurrent pollers', times, items);
 
     // `since` (time-indexed start).
@@ -95,7 +113,9 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
     const pollSets = async (body: Record<string, unknown>) => {
       const t0 = performance.now();
       const res = await fetch(`${glc.config.issuer}/api/v1/security-events`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ returnImmediately: true, ...body }),
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ returnImmediately: true, ...body }),
       });
       const out = (await res.json()) as { sets: Record<string, string> };
       if (res.status !== 200) throw new Error(`status ${res.status}`);
@@ -129,7 +149,10 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
     }
     report('SET catch-up: ack 1,000 + next 1,000', times, items);
 
-    rows.push({ scenario: `seeding ${RECORDS.toLocaleString('en')} records (generate_series + vacuum analyze)`, 'p50 ms': Math.round(seedMs) });
+    rows.push({
+      scenario: `seeding ${RECORDS.toLocaleString('en')} records (generate_series + vacuum analyze)`,
+      'p50 ms': Math.round(seedMs),
+    });
     return rows;
   } finally {
     await glc.close();
@@ -137,5 +160,14 @@ export async function benchDeletedAccounts(): Promise<Record<string, number | st
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchDeletedAccounts().then((rows) => { console.table(rows); process.exit(0); }, (err: Error) => { console.error(err); process.exit(1); });
+  benchDeletedAccounts().then(
+    (rows) => {
+      console.table(rows);
+      process.exit(0);
+    },
+    (err: Error) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -2,7 +2,12 @@
 import { type Browser, type Page } from '../test/support/browser.js';
 
 /** Follows redirects, signs in and consents when asked, until the browser is sent back to the service. */
-export async function toCallback(browser: Browser, start: string, redirectUri: string, account: { email: string; password: string }): Promise<URL> {
+export async function toCallback(
+  browser: Browser,
+  start: string,
+  redirectUri: string,
+  account: { email: string; password: string },
+): Promise<URL> {
   let page: Page = await browser.follow(await browser.get(start), (u) => u.href.startsWith(redirectUri));
   for (let step = 0; step < 4 && !page.location?.startsWith(redirectUri); step++) {
     if (/action="[^"]*\/login"/.test(page.html)) page = await browser.submit(page, /\/login$/, account);

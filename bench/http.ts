@@ -32,7 +32,14 @@ export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 export const PASSWORD = 'girafe tram fourvière 1789 croissant';
 export const SCOPE = 'openid profile email';
 
-export interface HttpBenchOptions { quick: boolean; seconds: number; rounds: number; label: string; workers: number[]; scenarios: string[] | undefined }
+export interface HttpBenchOptions {
+  quick: boolean;
+  seconds: number;
+  rounds: number;
+  label: string;
+  workers: number[];
+  scenarios: string[] | undefined;
+}
 
 export function httpOptions(argv: string[]): HttpBenchOptions {
   const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -57,7 +64,11 @@ export interface Target {
 }
 
 function tsxNode(args: string[], env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 async function waitReady(url: string, child: ChildProcess): Promise<number> {
@@ -68,17 +79,20 @@ async function waitReady(url: string, child: ChildProcess): Promise<number> {
       const res = await fetch(url);
       await res.arrayBuffer();
       if (res.status === 200) return performance.now() - started;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
-  return () => new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+  return () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
 }
 
 /** RSS of a process and its children (cluster workers), from /proc. */
@@ -89,23 +103,42 @@ export function treeRss(pid: number): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const tree = new Set([pid]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const [child, parent] of parents) if (tree.has(parent) && !tree.has(child)) { tree.add(child); grew = true; }
+    for (const [child, parent] of parents)
+      if (tree.has(parent) && !tree.has(child)) {
+        tree.add(child);
+        grew = true;
+      }
   }
   let kib = 0;
   for (const p of tree) {
     try {
       kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return Math.round(kib / 1024);
 }
 
-export interface Seeded { databaseUrl: string; dataDir: string; secretsKey: string; clientId: string; clientSecret: string; ccClientId: string; ccClientSecret: string; accounts: { email: string; password: string }[]; hash: string; drop(): Promise<void> }
+export interface Seeded {
+  databaseUrl: string;
+  dataDir: string;
+  secretsKey: string;
+  clientId: string;
+  clientSecret: string;
+  ccClientId: string;
+  ccClientSecret: string;
+  accounts: { email: string; password: string }[];
+  hash: string;
+  drop(): Promise<void>;
+}
 
 export async function seedGlc(residents: number): Promise<Seeded> {
   const database = await createTestDatabase();
@@ -116,8 +149,18 @@ export async function seedGlc(residents: number): Promise<Seeded> {
     await migrateToLatest(db);
     const services = await createServices(config, db, createLogger('silent'));
     await registerDomains(services);
-    const client = await services.clients.add({ name: 'Service de bench', organisation: 'Métropole', scope: SCOPE, redirectUris: [REDIRECT_URI] });
-    const cc = await services.clients.add({ name: 'Commune de bench', grantTypes: ['client_credentials'], scope: 'deleted_accounts:read', redirectUris: [] });
+    const client = await services.clients.add({
+      name: 'Service de bench',
+      organisation: 'Métropole',
+      scope: SCOPE,
+      redirectUris: [REDIRECT_URI],
+    });
+    const cc = await services.clients.add({
+      name: 'Commune de bench',
+      grantTypes: ['client_credentials'],
+      scope: 'deleted_accounts:read',
+      redirectUris: [],
+    });
     const hash = await hashPassword(PASSWORD);
     const accounts = [];
     for (let i = 0; i < residents; i++) {
@@ -126,8 +169,15 @@ export async function seedGlc(residents: number): Promise<Seeded> {
       accounts.push({ email, password: PASSWORD });
     }
     return {
-      databaseUrl: database.env.DATABASE_URL!, dataDir: database.env.DATA_DIR, secretsKey, hash,
-      clientId: client.clientId, clientSecret: client.clientSecret!, ccClientId: cc.clientId, ccClientSecret: cc.clientSecret!, accounts,
+      databaseUrl: database.env.DATABASE_URL!,
+      dataDir: database.env.DATA_DIR,
+      secretsKey,
+      hash,
+      clientId: client.clientId,
+      clientSecret: client.clientSecret!,
+      ccClientId: cc.clientId,
+      ccClientSecret: cc.clientSecret!,
+      accounts,
       drop: () => database.drop(),
     };
   } finally {
@@ -135,7 +185,12 @@ export async function seedGlc(residents: number): Promise<Seeded> {
   }
 }
 
-export async function startGlcProcess(seed: Seeded, workers: number, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Target & { coldStartMs: number }> {
+export async function startGlcProcess(
+  seed: Seeded,
+  workers: number,
+  extraEnv: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Target & { coldStartMs: number }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/src/main.js')], {
@@ -143,20 +198,41 @@ export async function startGlcProcess(seed: Seeded, workers: number, extraEnv: R
     // Logs at info level as in production, written to /dev/null (journald's cost is not GLC's).
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      PATH: process.env.PATH, NODE_ENV: 'development', PORT: String(port), ISSUER: issuer, DATABASE_URL: seed.databaseUrl,
-      DATA_DIR: seed.dataDir, SECRETS_KEY: seed.secretsKey, LOG_LEVEL: 'info', GLC_WORKERS: String(workers), ...extraEnv,
+      PATH: process.env.PATH,
+      NODE_ENV: 'development',
+      PORT: String(port),
+      ISSUER: issuer,
+      DATABASE_URL: seed.databaseUrl,
+      DATA_DIR: seed.dataDir,
+      SECRETS_KEY: seed.secretsKey,
+      LOG_LEVEL: 'info',
+      GLC_WORKERS: String(workers),
+      ...extraEnv,
     },
   });
   // extraEnv may set another ISSUER (a load balancer's address): readiness is asked of the process itself.
   const coldStartMs = await waitReady(`http://127.0.0.1:${port}/readyz`, child);
-  return { name: 'glc', issuer, clientId: seed.clientId, clientSecret: seed.clientSecret, process: child, stop: stopper(child), coldStartMs };
+  return {
+    name: 'glc',
+    issuer,
+    clientId: seed.clientId,
+    clientSecret: seed.clientSecret,
+    process: child,
+    stop: stopper(child),
+    coldStartMs,
+  };
 }
 
 export async function startBare(): Promise<Target> {
   const port = await freePort();
   const clientId = 'bare-client';
   const clientSecret = randomUrlSafe();
-  const child = tsxNode(['bench/bare-provider.ts'], { PORT: String(port), BARE_CLIENT_ID: clientId, BARE_CLIENT_SECRET: clientSecret, BARE_REDIRECT_URI: REDIRECT_URI });
+  const child = tsxNode(['bench/bare-provider.ts'], {
+    PORT: String(port),
+    BARE_CLIENT_ID: clientId,
+    BARE_CLIENT_SECRET: clientSecret,
+    BARE_REDIRECT_URI: REDIRECT_URI,
+  });
   const issuer = `http://127.0.0.1:${port}`;
   await waitReady(`${issuer}/.well-known/openid-configuration`, child);
   return { name: 'bare', issuer, clientId, clientSecret, process: child, stop: stopper(child) };
@@ -166,7 +242,9 @@ export function runLoad(scenario: Scenario, env: Record<string, string> = {}): P
   return new Promise((resolve, reject) => {
     const child = tsxNode(['bench/load.ts', JSON.stringify(scenario)], env);
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
       resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult);
@@ -182,8 +260,16 @@ export async function accessToken(t: Target, account: { email: string; password:
   const callback = await toCallback(browser, url, REDIRECT_URI, account);
   const res = await fetch(`${t.issuer}/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${t.clientId}:${t.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT_URI, code_verifier: verifier }),
+    headers: {
+      authorization: `Basic ${Buffer.from(`${t.clientId}:${t.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    }),
   });
   return ((await res.json()) as { access_token: string }).access_token;
 }
@@ -193,7 +279,17 @@ const median = (values: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-export interface ScenarioResult { scenario: string; unit: string; workers?: number; glc: LoadResult[]; bare: LoadResult[]; glcMedian: number; bareMedian: number; ratio: number; pairedRatio: number }
+export interface ScenarioResult {
+  scenario: string;
+  unit: string;
+  workers?: number;
+  glc: LoadResult[];
+  bare: LoadResult[];
+  glcMedian: number;
+  bareMedian: number;
+  ratio: number;
+  pairedRatio: number;
+}
 
 /** Median of the ratios of the runs made side by side (round i of A against round i of B): on a shared machine, steadier than the ratio of medians. */
 export function pairedRatio(a: LoadResult[], b: LoadResult[]): number {
@@ -219,25 +315,84 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
       startups.push(Math.round(glc.coldStartMs));
       const rssIdle = treeRss(glc.process.pid!);
       let rssPeak = rssIdle;
-      const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, treeRss(glc.process.pid!)); }, 250);
+      const sampler = setInterval(() => {
+        rssPeak = Math.max(rssPeak, treeRss(glc.process.pid!));
+      }, 250);
       try {
         const seconds = options.seconds;
         const basic = (t: Target, id = t.clientId, secret = t.clientSecret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
         const ccFor = (t: Target): Scenario => ({
-          kind: 'http', url: `${t.issuer}/token`, method: 'POST', connections: 16, seconds,
-          headers: { authorization: t.name === 'glc' ? basic(t, seed.ccClientId, seed.ccClientSecret) : basic(t), 'content-type': 'application/x-www-form-urlencoded' },
+          kind: 'http',
+          url: `${t.issuer}/token`,
+          method: 'POST',
+          connections: 16,
+          seconds,
+          headers: {
+            authorization: t.name === 'glc' ? basic(t, seed.ccClientId, seed.ccClientSecret) : basic(t),
+            'content-type': 'application/x-www-form-urlencoded',
+          },
           body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
         });
         const flowFor = (t: Target, mode: 'code' | 'login'): Scenario => ({
-          kind: 'flow', mode, issuer: t.issuer, clientId: t.clientId, clientSecret: t.clientSecret, redirectUri: REDIRECT_URI, scope: SCOPE, loops: 16, seconds, accounts: seed.accounts,
+          kind: 'flow',
+          mode,
+          issuer: t.issuer,
+          clientId: t.clientId,
+          clientSecret: t.clientSecret,
+          redirectUri: REDIRECT_URI,
+          scope: SCOPE,
+          loops: 16,
+          seconds,
+          accounts: seed.accounts,
         });
-        const scenarios: { key: string; name: string; unit: string; make: (t: Target) => Promise<Scenario>; onlyGlc?: boolean; allWorkerCounts?: boolean }[] = [
+        const scenarios: {
+          key: string;
+          name: string;
+          unit: string;
+          make: (t: Target) => Promise<Scenario>;
+          onlyGlc?: boolean;
+          allWorkerCounts?: boolean;
+        }[] = [
           { key: 'cc', name: 'client-credentials token', unit: 'tokens/s', make: async (t) => ccFor(t), allWorkerCounts: true },
-          { key: 'code', name: 'code flow (session and consent exist)', unit: 'flows/s', make: async (t) => flowFor(t, 'code'), allWorkerCounts: true },
-          { key: 'userinfo', name: 'userinfo', unit: 'req/s', allWorkerCounts: true, make: async (t) => ({ kind: 'http', url: `${t.issuer}/me`, connections: 16, seconds, headers: { authorization: `Bearer ${await accessToken(t, seed.accounts[0]!)}` } }) },
-          { key: 'discovery', name: 'discovery', unit: 'req/s', make: async (t) => ({ kind: 'http', url: `${t.issuer}/.well-known/openid-configuration`, connections: 16, seconds }) },
-          { key: 'jwks', name: 'JWKS', unit: 'req/s', make: async (t) => ({ kind: 'http', url: `${t.issuer}/jwks`, connections: 16, seconds }) },
-          { key: 'login', name: 'password login (argon2id) vs argon2 alone on all cores', unit: 'logins/s', onlyGlc: true, make: async (t) => flowFor(t, 'login') },
+          {
+            key: 'code',
+            name: 'code flow (session and consent exist)',
+            unit: 'flows/s',
+            make: async (t) => flowFor(t, 'code'),
+            allWorkerCounts: true,
+          },
+          {
+            key: 'userinfo',
+            name: 'userinfo',
+            unit: 'req/s',
+            allWorkerCounts: true,
+            make: async (t) => ({
+              kind: 'http',
+              url: `${t.issuer}/me`,
+              connections: 16,
+              seconds,
+              headers: { authorization: `Bearer ${await accessToken(t, seed.accounts[0]!)}` },
+            }),
+          },
+          {
+            key: 'discovery',
+            name: 'discovery',
+            unit: 'req/s',
+            make: async (t) => ({ kind: 'http', url: `${t.issuer}/.well-known/openid-configuration`, connections: 16, seconds }),
+          },
+          {
+            key: 'jwks',
+            name: 'JWKS',
+            unit: 'req/s',
+            make: async (t) => ({ kind: 'http', url: `${t.issuer}/jwks`, connections: 16, seconds }),
+          },
+          {
+            key: 'login',
+            name: 'password login (argon2id) vs argon2 alone on all cores',
+            unit: 'logins/s',
+            onlyGlc: true,
+            make: async (t) => flowFor(t, 'login'),
+          },
         ];
         for (const s of scenarios) {
           if (workers !== options.workers[0] && !s.allWorkerCounts) continue;
@@ -246,14 +401,29 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
           const bareRuns: LoadResult[] = [];
           for (let round = 0; round < options.rounds; round++) {
             glcRuns.push(await runLoad(await s.make(glc)));
-            if (s.onlyGlc) bareRuns.push(await runLoad({ kind: 'argon2', hash: seed.hash, password: PASSWORD, seconds }, { UV_THREADPOOL_SIZE: String(cores) }));
+            if (s.onlyGlc)
+              bareRuns.push(
+                await runLoad({ kind: 'argon2', hash: seed.hash, password: PASSWORD, seconds }, { UV_THREADPOOL_SIZE: String(cores) }),
+              );
             else bareRuns.push(await runLoad(await s.make(bare)));
           }
           const glcMedian = median(glcRuns.map((r) => r.perSecond));
           const bareMedian = median(bareRuns.map((r) => r.perSecond));
-          const r: ScenarioResult = { scenario: s.name, unit: s.unit, workers, glc: glcRuns, bare: bareRuns, glcMedian, bareMedian, ratio: Math.round((glcMedian / bareMedian) * 100) / 100, pairedRatio: pairedRatio(glcRuns, bareRuns) };
+          const r: ScenarioResult = {
+            scenario: s.name,
+            unit: s.unit,
+            workers,
+            glc: glcRuns,
+            bare: bareRuns,
+            glcMedian,
+            bareMedian,
+            ratio: Math.round((glcMedian / bareMedian) * 100) / 100,
+            pairedRatio: pairedRatio(glcRuns, bareRuns),
+          };
           results.push(r);
-          process.stderr.write(`  ${s.name} [${workers} process(es)]: GLC ${glcMedian} / bare ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)})\n`);
+          process.stderr.write(
+            `  ${s.name} [${workers} process(es)]: GLC ${glcMedian} / bare ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)})\n`,
+          );
         }
       } finally {
         clearInterval(sampler);
@@ -268,8 +438,15 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
       const off = await startGlcProcess(seed, 1, { METRICS: 'off' });
       try {
         const cc = (t: Target): Scenario => ({
-          kind: 'http', url: `${t.issuer}/token`, method: 'POST', connections: 16, seconds: options.seconds,
-          headers: { authorization: `Basic ${Buffer.from(`${seed.ccClientId}:${seed.ccClientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+          kind: 'http',
+          url: `${t.issuer}/token`,
+          method: 'POST',
+          connections: 16,
+          seconds: options.seconds,
+          headers: {
+            authorization: `Basic ${Buffer.from(`${seed.ccClientId}:${seed.ccClientSecret}`).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
           body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
         });
         const withRuns: LoadResult[] = [];
@@ -280,7 +457,17 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
         }
         const a = median(withRuns.map((r) => r.perSecond));
         const b = median(withoutRuns.map((r) => r.perSecond));
-        results.push({ scenario: 'client-credentials, GLC with metrics (vs GLC with METRICS=off in the bare column)', unit: 'tokens/s', workers: 1, glc: withRuns, bare: withoutRuns, glcMedian: a, bareMedian: b, ratio: Math.round((a / b) * 100) / 100, pairedRatio: pairedRatio(withRuns, withoutRuns) });
+        results.push({
+          scenario: 'client-credentials, GLC with metrics (vs GLC with METRICS=off in the bare column)',
+          unit: 'tokens/s',
+          workers: 1,
+          glc: withRuns,
+          bare: withoutRuns,
+          glcMedian: a,
+          bareMedian: b,
+          ratio: Math.round((a / b) * 100) / 100,
+          pairedRatio: pairedRatio(withRuns, withoutRuns),
+        });
         process.stderr.write(`  metrics cost: with ${a} / without ${b} tokens/s = ${(a / b).toFixed(2)}\n`);
       } finally {
         await on.stop();
@@ -293,22 +480,45 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
   }
 
   const date = new Date().toISOString();
-  const report = { date, label: options.label, commit, machine: { cores, cpu: os.cpus()[0]?.model, node: process.version }, options, results, memory, coldStartMs: startups };
+  const report = {
+    date,
+    label: options.label,
+    commit,
+    machine: { cores, cpu: os.cpus()[0]?.model, node: process.version },
+    options,
+    results,
+    memory,
+    coldStartMs: startups,
+  };
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const file = path.join(root, 'bench/results', `${date.slice(0, 16).replace(/:/g, '')}-${options.label}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(`  → ${path.relative(root, file)}\n`);
   process.stdout.write(`\n${markdownTable(report)}\n`);
   return [
-    ...results.map((r) => ({ scenario: r.scenario, processes: r.workers ?? 1, unit: r.unit, GLC: r.glcMedian, bare: r.bareMedian, 'GLC/bare': r.ratio, paired: r.pairedRatio })),
+    ...results.map((r) => ({
+      scenario: r.scenario,
+      processes: r.workers ?? 1,
+      unit: r.unit,
+      GLC: r.glcMedian,
+      bare: r.bareMedian,
+      'GLC/bare': r.ratio,
+      paired: r.pairedRatio,
+    })),
     ...Object.entries(memory).map(([k, v]) => ({ scenario: k, GLC: v })),
     { scenario: 'cold start to ready ms', GLC: startups.join(', ') },
   ];
 }
 
 export function markdownTable(report: { results: ScenarioResult[]; memory: Record<string, number>; coldStartMs: number[] }): string {
-  const lines = ['| scenario | GLC processes | bare library (or ceiling), median | GLC, median | GLC / bare (medians) | GLC / bare (paired rounds) |', '|---|---|---|---|---|---|'];
-  for (const r of report.results) lines.push(`| ${r.scenario} (${r.unit}) | ${r.workers ?? 1} | ${r.bareMedian} | ${r.glcMedian} | ${r.ratio.toFixed(2)} | ${r.pairedRatio.toFixed(2)} |`);
+  const lines = [
+    '| scenario | GLC processes | bare library (or ceiling), median | GLC, median | GLC / bare (medians) | GLC / bare (paired rounds) |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of report.results)
+    lines.push(
+      `| ${r.scenario} (${r.unit}) | ${r.workers ?? 1} | ${r.bareMedian} | ${r.glcMedian} | ${r.ratio.toFixed(2)} | ${r.pairedRatio.toFixed(2)} |`,
+    );
   for (const [k, v] of Object.entries(report.memory)) lines.push(`| ${k} | | | ${v} | | |`);
   lines.push(`| cold start to ready (ms) | | | ${report.coldStartMs.join(', ')} | | |`);
   return lines.join('\n');

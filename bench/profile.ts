@@ -7,7 +7,11 @@ import path from 'node:path';
 import { accessToken, runLoad, seedGlc, startGlcProcess, REDIRECT_URI, SCOPE } from './http.js';
 import type { Scenario } from './load.js';
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+}
 const which = process.argv[2] ?? 'cc';
 const seconds = Number(process.argv[3] ?? 5);
 const dir = path.resolve('bench/results/profiles');
@@ -18,11 +22,37 @@ const seed = await seedGlc(16);
 const glc = await startGlcProcess(seed, 1, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 try {
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-  const scenario: Scenario = which === 'cc'
-    ? { kind: 'http', url: `${glc.issuer}/token`, method: 'POST', connections: 16, seconds, headers: { authorization: basic(seed.ccClientId, seed.ccClientSecret), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread' }
-    : which === 'userinfo'
-      ? { kind: 'http', url: `${glc.issuer}/me`, connections: 16, seconds, headers: { authorization: `Bearer ${await accessToken(glc, seed.accounts[0]!)}` } }
-      : { kind: 'flow', mode: 'code', issuer: glc.issuer, clientId: seed.clientId, clientSecret: seed.clientSecret, redirectUri: REDIRECT_URI, scope: SCOPE, loops: 16, seconds, accounts: seed.accounts };
+  const scenario: Scenario =
+    which === 'cc'
+      ? {
+          kind: 'http',
+          url: `${glc.issuer}/token`,
+          method: 'POST',
+          connections: 16,
+          seconds,
+          headers: { authorization: basic(seed.ccClientId, seed.ccClientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
+        }
+      : which === 'userinfo'
+        ? {
+            kind: 'http',
+            url: `${glc.issuer}/me`,
+            connections: 16,
+            seconds,
+            headers: { authorization: `Bearer ${await accessToken(glc, seed.accounts[0]!)}` },
+          }
+        : {
+            kind: 'flow',
+            mode: 'code',
+            issuer: glc.issuer,
+            clientId: seed.clientId,
+            clientSecret: seed.clientSecret,
+            redirectUri: REDIRECT_URI,
+            scope: SCOPE,
+            loops: 16,
+            seconds,
+            accounts: seed.accounts,
+          };
   console.log(which, await runLoad(scenario));
 } finally {
   await glc.stop();
@@ -41,11 +71,19 @@ for (const n of profile.nodes) {
 const byPackage = new Map<string, number>();
 for (const n of profile.nodes) {
   const m = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(n.callFrame.url);
-  const pkg = m ? m[1]! : n.callFrame.url.includes('/dist/') ? 'GLC (dist)' : n.callFrame.url ? 'node:internals' : n.callFrame.functionName || '(native)';
+  const pkg = m
+    ? m[1]!
+    : n.callFrame.url.includes('/dist/')
+      ? 'GLC (dist)'
+      : n.callFrame.url
+        ? 'node:internals'
+        : n.callFrame.functionName || '(native)';
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + n.hitCount);
 }
 console.log(`\n${path.join('bench/results/profiles', file)}\nself time by package:`);
-for (const [k, v] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+for (const [k, v] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15))
+  console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
 console.log('top functions (self):');
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25))
+  console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
 process.exit(0);

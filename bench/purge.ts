@@ -26,45 +26,73 @@ export async function seed(s: BenchGlc['services'], era: number): Promise<number
   await sql`insert into account_subjects (account_id, client_id, sub)
     select a.id, c.client_id, encode(sha256(convert_to(c.client_id || a.id::text, 'UTF8')), 'hex')
     from accounts a cross join (values ('glc_bench_toodego'), ('glc_bench_commune')) c(client_id)`.execute(s.db);
-  await sql`insert into account_events (account_id, type, detail) select id, t, '{}' from accounts cross join (values ('login'), ('signup')) e(t)`.execute(s.db);
+  await sql`insert into account_events (account_id, type, detail) select id, t, '{}' from accounts cross join (values ('login'), ('signup')) e(t)`.execute(
+    s.db,
+  );
   await sql`insert into oidc_payloads (model, id, payload, grant_id, expires_at)
     select 'Grant', 'g-' || a.id, jsonb_build_object('accountId', a.id::text, 'clientId', 'glc_bench_toodego'), null, now() + interval '300 days' from accounts a
     union all
-    select 'RefreshToken', 'r-' || a.id, jsonb_build_object('accountId', a.id::text, 'clientId', 'glc_bench_toodego', 'grantId', 'g-' || a.id), 'g-' || a.id, now() - interval '1 day' from accounts a`.execute(s.db);
+    select 'RefreshToken', 'r-' || a.id, jsonb_build_object('accountId', a.id::text, 'clientId', 'glc_bench_toodego', 'grantId', 'g-' || a.id), 'g-' || a.id, now() - interval '1 day' from accounts a`.execute(
+    s.db,
+  );
   // Half of the residents consented to Toodego: a consent row and a one-entry journal chain
   // (valid hashes), so that the purge appends and pseudonymises for real.
   await sql`insert into clients (client_id, name, metadata) values
       ('glc_bench_toodego', 'Toodego (banc)', ${JSON.stringify({ redirect_uris: ['https://toodego.example.fr/cb'] })}::jsonb),
       ('glc_bench_commune', 'Commune (banc)', ${JSON.stringify({ redirect_uris: ['https://commune.example.fr/cb'] })}::jsonb)
     on conflict do nothing`.execute(s.db);
-  const consenting = (await sql<{ id: string }>`select id::text from accounts where get_byte(uuid_send(id), 15) % 2 = 0`.execute(s.db)).rows.map((r) => r.id);
+  const consenting = (
+    await sql<{ id: string }>`select id::text from accounts where get_byte(uuid_send(id), 15) % 2 = 0`.execute(s.db)
+  ).rows.map((r) => r.id);
   await sql`insert into consents (account_id, client_id, status, claims, request_version, method, granted_at, updated_at, expires_at)
     select id, 'glc_bench_toodego', 'active', '{email}', 1, 'web_form', ${new Date(era)}, ${new Date(era)}, ${new Date(era + 395 * DAY)}
     from unnest(${consenting}::uuid[]) as t(id)`.execute(s.db);
   for (let i = 0; i < consenting.length; i += 5000) {
     const entries = consenting.slice(i, i + 5000).map((id) => {
-      const e = { subject: s.secrets.hmac('consent-pseudonym', id), seq: 1, event: 'granted', client_id: 'glc_bench_toodego', detail: { claims: ['email'], method: 'web_form' }, at: new Date(era), prev_hash: null };
+      const e = {
+        subject: s.secrets.hmac('consent-pseudonym', id),
+        seq: 1,
+        event: 'granted',
+        client_id: 'glc_bench_toodego',
+        detail: { claims: ['email'], method: 'web_form' },
+        at: new Date(era),
+        prev_hash: null,
+      };
       return { ...e, id, hash: entryHash(e) };
     });
     await sql`insert into consent_journal (subject, account_id, seq, event, client_id, detail, at, prev_hash, hash)
       select subject, id, 1, 'granted', 'glc_bench_toodego', ${JSON.stringify(entries[0]!.detail)}::jsonb, ${new Date(era)}, null, hash
-      from unnest(${entries.map((e) => e.subject)}::text[], ${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.hash)}::text[]) as t(subject, id, hash)`.execute(s.db);
+      from unnest(${entries.map((e) => e.subject)}::text[], ${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.hash)}::text[]) as t(subject, id, hash)`.execute(
+      s.db,
+    );
   }
   await sql`analyze`.execute(s.db);
   return performance.now() - t0;
 }
 
-async function measure(label: string, s: BenchGlc['services'], cleanups: 'all' | 'none', era: number): Promise<Record<string, number | string>> {
+async function measure(
+  label: string,
+  s: BenchGlc['services'],
+  cleanups: 'all' | 'none',
+  era: number,
+): Promise<Record<string, number | string>> {
   const seedMs = await seed(s, era);
   let notices = 0;
   // Mail is rendered (GLC's work) but goes to a counting stub: the bench measures GLC, not an SMTP server.
-  const mailer: Mailer = { send: async (to, template, vars) => { composeMail(to, template, vars); notices += 1; } };
+  const mailer: Mailer = {
+    send: async (to, template, vars) => {
+      composeMail(to, template, vars);
+      notices += 1;
+    },
+  };
   // The same deletion routine as the root's, with its cleanups (consent journal, throttling) or none.
   const deletion = createDeletionService({
-    ...s, mailer,
-    batchCleanups: cleanups === 'all'
-      ? [(trx, ids, now) => s.consent.onAccountsDeleted(trx, ids, now), (trx, ids) => deleteThrottleKeysOfAccounts(s, trx, ids)]
-      : [],
+    ...s,
+    mailer,
+    batchCleanups:
+      cleanups === 'all'
+        ? [(trx, ids, now) => s.consent.onAccountsDeleted(trx, ids, now), (trx, ids) => deleteThrottleKeysOfAccounts(s, trx, ids)]
+        : [],
   });
   const samples: number[] = [];
   const rssBefore = process.memoryUsage().rss;
@@ -88,7 +116,11 @@ async function measure(label: string, s: BenchGlc['services'], cleanups: 'all' |
     'notices sent': notices,
     'accounts left': await count('select count(*)::int as n from accounts'),
     'grants+tokens left': await count(`select count(*)::int as n from oidc_payloads where model in ('Grant', 'RefreshToken')`),
-    'deletion journal entries': (await sql<{ n: number }>`select count(*)::int as n from consent_journal where event = 'deleted_with_account' and at = ${purgeNow}`.execute(s.db)).rows[0]!.n,
+    'deletion journal entries': (
+      await sql<{
+        n: number;
+      }>`select count(*)::int as n from consent_journal where event = 'deleted_with_account' and at = ${purgeNow}`.execute(s.db)
+    ).rows[0]!.n,
     'journal intact': (await s.consent.verifyJournal()).ok ? 'yes' : 'NO',
     'RSS before MiB': mib(rssBefore),
     'RSS min MiB': mib(Math.min(...samples)),
@@ -103,9 +135,13 @@ export async function benchPurge(): Promise<Record<string, number | string>[]> {
   const glc = await startBenchGlc();
   try {
     const s = glc.services;
-    const rows = [await measure(`purge of ${ACCOUNTS.toLocaleString('en')} accounts, all domains' cleanups`, s, 'all', Date.now() + 5_000 * DAY)];
+    const rows = [
+      await measure(`purge of ${ACCOUNTS.toLocaleString('en')} accounts, all domains' cleanups`, s, 'all', Date.now() + 5_000 * DAY),
+    ];
     // The deletion routine alone (no per-account cleanup registered by other domains).
-    rows.push(await measure(`purge of ${ACCOUNTS.toLocaleString('en')} accounts, deletion routine alone`, s, 'none', Date.now() + 10_000 * DAY));
+    rows.push(
+      await measure(`purge of ${ACCOUNTS.toLocaleString('en')} accounts, deletion routine alone`, s, 'none', Date.now() + 10_000 * DAY),
+    );
     return rows;
   } finally {
     await glc.close();
@@ -113,5 +149,14 @@ export async function benchPurge(): Promise<Record<string, number | string>[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchPurge().then((rows) => { console.table(rows); process.exit(0); }, (err: Error) => { console.error(err); process.exit(1); });
+  benchPurge().then(
+    (rows) => {
+      console.table(rows);
+      process.exit(0);
+    },
+    (err: Error) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

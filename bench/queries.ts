@@ -17,7 +17,7 @@ const statements: string[] = [];
 const originalQuery = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const first = args[0] as string | { text?: string };
-  statements.push(typeof first === 'string' ? first : first?.text ?? '?');
+  statements.push(typeof first === 'string' ? first : (first?.text ?? '?'));
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
 
@@ -33,7 +33,14 @@ export async function benchQueries(): Promise<Record<string, number | string>[]>
   const database = await createTestDatabase();
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const glc = await startGlc({ NODE_ENV: 'development', PORT: String(port), ISSUER: issuer, LOG_LEVEL: 'silent', SECRETS_KEY: randomBytes(32).toString('hex'), ...database.env });
+  const glc = await startGlc({
+    NODE_ENV: 'development',
+    PORT: String(port),
+    ISSUER: issuer,
+    LOG_LEVEL: 'silent',
+    SECRETS_KEY: randomBytes(32).toString('hex'),
+    ...database.env,
+  });
   await new Promise((r) => setTimeout(r, 2_500)); // the jobs' first turn, 1 s after start, is not a request's
   const rows: Record<string, number | string>[] = [];
   const show = process.argv.includes('--sql');
@@ -44,27 +51,54 @@ export async function benchQueries(): Promise<Record<string, number | string>[]>
   try {
     const s = glc.services;
     const redirectUri = 'http://127.0.0.1:9/callback';
-    const client = await s.clients.add({ name: 'Service', organisation: 'Métropole', scope: 'openid profile email', redirectUris: [redirectUri] });
-    const cc = await s.clients.add({ name: 'Commune', grantTypes: ['client_credentials'], scope: 'deleted_accounts:read', redirectUris: [] });
+    const client = await s.clients.add({
+      name: 'Service',
+      organisation: 'Métropole',
+      scope: 'openid profile email',
+      redirectUris: [redirectUri],
+    });
+    const cc = await s.clients.add({
+      name: 'Commune',
+      grantTypes: ['client_credentials'],
+      scope: 'deleted_accounts:read',
+      redirectUris: [],
+    });
     const account = { email: 'requetes@example.fr', password: 'girafe tram fourvière 1789 croissant' };
     await s.accountStore.create({ email: account.email, passwordHash: await hashPassword(account.password), emailVerifiedAt: new Date() });
     const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
-    const ccToken = () => fetch(`${issuer}/token`, { method: 'POST', headers: { authorization: basic(cc.clientId, cc.clientSecret!), ...form }, body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread' }).then((r) => r.json());
+    const ccToken = () =>
+      fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: basic(cc.clientId, cc.clientSecret!), ...form },
+        body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
+      }).then((r) => r.json());
     await ccToken();
     report('client-credentials token', (await counted(ccToken)).queries);
 
     const browser = new Browser(issuer);
-    const authorize = (verifier: string) => `${issuer}/auth?${new URLSearchParams({ client_id: client.clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid profile email', state: randomUrlSafe(), nonce: randomUrlSafe(), code_challenge: codeChallenge(verifier), code_challenge_method: 'S256' })}`;
+    const authorize = (verifier: string) =>
+      `${issuer}/auth?${new URLSearchParams({ client_id: client.clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid profile email', state: randomUrlSafe(), nonce: randomUrlSafe(), code_challenge: codeChallenge(verifier), code_challenge_method: 'S256' })}`;
     await toCallback(browser, authorize(randomUrlSafe()), redirectUri, account); // login and consent, once
     const verifier = randomUrlSafe();
     const { value: callback, queries: authQueries } = await counted(() => toCallback(browser, authorize(verifier), redirectUri, account));
     report('authorize (session and consent exist)', authQueries);
-    const { value: tokens, queries: tokenQueries } = await counted(async () => ((await (await fetch(`${issuer}/token`, {
-      method: 'POST', headers: { authorization: basic(client.clientId, client.clientSecret!), ...form },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: redirectUri, code_verifier: verifier }),
-    })).json()) as { access_token: string }));
+    const { value: tokens, queries: tokenQueries } = await counted(
+      async () =>
+        (await (
+          await fetch(`${issuer}/token`, {
+            method: 'POST',
+            headers: { authorization: basic(client.clientId, client.clientSecret!), ...form },
+            body: new URLSearchParams({
+              grant_type: 'authorization_code',
+              code: callback.searchParams.get('code')!,
+              redirect_uri: redirectUri,
+              code_verifier: verifier,
+            }),
+          })
+        ).json()) as { access_token: string },
+    );
     report('token (authorization code)', tokenQueries);
     const me = () => fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } }).then((r) => r.json());
     report('userinfo', (await counted(me)).queries);

@@ -3,7 +3,8 @@ import { sql, type Kysely } from 'kysely';
 // Foundation tables: protocol state of oidc-provider, clients, signing keys, accounts,
 // email tokens, account activity and throttling counters.
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('oidc_payloads')
+  await db.schema
+    .createTable('oidc_payloads')
     .addColumn('model', 'text', (c) => c.notNull())
     .addColumn('id', 'text', (c) => c.notNull())
     .addColumn('payload', 'jsonb', (c) => c.notNull())
@@ -18,9 +19,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('oidc_payloads_uid').on('oidc_payloads').column('uid').execute();
   await db.schema.createIndex('oidc_payloads_expires_at').on('oidc_payloads').column('expires_at').execute();
   // Sessions are found by account for « me déconnecter partout » and account deletion.
-  await sql`create index oidc_payloads_account on oidc_payloads ((payload->>'accountId')) where model in ('Session','Grant','AccessToken','RefreshToken','AuthorizationCode')`.execute(db);
+  await sql`create index oidc_payloads_account on oidc_payloads ((payload->>'accountId')) where model in ('Session','Grant','AccessToken','RefreshToken','AuthorizationCode')`.execute(
+    db,
+  );
 
-  await db.schema.createTable('clients')
+  await db.schema
+    .createTable('clients')
     .addColumn('client_id', 'text', (c) => c.primaryKey())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('organisation', 'text')
@@ -37,7 +41,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
-  await db.schema.createTable('signing_keys')
+  await db.schema
+    .createTable('signing_keys')
     .addColumn('kid', 'text', (c) => c.primaryKey())
     .addColumn('alg', 'text', (c) => c.notNull())
     .addColumn('private_jwk_encrypted', 'text', (c) => c.notNull())
@@ -45,7 +50,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('retired_at', 'timestamptz')
     .execute();
 
-  await db.schema.createTable('accounts')
+  await db.schema
+    .createTable('accounts')
     .addColumn('id', 'uuid', (c) => c.primaryKey())
     .addColumn('email', 'text')
     .addColumn('email_verified_at', 'timestamptz')
@@ -70,7 +76,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create unique index accounts_email_unique on accounts (lower(email))`.execute(db);
   await db.schema.createIndex('accounts_last_activity').on('accounts').column('last_activity_at').execute();
 
-  await db.schema.createTable('email_tokens')
+  await db.schema
+    .createTable('email_tokens')
     .addColumn('token_hash', 'text', (c) => c.primaryKey())
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('purpose', 'text', (c) => c.notNull())
@@ -81,7 +88,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('email_tokens_account').on('email_tokens').column('account_id').execute();
 
-  await db.schema.createTable('account_events')
+  await db.schema
+    .createTable('account_events')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('type', 'text', (c) => c.notNull())
@@ -90,7 +98,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('account_events_account').on('account_events').columns(['account_id', 'created_at']).execute();
 
-  await db.schema.createTable('rate_limits')
+  await db.schema
+    .createTable('rate_limits')
     .addColumn('key', 'text', (c) => c.primaryKey())
     .addColumn('failures', 'integer', (c) => c.notNull())
     .addColumn('window_started_at', 'timestamptz', (c) => c.notNull())

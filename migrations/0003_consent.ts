@@ -4,7 +4,8 @@ import { sql, type Kysely } from 'kysely';
 // The journal has no foreign key to accounts on purpose: its entries outlive the account
 // (pseudonymised) for the legal proof period. A trigger keeps it append-only.
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('consents')
+  await db.schema
+    .createTable('consents')
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('client_id', 'text', (c) => c.notNull().references('clients.client_id').onDelete('cascade'))
     .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('active', 'withdrawn', 'expired')`))
@@ -22,10 +23,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('grant_id', 'text')
     .addPrimaryKeyConstraint('consents_pk', ['account_id', 'client_id'])
     .execute();
-  await db.schema.createIndex('consents_active_expiry').on('consents').column('expires_at').where(sql.ref('status'), '=', 'active').execute();
+  await db.schema
+    .createIndex('consents_active_expiry')
+    .on('consents')
+    .column('expires_at')
+    .where(sql.ref('status'), '=', 'active')
+    .execute();
   await db.schema.createIndex('consents_client').on('consents').column('client_id').execute();
 
-  await db.schema.createTable('consent_journal')
+  await db.schema
+    .createTable('consent_journal')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('subject', 'text', (c) => c.notNull())
     .addColumn('account_id', 'uuid')
@@ -40,7 +47,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('consent_journal_subject_seq', ['subject', 'seq'])
     .execute();
   await db.schema.createIndex('consent_journal_account').on('consent_journal').column('account_id').execute();
-  await db.schema.createIndex('consent_journal_purge').on('consent_journal').column('purge_after').where(sql.ref('purge_after'), 'is not', null).execute();
+  await db.schema
+    .createIndex('consent_journal_purge')
+    .on('consent_journal')
+    .column('purge_after')
+    .where(sql.ref('purge_after'), 'is not', null)
+    .execute();
 
   // Append-only: the chained columns never change; account_id may only be erased and
   // purge_after only set (account deletion); rows may only be deleted once marked for purge.

@@ -3,7 +3,8 @@ import { sql, type Kysely } from 'kysely';
 // Deletion domain: the services that know each account (and by which sub), the records of
 // deleted accounts that services poll, and the inactivity warnings already sent.
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('account_subjects')
+  await db.schema
+    .createTable('account_subjects')
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('sub', 'text', (c) => c.notNull())
@@ -11,7 +12,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('account_subjects_pk', ['account_id', 'client_id'])
     .execute();
 
-  await db.schema.createTable('deleted_accounts')
+  await db.schema
+    .createTable('deleted_accounts')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('sub', 'text', (c) => c.notNull())
@@ -23,7 +25,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('deleted_accounts_client_time').on('deleted_accounts').columns(['client_id', 'deleted_at']).execute();
   await db.schema.createIndex('deleted_accounts_deleted_at').on('deleted_accounts').column('deleted_at').execute();
 
-  await db.schema.createTable('inactivity_warnings')
+  await db.schema
+    .createTable('inactivity_warnings')
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('days_before', 'integer', (c) => c.notNull())
     .addColumn('activity_at', 'timestamptz', (c) => c.notNull())

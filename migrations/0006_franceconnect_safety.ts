@@ -9,7 +9,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   // « Ce n’est pas mon compte »: this FranceConnect identity is never linked automatically to
   // this account again (sub stored as a SHA-256 hash).
-  await db.schema.createTable('franceconnect_link_refusals')
+  await db.schema
+    .createTable('franceconnect_link_refusals')
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('sub_hash', 'text', (c) => c.notNull())
     .addColumn('refused_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -19,7 +20,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // An unknown sub whose certified identity equals that of an account linked to another sub,
   // an account without password: never relinked automatically; the help desk (SAU) handles it
   // with this reference.
-  await db.schema.createTable('franceconnect_recovery_requests')
+  await db.schema
+    .createTable('franceconnect_recovery_requests')
     .addColumn('reference', 'text', (c) => c.primaryKey())
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('new_sub', 'text', (c) => c.notNull())
@@ -29,8 +31,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
     .addColumn('resolved_at', 'timestamptz')
     .execute();
-  await db.schema.createIndex('franceconnect_recovery_requests_account').on('franceconnect_recovery_requests').column('account_id').execute();
-  await db.schema.createIndex('franceconnect_recovery_requests_expires').on('franceconnect_recovery_requests').column('expires_at').execute();
+  await db.schema
+    .createIndex('franceconnect_recovery_requests_account')
+    .on('franceconnect_recovery_requests')
+    .column('account_id')
+    .execute();
+  await db.schema
+    .createIndex('franceconnect_recovery_requests_expires')
+    .on('franceconnect_recovery_requests')
+    .column('expires_at')
+    .execute();
 }
 
 export async function down(): Promise<void> {

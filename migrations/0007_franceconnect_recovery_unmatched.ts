@@ -4,8 +4,14 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('franceconnect_recovery_requests').alterColumn('account_id', (c) => c.dropNotNull()).execute();
-  await db.schema.alterTable('franceconnect_recovery_requests').alterColumn('old_sub_hash', (c) => c.dropNotNull()).execute();
+  await db.schema
+    .alterTable('franceconnect_recovery_requests')
+    .alterColumn('account_id', (c) => c.dropNotNull())
+    .execute();
+  await db.schema
+    .alterTable('franceconnect_recovery_requests')
+    .alterColumn('old_sub_hash', (c) => c.dropNotNull())
+    .execute();
   await db.schema.alterTable('franceconnect_recovery_requests').addColumn('identity', 'jsonb').execute();
   await db.schema.createIndex('franceconnect_recovery_requests_new_sub').on('franceconnect_recovery_requests').column('new_sub').execute();
 }

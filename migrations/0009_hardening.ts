@@ -6,7 +6,10 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('signing_keys').addColumn('activates_at', 'timestamptz').execute();
   await sql`update signing_keys set activates_at = created_at`.execute(db);
-  await db.schema.alterTable('signing_keys').alterColumn('activates_at', (c) => c.setNotNull()).execute();
+  await db.schema
+    .alterTable('signing_keys')
+    .alterColumn('activates_at', (c) => c.setNotNull())
+    .execute();
 }
 
 export async function down(): Promise<void> {

@@ -4,7 +4,8 @@
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createTable('staff_roles')
+  await db.schema
+    .createTable('staff_roles')
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('assistance', 'dpo', 'admin')`))
     .addColumn('granted_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -12,7 +13,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('staff_roles_pk', ['account_id', 'role'])
     .execute();
 
-  await db.schema.createTable('staff_second_factors')
+  await db.schema
+    .createTable('staff_second_factors')
     .addColumn('account_id', 'uuid', (c) => c.primaryKey().references('accounts.id').onDelete('cascade'))
     .addColumn('totp_secret_encrypted', 'text', (c) => c.notNull())
     .addColumn('confirmed_at', 'timestamptz')
@@ -21,7 +23,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
-  await db.schema.createTable('staff_sessions')
+  await db.schema
+    .createTable('staff_sessions')
     .addColumn('id_hash', 'text', (c) => c.primaryKey())
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
@@ -30,7 +33,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('staff_sessions_account').on('staff_sessions').column('account_id').execute();
 
-  await db.schema.createTable('audit_journal')
+  await db.schema
+    .createTable('audit_journal')
     .addColumn('seq', 'integer', (c) => c.primaryKey())
     .addColumn('staff_account_id', 'text', (c) => c.notNull())
     .addColumn('staff_email', 'text', (c) => c.notNull())

@@ -28,7 +28,9 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
 
   if (s.config.metricsEnabled) app.use(requestMetrics(s.metrics));
   app.use(requestLog(s.log));
-  app.use(securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }));
+  app.use(
+    securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }),
+  );
   app.use(errorHandler(s.log));
   app.use(refuseControlCharactersInUrl());
 
@@ -45,7 +47,16 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   });
 
   for (const middleware of extraMiddlewares) app.use(middleware);
-  const routers = [metricsRoutes(s.config.metricsToken, () => collectMetrics(s.metrics.registry)), opsRoutes(s), staticPageRoutes(s.config), docsRoutes(), helpRoutes(s), interactionRoutes(s), accountRoutes(s), ...extraRouters];
+  const routers = [
+    metricsRoutes(s.config.metricsToken, () => collectMetrics(s.metrics.registry)),
+    opsRoutes(s),
+    staticPageRoutes(s.config),
+    docsRoutes(),
+    helpRoutes(s),
+    interactionRoutes(s),
+    accountRoutes(s),
+    ...extraRouters,
+  ];
   if (s.devMailbox) routers.push(devMailboxRoutes(s.devMailbox));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 

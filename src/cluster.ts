@@ -9,11 +9,16 @@ import { serveClusterMetrics } from './metrics/cluster.js';
 export async function runPrimary(workers: number, log: Logger): Promise<void> {
   serveClusterMetrics();
   let stopping = false;
-  const started = (worker: Worker) => new Promise<void>((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`le processus ${worker.process.pid} s’est arrêté au démarrage (code ${code})`));
-    worker.once('exit', onExit);
-    worker.once('listening', () => { worker.off('exit', onExit); resolve(); });
-  });
+  const started = (worker: Worker) =>
+    new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null) =>
+        reject(new Error(`le processus ${worker.process.pid} s’est arrêté au démarrage (code ${code})`));
+      worker.once('exit', onExit);
+      worker.once('listening', () => {
+        worker.off('exit', onExit);
+        resolve();
+      });
+    });
   await started(cluster.fork());
   await Promise.all(Array.from({ length: workers - 1 }, () => started(cluster.fork())));
   log.info({ workers }, 'GrandLyon Connect cluster started');
@@ -21,7 +26,9 @@ export async function runPrimary(workers: number, log: Logger): Promise<void> {
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     log.error({ pid: worker.process.pid, code, signal }, 'worker died: restarting it');
-    setTimeout(() => { if (!stopping) cluster.fork(); }, 1_000).unref();
+    setTimeout(() => {
+      if (!stopping) cluster.fork();
+    }, 1_000).unref();
   });
   const shutdown = (signal: NodeJS.Signals) => {
     stopping = true;
@@ -30,7 +37,9 @@ export async function runPrimary(workers: number, log: Logger): Promise<void> {
     let left = all.length;
     if (!left) process.exit(0);
     for (const w of all) {
-      w.once('exit', () => { if (--left === 0) process.exit(0); });
+      w.once('exit', () => {
+        if (--left === 0) process.exit(0);
+      });
       w.process.kill(signal); // each worker drains its requests (server.ts stop())
     }
   };

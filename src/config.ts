@@ -90,7 +90,12 @@ const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).trans
  * Métropole's load balancer) and TRUST_PROXY=false none. Both set and disagreeing: refused.
  */
 function proxyHops(env: Env): number {
-  const hops = read(env, 'TRUST_PROXY_HOPS', z.coerce.number().int().min(0).max(10).optional(), 'the number of reverse proxies in front of GLC that add to X-Forwarded-For (0 to 10)');
+  const hops = read(
+    env,
+    'TRUST_PROXY_HOPS',
+    z.coerce.number().int().min(0).max(10).optional(),
+    'the number of reverse proxies in front of GLC that add to X-Forwarded-For (0 to 10)',
+  );
   const legacy = read(env, 'TRUST_PROXY', bool.optional(), 'true or false (prefer TRUST_PROXY_HOPS=1)');
   if (hops !== undefined && legacy !== undefined && (legacy ? hops === 0 : hops > 0)) {
     throw new ConfigError('TRUST_PROXY', `contradicts TRUST_PROXY_HOPS=${hops}: remove TRUST_PROXY`);
@@ -100,19 +105,38 @@ function proxyHops(env: Env): number {
 const workersFrom = (value: string): number => (value === 'auto' ? os.availableParallelism() : Number(value));
 
 export function loadConfig(env: Env = process.env): Config {
-  const nodeEnv = read(env, 'NODE_ENV', z.enum(['production', 'development', 'test']).default('development'), 'one of production, development, test');
+  const nodeEnv = read(
+    env,
+    'NODE_ENV',
+    z.enum(['production', 'development', 'test']).default('development'),
+    'one of production, development, test',
+  );
   const production = nodeEnv === 'production';
   const port = read(env, 'PORT', z.coerce.number().int().min(0).max(65535).default(3000), 'a TCP port number (0-65535)');
-  const issuer = read(env, 'ISSUER', httpUrl.optional(), 'an absolute http(s) URL without query or fragment, e.g. https://connect.grandlyon.com')
-    ?? `http://localhost:${port}`;
+  const issuer =
+    read(env, 'ISSUER', httpUrl.optional(), 'an absolute http(s) URL without query or fragment, e.g. https://connect.grandlyon.com') ??
+    `http://localhost:${port}`;
   const issuerUrl = new URL(issuer);
   if (issuerUrl.search || issuerUrl.hash || issuer.endsWith('/')) {
     throw new ConfigError('ISSUER', 'an absolute URL without query, fragment or trailing slash');
   }
   const databaseUrl = read(env, 'DATABASE_URL', z.url({ protocol: /^postgres(ql)?$/ }).optional(), 'a postgres:// connection URL');
-  const secretsKey = read(env, 'SECRETS_KEY', z.string().regex(/^[A-Za-z0-9_-]{43}$|^[0-9a-fA-F]{64}$/).optional(), '32 random bytes as 64 hex characters or 43 base64url characters');
+  const secretsKey = read(
+    env,
+    'SECRETS_KEY',
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$|^[0-9a-fA-F]{64}$/)
+      .optional(),
+    '32 random bytes as 64 hex characters or 43 base64url characters',
+  );
   const smtpUrl = read(env, 'SMTP_URL', z.url({ protocol: /^smtps?$/ }).optional(), 'an smtp:// or smtps:// URL');
-  const fcIssuer = read(env, 'FC_ISSUER', httpUrl.optional(), 'the FranceConnect issuer URL, e.g. https://oidc.franceconnect.gouv.fr/api/v2');
+  const fcIssuer = read(
+    env,
+    'FC_ISSUER',
+    httpUrl.optional(),
+    'the FranceConnect issuer URL, e.g. https://oidc.franceconnect.gouv.fr/api/v2',
+  );
 
   const supportEmail = read(env, 'SUPPORT_EMAIL', z.email().optional(), 'the help desk (SAU) address, e.g. assistance@grandlyon.com');
   if (production) {
@@ -130,8 +154,18 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(fcClientId ? 'FC_CLIENT_SECRET' : 'FC_CLIENT_ID', 'required when FC_ISSUER is set');
   }
 
-  const warnDays = read(env, 'INACTIVITY_WARN_DAYS', z.string().regex(/^\d+(,\d+)*$/).default('30,7'), 'comma-separated day counts, e.g. 30,7')
-    .split(',').map(Number).sort((a, b) => b - a);
+  const warnDays = read(
+    env,
+    'INACTIVITY_WARN_DAYS',
+    z
+      .string()
+      .regex(/^\d+(,\d+)*$/)
+      .default('30,7'),
+    'comma-separated day counts, e.g. 30,7',
+  )
+    .split(',')
+    .map(Number)
+    .sort((a, b) => b - a);
 
   return {
     env: nodeEnv,
@@ -140,21 +174,57 @@ export function loadConfig(env: Env = process.env): Config {
     issuer,
     databaseUrl,
     dataDir: read(env, 'DATA_DIR', z.string().min(1).default('./data'), 'a folder path'),
-    embeddedDbPort: read(env, 'EMBEDDED_DB_PORT', z.coerce.number().int().min(1).max(65535).optional(), 'a TCP port number (1-65535) for the embedded PostgreSQL server'),
+    embeddedDbPort: read(
+      env,
+      'EMBEDDED_DB_PORT',
+      z.coerce.number().int().min(1).max(65535).optional(),
+      'a TCP port number (1-65535) for the embedded PostgreSQL server',
+    ),
     secretsKey,
     smtpUrl,
-    mailFrom: read(env, 'MAIL_FROM', z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'), 'a sender address such as "GrandLyon Connect <no-reply@example.fr>"'),
+    mailFrom: read(
+      env,
+      'MAIL_FROM',
+      z.string().min(3).default('GrandLyon Connect <ne-pas-repondre@connect.grandlyon.localhost>'),
+      'a sender address such as "GrandLyon Connect <no-reply@example.fr>"',
+    ),
     supportEmail: supportEmail ?? 'assistance@connect.grandlyon.localhost',
     logLevel: read(env, 'LOG_LEVEL', z.enum(LOG_LEVELS).default(nodeEnv === 'test' ? 'silent' : 'info'), `one of ${LOG_LEVELS.join(', ')}`),
     trustProxyHops: proxyHops(env),
-    workers: workersFrom(read(env, 'GLC_WORKERS', z.string().regex(/^(auto|[1-9]\d{0,2})$/).optional(), 'a number of processes (1-999) or auto (one per core)') ?? (production ? 'auto' : '1')),
+    workers: workersFrom(
+      read(
+        env,
+        'GLC_WORKERS',
+        z
+          .string()
+          .regex(/^(auto|[1-9]\d{0,2})$/)
+          .optional(),
+        'a number of processes (1-999) or auto (one per core)',
+      ) ?? (production ? 'auto' : '1'),
+    ),
     metricsEnabled: read(env, 'METRICS', bool.default(true), 'on or off'),
-    metricsToken: read(env, 'METRICS_TOKEN', z.string().regex(/^[\x21-\x7e]{32,}$/).optional(), 'at least 32 printable characters without spaces (a random token)'),
+    metricsToken: read(
+      env,
+      'METRICS_TOKEN',
+      z
+        .string()
+        .regex(/^[\x21-\x7e]{32,}$/)
+        .optional(),
+      'at least 32 printable characters without spaces (a random token)',
+    ),
     franceConnect: {
       issuer: fcIssuer,
       clientId: fcClientId,
       clientSecret: fcClientSecret,
-      scopes: read(env, 'FC_SCOPES', z.string().regex(/(^|\s)openid(\s|$)/).default('openid identite_pivot email preferred_username'), 'space-separated FranceConnect scopes including openid'),
+      scopes: read(
+        env,
+        'FC_SCOPES',
+        z
+          .string()
+          .regex(/(^|\s)openid(\s|$)/)
+          .default('openid identite_pivot email preferred_username'),
+        'space-separated FranceConnect scopes including openid',
+      ),
       idTokenAlg: read(env, 'FC_ID_TOKEN_ALG', z.enum(['ES256', 'RS256']).default('ES256'), 'ES256 or RS256'),
       autoLink: read(env, 'FC_AUTO_LINK', bool.default(true), 'true or false'),
     },

@@ -4,4 +4,8 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Job } from './jobs/scheduler.js';
 
-export interface DomainParts { routers?: Router[]; jobs?: Job[]; middlewares?: Koa.Middleware[] }
+export interface DomainParts {
+  routers?: Router[];
+  jobs?: Job[];
+  middlewares?: Koa.Middleware[];
+}

@@ -21,5 +21,9 @@ export async function registerDomains(s: Services): Promise<Required<DomainParts
     registerFranceConnect(s),
     registerAdmin(s),
   ];
-  return { routers: parts.flatMap((p) => p.routers ?? []), jobs: parts.flatMap((p) => p.jobs ?? []), middlewares: parts.flatMap((p) => p.middlewares ?? []) };
+  return {
+    routers: parts.flatMap((p) => p.routers ?? []),
+    jobs: parts.flatMap((p) => p.jobs ?? []),
+    middlewares: parts.flatMap((p) => p.middlewares ?? []),
+  };
 }

@@ -20,20 +20,25 @@ async function main(): Promise<void> {
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config.workers, createLogger(config.logLevel));
   const glc = await startGlc(process.env, { config });
   const log = glc.services.log;
-  log.info({ issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'embedded-postgresql' }, 'GrandLyon Connect started');
+  log.info(
+    { issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'embedded-postgresql' },
+    'GrandLyon Connect started',
+  );
   if (!config.production && cluster.isPrimary) {
     // examples/commune-site: its `npm start` then needs no other step.
     await ensureCommuneSiteClient(glc.services);
-    process.stdout.write([
-      '',
-      `  GrandLyon Connect tourne sur ${config.issuer}`,
-      `  • Service de démonstration : ${config.issuer}/demo`,
-      `  • Boîte aux lettres de développement : ${config.issuer}/dev/mailbox`,
-      `  • Découverte OpenID : ${config.issuer}/.well-known/openid-configuration`,
-      `  • Site d’exemple d’une commune (enregistré, identifiants dans ${config.dataDir}/commune-site.json) :`,
-      '    cd examples/commune-site && npm install && npm start → http://localhost:3001',
-      '',
-    ].join('\n') + '\n');
+    process.stdout.write(
+      [
+        '',
+        `  GrandLyon Connect tourne sur ${config.issuer}`,
+        `  • Service de démonstration : ${config.issuer}/demo`,
+        `  • Boîte aux lettres de développement : ${config.issuer}/dev/mailbox`,
+        `  • Découverte OpenID : ${config.issuer}/.well-known/openid-configuration`,
+        `  • Site d’exemple d’une commune (enregistré, identifiants dans ${config.dataDir}/commune-site.json) :`,
+        '    cd examples/commune-site && npm install && npm start → http://localhost:3001',
+        '',
+      ].join('\n') + '\n',
+    );
   }
   // `on`, not `once`: under `npm start` tsx may relay a signal the process already received
   // (a process-group kill reaches both); with no listener left the second one would kill the
@@ -43,10 +48,13 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info({ signal }, 'shutting down');
-    glc.stop().then(() => process.exit(0), (err: Error) => {
-      log.error({ err: { message: err.message } }, 'shutdown failed');
-      process.exit(1);
-    });
+    glc.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: { message: err.message } }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

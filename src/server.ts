@@ -27,8 +27,10 @@ export interface RunningGlc {
   stop(): Promise<void>;
 }
 
-
-export async function startGlc(env: Record<string, string | undefined> = process.env, options: { listen?: boolean; config?: Config; logDestination?: DestinationStream; firstJobRunAfterMs?: number } = {}): Promise<RunningGlc> {
+export async function startGlc(
+  env: Record<string, string | undefined> = process.env,
+  options: { listen?: boolean; config?: Config; logDestination?: DestinationStream; firstJobRunAfterMs?: number } = {},
+): Promise<RunningGlc> {
   const config = options.config ?? loadConfig(env);
   const log = createLogger(config.logLevel, options.logDestination);
   const db = await openDatabase(config);
@@ -51,7 +53,10 @@ export async function startGlc(env: Record<string, string | undefined> = process
       });
     }
     const port = (server.address() as AddressInfo | null)?.port ?? config.port;
-    const scheduler = startScheduler(db, log, domains.jobs, { firstRunAfterMs: options.firstJobRunAfterMs, onTurn: services.metrics.jobRun });
+    const scheduler = startScheduler(db, log, domains.jobs, {
+      firstRunAfterMs: options.firstJobRunAfterMs,
+      onTurn: services.metrics.jobRun,
+    });
     // The console's jobs page reads this instance's scheduler (built after the routers).
     (app.context as { jobsStatus?: () => JobStatus[] }).jobsStatus = () => scheduler.status();
     // Every instance works the queue of outgoing mail and back-channel logouts.

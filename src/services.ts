@@ -104,17 +104,37 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const accounts = createAccountService({ store: accountStore, mailer, throttle, issuer: config.issuer, log });
   const franceConnect = await setUpFranceConnect({ config, db, log, secrets, accountStore, accounts });
   // verified_claims, purely additive: the provider still masks it by scope/claims and consent.
-  const claimSources = Object.freeze([{
-    claims: ['verified_claims'],
-    async add(accountId: string, claims: Record<string, unknown>) {
-      const verified = await franceConnect.service.verifiedClaims(accountId);
-      return verified ? { ...claims, verified_claims: verified } : claims;
+  const claimSources = Object.freeze([
+    {
+      claims: ['verified_claims'],
+      async add(accountId: string, claims: Record<string, unknown>) {
+        const verified = await franceConnect.service.verifiedClaims(accountId);
+        return verified ? { ...claims, verified_claims: verified } : claims;
+      },
     },
-  }]);
+  ]);
   const consent = createConsentService({ db, log, config, secrets, clientStore, accountStore, claimSources, currentProvider, outbox });
-  const selfService = createSelfService({ db, log, config, accountStore, accounts, throttle, mailer, franceConnect: franceConnect.service, currentProvider, outbox });
+  const selfService = createSelfService({
+    db,
+    log,
+    config,
+    accountStore,
+    accounts,
+    throttle,
+    mailer,
+    franceConnect: franceConnect.service,
+    currentProvider,
+    outbox,
+  });
   const deletion = createDeletionService({
-    db, log, config, secrets, mailer, keys, currentProvider, outbox,
+    db,
+    log,
+    config,
+    secrets,
+    mailer,
+    keys,
+    currentProvider,
+    outbox,
     // Inside the one deleting transaction: consents go (the journal stays pseudonymised), and so
     // do the account's throttling counters. Set-based: a fixed number of statements per batch.
     batchCleanups: [
@@ -126,7 +146,17 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const audit = createAuditService({ db, config });
   const helpTickets = createHelpTickets(db, config.helpTicketRetentionDays);
   const admin = createAdminService({
-    db, log, secrets, accountStore, accounts, selfService, throttle, audit, deletion, currentProvider, outbox,
+    db,
+    log,
+    secrets,
+    accountStore,
+    accounts,
+    selfService,
+    throttle,
+    audit,
+    deletion,
+    currentProvider,
+    outbox,
     inactivityDeleteAfterDays: config.inactivity.deleteAfterDays,
   });
 
@@ -137,27 +167,58 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     loadExistingGrant: consentGrantLoader(consent),
     onAccountUsed: Object.freeze([(accountId: string) => accountStore.touchActivity(accountId, new Date())]),
     // Which service knows the account, and by which sub: recorded when it obtains an authorization.
-    onSubjectIssued: Object.freeze([(accountId: string, clientId: string, sub: string) => deletion.recordSubject(accountId, clientId, sub, new Date())]),
+    onSubjectIssued: Object.freeze([
+      (accountId: string, clientId: string, sub: string) => deletion.recordSubject(accountId, clientId, sub, new Date()),
+    ]),
     // GLC logout of a session opened through FranceConnect continues at FranceConnect's /session/end.
     // oidc-provider's own back-channel logout (RP-initiated logout) failed: retried by the queue.
     onTokenIssued: Object.freeze([metrics.tokenIssued]),
     onBackchannelFailed: Object.freeze([(job: { clientId: string; accountId: string; sid: string }) => outbox.enqueueLogout(job)]),
     afterLogout: Object.freeze([
       (ctx: Parameters<ProviderHooks['afterLogout'][number]>[0], info: { accountId: string; location: string }) =>
-        franceConnect.service.startLogout(browserHashOf(secrets, ctx.cookies.get(BROWSER_COOKIE)), info.accountId, info.location, new Date()),
+        franceConnect.service.startLogout(
+          browserHashOf(secrets, ctx.cookies.get(BROWSER_COOKIE)),
+          info.accountId,
+          info.location,
+          new Date(),
+        ),
     ]),
   });
 
-  const buildProvider = (keysAt: Date) => createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks, keysAt });
+  const buildProvider = (keysAt: Date) =>
+    createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks, keysAt });
   const keysAt = new Date();
   let providerKeysVersion = await keys.version(keysAt);
   provider = await buildProvider(keysAt);
 
   return {
-    config, db, log, secrets, clientStore, clients, keys, accountStore, accounts, selfService, mailer, mailTransport, outbox, devMailbox, throttle, metrics,
-    franceConnect: franceConnect.service, franceConnectMock: franceConnect.mockMiddleware,
-    consent, deletion, audit, admin, helpTickets, providerHooks,
-    get provider() { return currentProvider(); },
+    config,
+    db,
+    log,
+    secrets,
+    clientStore,
+    clients,
+    keys,
+    accountStore,
+    accounts,
+    selfService,
+    mailer,
+    mailTransport,
+    outbox,
+    devMailbox,
+    throttle,
+    metrics,
+    franceConnect: franceConnect.service,
+    franceConnectMock: franceConnect.mockMiddleware,
+    consent,
+    deletion,
+    audit,
+    admin,
+    helpTickets,
+    providerHooks,
+    get provider() {
+      return currentProvider();
+    },
     currentProvider,
     // `glc keys rotate|retire` on any instance reaches every instance within one check period.
     // The version includes each key's state: a `next` key becoming `current` reloads too.

@@ -4,7 +4,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as jose from 'jose';
 import { sql } from 'kysely';
-import { authorizationRequest, callbackUrl, followToCallback, registerClient, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc, startBackchannelReceiver, type BackchannelReceiver, eventually } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  followToCallback,
+  registerClient,
+  startTestGlc,
+  STRONG_PASSWORD,
+  type TestClient,
+  type TestGlc,
+  startBackchannelReceiver,
+  type BackchannelReceiver,
+  eventually,
+} from './support/glc.js';
 import { Browser, type Page } from './support/browser.js';
 import { createResident, residentBrowser, text } from './accounts-support.js';
 
@@ -24,16 +36,26 @@ afterAll(async () => {
 async function useService(browser: Browser, client: TestClient): Promise<void> {
   const pending = await authorizationRequest(client);
   let page: Page = await browser.follow(await browser.get(pending.url.href), (u) => u.href.startsWith(client.redirectUri));
-  if (!page.location?.startsWith(client.redirectUri)) page = await followToCallback(browser, await browser.submit(page, /\/consent$/), client.redirectUri);
+  if (!page.location?.startsWith(client.redirectUri))
+    page = await followToCallback(browser, await browser.submit(page, /\/consent$/), client.redirectUri);
   expect(callbackUrl(page).searchParams.get('code')).toBeTruthy();
 }
 
 describe('download my data', () => {
   it('gives one JSON attachment with identity, services, sessions and activity, and no secret', async () => {
     const account = await createResident(glc, 'export@example.fr', {
-      given_name: 'Jean', family_name: 'MARTIN', preferred_username: 'DURAND', birthdate: '1981-03-12', gender: 'male',
-      birthplace: '69123', birthcountry: '99100', phone_number: '+33612345678',
-      address_street: '20 rue du Lac', address_postal_code: '69003', address_locality: 'Lyon', address_country: 'France',
+      given_name: 'Jean',
+      family_name: 'MARTIN',
+      preferred_username: 'DURAND',
+      birthdate: '1981-03-12',
+      gender: 'male',
+      birthplace: '69123',
+      birthcountry: '99100',
+      phone_number: '+33612345678',
+      address_street: '20 rue du Lac',
+      address_postal_code: '69003',
+      address_locality: 'Lyon',
+      address_country: 'France',
     });
     const { browser } = await residentBrowser(glc, 'export@example.fr');
     const client = await registerClient(glc, { name: 'Toodego', redirectUris: ['http://127.0.0.1:9/export'] });
@@ -45,14 +67,24 @@ describe('download my data', () => {
     const res = await browser.submit(page, /telecharger$/);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="grandlyon-connect-mes-donnees-\d{4}-\d{2}-\d{2}\.json"$/);
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="grandlyon-connect-mes-donnees-\d{4}-\d{2}-\d{2}\.json"$/,
+    );
     expect(res.headers.get('cache-control')).toBe('no-store');
     const data = JSON.parse(res.html) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(data.format).toBe('glc-donnees-usager/1');
     expect(data.account).toMatchObject({ id: account.id, email: 'export@example.fr', has_password: true });
     expect(data.identity).toMatchObject({
-      given_name: 'Jean', family_name: 'MARTIN', preferred_username: 'DURAND', birthdate: '1981-03-12', gender: 'male',
-      birthplace: '69123', birthplace_name: 'Lyon (69)', birthcountry: '99100', birthcountry_name: 'France', phone_number: '+33612345678',
+      given_name: 'Jean',
+      family_name: 'MARTIN',
+      preferred_username: 'DURAND',
+      birthdate: '1981-03-12',
+      gender: 'male',
+      birthplace: '69123',
+      birthplace_name: 'Lyon (69)',
+      birthcountry: '99100',
+      birthcountry_name: 'France',
+      phone_number: '+33612345678',
       address: { street_address: '20 rue du Lac', postal_code: '69003', locality: 'Lyon', country: 'France' },
       certified_by_franceconnect: [],
     });
@@ -62,7 +94,8 @@ describe('download my data', () => {
     expect(data.activity.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['login']));
     expect('franceconnect' in data && 'consents' in data).toBe(true);
     // What the FranceConnect and consent domains add, when they provide it.
-    if ((glc.services.franceConnect as { exportFor?: unknown }).exportFor) expect(data.franceconnect).toMatchObject({ linked: false, certified: [] });
+    if ((glc.services.franceConnect as { exportFor?: unknown }).exportFor)
+      expect(data.franceconnect).toMatchObject({ linked: false, certified: [] });
     if ((glc.services.consent as { exportFor?: unknown }).exportFor) expect(data.consents).not.toBeNull();
     // No secret: no password hash, no token.
     expect(res.html).not.toMatch(/\$argon2/);
@@ -92,7 +125,11 @@ describe('delete my account', () => {
     const account = await createResident(glc, email, { given_name: 'Léa', family_name: 'PARTANT', birthdate: '1990-01-02' });
     const { browser } = await residentBrowser(glc, email);
     const { browser: phone } = await residentBrowser(glc, email);
-    const client = await registerClient(glc, { name: 'Villeurbanne', redirectUris: ['http://127.0.0.1:9/partir'], backchannelLogoutUri: backchannel.url });
+    const client = await registerClient(glc, {
+      name: 'Villeurbanne',
+      redirectUris: ['http://127.0.0.1:9/partir'],
+      backchannelLogoutUri: backchannel.url,
+    });
     await useService(phone, client);
     await browser.submit(await browser.get('/compte/identite'), /identite$/, { phone_number: '0612345678' });
     await glc.services.selfService.requestPasswordReset({ email, ip: '203.0.113.7' }, new Date()); // a pending token and counters
@@ -113,16 +150,37 @@ describe('delete my account', () => {
     expect(logout.aud).toBe(client.clientId);
 
     // No row of the resident anywhere, but the deletion record (which holds no account id).
-    const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(glc.services.db);
+    const tables = await sql<{
+      table_name: string;
+    }>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(
+      glc.services.db,
+    );
     const leftovers: string[] = [];
     for (const { table_name } of tables.rows) {
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table_name)} t where t::text ilike ${'%' + account.id + '%'} or t::text ilike ${'%' + email + '%'}`.execute(glc.services.db);
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*)::int as n from ${sql.table(table_name)} t where t::text ilike ${'%' + account.id + '%'} or t::text ilike ${'%' + email + '%'}`.execute(
+        glc.services.db,
+      );
       if (rows[0]!.n > 0) leftovers.push(table_name);
     }
     expect(leftovers).toEqual([]);
     const hmac = (k: string) => glc.services.secrets.hmac('throttle', k);
-    const counters = await glc.services.db.selectFrom('rate_limits').select('key')
-      .where('key', 'in', [`password:${account.id}`, `count:mail:${account.id}`, `count:mail:to:${email}`, `count:reset:email:${email}`, `count:email-change:${account.id}`].map(hmac)).execute();
+    const counters = await glc.services.db
+      .selectFrom('rate_limits')
+      .select('key')
+      .where(
+        'key',
+        'in',
+        [
+          `password:${account.id}`,
+          `count:mail:${account.id}`,
+          `count:mail:to:${email}`,
+          `count:reset:email:${email}`,
+          `count:email-change:${account.id}`,
+        ].map(hmac),
+      )
+      .execute();
     expect(counters).toEqual([]);
     // The confirmation email.
     expect(glc.mails().find((m) => m.to === email)!.subject).toMatch(/a été supprimé/);
@@ -136,7 +194,11 @@ describe('unverified sign-ups', () => {
     const browser = new Browser(glc.config.issuer);
     const login = await browser.follow(await browser.get('/compte'));
     const signupPage = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(login.html)![1]!, login.url).href);
-    const res = await browser.submit(signupPage, /inscription$/, { email: 'jamais@example.fr', password: STRONG_PASSWORD, passwordConfirmation: STRONG_PASSWORD });
+    const res = await browser.submit(signupPage, /inscription$/, {
+      email: 'jamais@example.fr',
+      password: STRONG_PASSWORD,
+      passwordConfirmation: STRONG_PASSWORD,
+    });
     expect(res.status).toBe(200);
     await glc.services.accounts.settled(); // the account is made after the answer
     const unverified = (await glc.services.accountStore.findByEmail('jamais@example.fr'))!;
@@ -144,7 +206,11 @@ describe('unverified sign-ups', () => {
     const created = unverified.created_at.getTime();
     // A confirmed account created long before stays.
     const old = await createResident(glc, 'ancien-confirme@example.fr');
-    await glc.services.db.updateTable('accounts').set({ created_at: new Date(created - 30 * 86_400_000) } as never).where('id', '=', old.id).execute();
+    await glc.services.db
+      .updateTable('accounts')
+      .set({ created_at: new Date(created - 30 * 86_400_000) } as never)
+      .where('id', '=', old.id)
+      .execute();
     const self = glc.services.selfService;
     expect(await self.purgeUnverifiedSignUps(new Date(created + 6 * 86_400_000 + 23 * 3600_000))).toBe(0);
     expect(await glc.services.accountStore.findById(unverified.id)).toBeDefined();

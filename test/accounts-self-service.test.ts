@@ -14,7 +14,9 @@ beforeAll(async () => {
   glc = await startTestGlc();
   self = glc.services.selfService;
 });
-afterAll(async () => { await glc?.close(); });
+afterAll(async () => {
+  await glc?.close();
+});
 
 const NEW_PASSWORD = 'violet elephant dances slowly 7';
 const mailsTo = (to: string) => glc.mails().filter((m) => m.to === to);
@@ -62,11 +64,15 @@ describe('email change', () => {
     expect((await glc.services.accountStore.findById(account.id))!.email).toBe('garde@example.fr');
 
     // Asking for an address that already has an account: same page, its owner is told by mail.
-    const again = await browser.submit(await browser.get('/compte/adresse-electronique'), /adresse-electronique$/, { email: 'convoitee@example.fr' });
+    const again = await browser.submit(await browser.get('/compte/adresse-electronique'), /adresse-electronique$/, {
+      email: 'convoitee@example.fr',
+    });
     expect(again.status).toBe(200);
     expect(mailsTo('convoitee@example.fr')[0]!.subject).toMatch(/Demande concernant votre adresse/);
     // Invalid address: French message next to the field.
-    const invalid = await browser.submit(await browser.get('/compte/adresse-electronique'), /adresse-electronique$/, { email: 'pas-une-adresse' });
+    const invalid = await browser.submit(await browser.get('/compte/adresse-electronique'), /adresse-electronique$/, {
+      email: 'pas-une-adresse',
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.html).toContain('id="email-erreur"');
   });
@@ -88,7 +94,9 @@ describe('email change', () => {
     // Re-authentication: prompt=login shows the login page again, then back to the page.
     const login = await browser.follow(await browser.get(post.location!));
     expect(login.html).toMatch(/\/login"/);
-    const back = await browser.follow(await browser.submit(login, /\/login$/, { email: 'ancien-login@example.fr', password: STRONG_PASSWORD }));
+    const back = await browser.follow(
+      await browser.submit(login, /\/login$/, { email: 'ancien-login@example.fr', password: STRONG_PASSWORD }),
+    );
     expect(back.url).toMatch(/\/compte\/adresse-electronique$/);
     expect(back.status).toBe(200);
   });
@@ -101,10 +109,18 @@ describe('password', () => {
     const { browser: elsewhere } = await residentBrowser(glc, 'mdp@example.fr');
     expect((await listSessions(glc.services.db, account.id)).length).toBe(2);
     const form = await here.get('/compte/mot-de-passe');
-    const wrong = await here.submit(form, /mot-de-passe$/, { current: 'not the password at all', password: NEW_PASSWORD, confirmation: NEW_PASSWORD });
+    const wrong = await here.submit(form, /mot-de-passe$/, {
+      current: 'not the password at all',
+      password: NEW_PASSWORD,
+      confirmation: NEW_PASSWORD,
+    });
     expect(wrong.status).toBe(400);
     expect(text(wrong.html)).toContain('Le mot de passe actuel est incorrect');
-    const weak = await here.submit(form, /mot-de-passe$/, { current: STRONG_PASSWORD, password: 'azertyuiop12', confirmation: 'azertyuiop12' });
+    const weak = await here.submit(form, /mot-de-passe$/, {
+      current: STRONG_PASSWORD,
+      password: 'azertyuiop12',
+      confirmation: 'azertyuiop12',
+    });
     expect(weak.status).toBe(400);
     expect(weak.html).toContain('id="password-erreur"');
     const ok = await here.submit(form, /mot-de-passe$/, { current: STRONG_PASSWORD, password: NEW_PASSWORD, confirmation: NEW_PASSWORD });
@@ -142,7 +158,10 @@ describe('password', () => {
     expect((await open.get('/compte')).status).toBe(302); // every session ended
     // Reused link: refused, on GET and on POST.
     expect((await browser.get(resetLink)).status).toBe(400);
-    const reused = await browser.submit(form, /nouveau$/, { password: 'another strong phrase for me 9', confirmation: 'another strong phrase for me 9' });
+    const reused = await browser.submit(form, /nouveau$/, {
+      password: 'another strong phrase for me 9',
+      confirmation: 'another strong phrase for me 9',
+    });
     expect(reused.status).toBe(400);
     expect(text(reused.html)).toContain('Lien expiré ou déjà utilisé');
     // Forged link.
@@ -159,7 +178,10 @@ describe('password', () => {
     const token = new URL(link('expire@example.fr', /http\S+\/nouveau\S+/)).searchParams.get('jeton')!;
     const later = new Date(Date.now() + 61 * 60_000);
     expect(await self.isResetLinkValid(token, later)).toBe(false);
-    expect(await self.resetPassword({ token, password: NEW_PASSWORD, confirmation: NEW_PASSWORD }, later)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await self.resetPassword({ token, password: NEW_PASSWORD, confirmation: NEW_PASSWORD }, later)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
     expect(await self.isResetLinkValid(token, new Date(Date.now() + 59 * 60_000))).toBe(true);
   });
 });
@@ -200,8 +222,13 @@ describe('throttling', () => {
     expect(text(blocked.html)).toMatch(/Trop de tentatives de connexion.*Vous pourrez réessayer à partir du \d{1,2} \S+ \d{4}/);
     // 30 s later (time moved by parameter) the account is free again; more failures block longer.
     const soon = new Date(Date.now() + 31_000);
-    expect((await glc.services.accounts.logIn({ email: 'bloque@example.fr', password: 'still wrong', ip: '198.51.100.1' }, soon)).ok).toBe(false);
-    const after = await glc.services.accounts.logIn({ email: 'bloque@example.fr', password: STRONG_PASSWORD, ip: '198.51.100.1' }, new Date(soon.getTime() + 61_000));
+    expect((await glc.services.accounts.logIn({ email: 'bloque@example.fr', password: 'still wrong', ip: '198.51.100.1' }, soon)).ok).toBe(
+      false,
+    );
+    const after = await glc.services.accounts.logIn(
+      { email: 'bloque@example.fr', password: STRONG_PASSWORD, ip: '198.51.100.1' },
+      new Date(soon.getTime() + 61_000),
+    );
     expect(after.ok).toBe(true);
   });
 
@@ -209,7 +236,8 @@ describe('throttling', () => {
     await createResident(glc, 'limite@example.fr');
     const browser = new Browser(glc.config.issuer);
     const page = await browser.get('/mot-de-passe-oublie');
-    for (let i = 0; i < 3; i++) expect((await browser.submit(page, /mot-de-passe-oublie$/, { email: 'limite@example.fr' })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await browser.submit(page, /mot-de-passe-oublie$/, { email: 'limite@example.fr' })).status).toBe(200);
     const blocked = await browser.submit(page, /mot-de-passe-oublie$/, { email: 'limite@example.fr' });
     expect(blocked.status).toBe(429);
     expect(text(blocked.html)).toMatch(/réessayez à partir du \d{1,2} \S+ \d{4}/);
@@ -225,8 +253,17 @@ describe('throttling', () => {
     const account = await createResident(glc, 'courriels@example.fr');
     const now = new Date();
     const results = [];
-    for (let i = 0; i < 6; i++) results.push(await self.sendMail('courriels@example.fr', 'password-changed', {}, { accountId: account.id, ip: '198.51.100.4' }, now));
+    for (let i = 0; i < 6; i++)
+      results.push(await self.sendMail('courriels@example.fr', 'password-changed', {}, { accountId: account.id, ip: '198.51.100.4' }, now));
     expect(results).toEqual([true, true, true, true, true, false]);
-    expect(await self.sendMail('courriels@example.fr', 'password-changed', {}, { accountId: account.id }, new Date(now.getTime() + 3600_000 + 1000))).toBe(true);
+    expect(
+      await self.sendMail(
+        'courriels@example.fr',
+        'password-changed',
+        {},
+        { accountId: account.id },
+        new Date(now.getTime() + 3600_000 + 1000),
+      ),
+    ).toBe(true);
   });
 });

@@ -31,11 +31,20 @@ export async function ageSessions(glc: TestGlc, accountId: string, seconds: numb
   for (const row of rows) {
     const payload = row.payload as { loginTs?: number };
     payload.loginTs = (payload.loginTs ?? Math.floor(Date.now() / 1000)) - seconds;
-    await glc.services.db.updateTable('oidc_payloads').set({ payload: JSON.stringify(payload) })
-      .where('model', '=', 'Session').where('id', '=', row.id).execute();
+    await glc.services.db
+      .updateTable('oidc_payloads')
+      .set({ payload: JSON.stringify(payload) })
+      .where('model', '=', 'Session')
+      .where('id', '=', row.id)
+      .execute();
   }
 }
 
 export function text(html: string): string {
-  return html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+  return html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 }

@@ -15,7 +15,13 @@ const RESIDENT = 'elodie.dupre@example.fr';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
-  const code = await runCli(args, (t) => { out += t; }, { services: glc.services });
+  const code = await runCli(
+    args,
+    (t) => {
+      out += t;
+    },
+    { services: glc.services },
+  );
   return { code, out };
 }
 
@@ -24,13 +30,17 @@ async function staffLogin(email: string, secret?: string): Promise<{ browser: Br
   const browser = new Browser(glc.config.issuer);
   const login = await browser.follow(await browser.get('/admin'));
   expect(login.url).toMatch(/\/admin\/connexion$/);
-  const factorPage = await browser.follow(await browser.submit(login, /\/admin\/connexion$/, { email, password: 'correct horse battery staple 42' }));
+  const factorPage = await browser.follow(
+    await browser.submit(login, /\/admin\/connexion$/, { email, password: 'correct horse battery staple 42' }),
+  );
   expect(factorPage.url).toMatch(/\/admin\/second-facteur$/);
   const shown = /id="totp-secret">([A-Z2-7]+)</.exec(factorPage.html)?.[1];
   const key = secret ?? shown!;
   expect(key).toBeTruthy();
   // A second login: the next time step (the current one may be used already: codes are single-use).
-  const done = await browser.submit(factorPage, /second-facteur$/, { code: authenticator.clone({ epoch: Date.now() + (secret ? 30_000 : 0) }).generate(key) });
+  const done = await browser.submit(factorPage, /second-facteur$/, {
+    code: authenticator.clone({ epoch: Date.now() + (secret ? 30_000 : 0) }).generate(key),
+  });
   const codes = [...done.html.matchAll(/<code>([0-9a-f-]+)<\/code>/g)].map((m) => m[1]!);
   return { browser, secret: key, codes };
 }
@@ -46,7 +56,11 @@ let agent: Awaited<ReturnType<typeof staffLogin>>;
 beforeAll(async () => {
   glc = await startTestGlc();
   residentId = (await createResident(glc, RESIDENT, { given_name: 'Élodie', family_name: 'DUPRÉ', birthdate: '1985-03-02' })).id;
-  for (const [email, role] of [['agent@grandlyon.fr', 'assistance'], ['dpo@grandlyon.fr', 'dpo'], ['ops@grandlyon.fr', 'admin']] as const) {
+  for (const [email, role] of [
+    ['agent@grandlyon.fr', 'assistance'],
+    ['dpo@grandlyon.fr', 'dpo'],
+    ['ops@grandlyon.fr', 'admin'],
+  ] as const) {
     await createResident(glc, email);
     expect((await cli('staff', 'grant', email, '--role', role)).code).toBe(0);
   }
@@ -58,12 +72,18 @@ describe('console', () => {
   it('refuses a GLC account without a role, and a staff member without the second factor', async () => {
     const browser = new Browser(glc.config.issuer);
     const login = await browser.get('/admin/connexion');
-    const refused = await browser.submit(login, /\/admin\/connexion$/, { email: 'nobody@example.fr', password: 'correct horse battery staple 42' });
+    const refused = await browser.submit(login, /\/admin\/connexion$/, {
+      email: 'nobody@example.fr',
+      password: 'correct horse battery staple 42',
+    });
     expect(refused.status).toBe(401);
     expect(browser.cookie('glc.admin')).toBeUndefined();
 
     const staff = new Browser(glc.config.issuer);
-    const step1 = await staff.submit(await staff.get('/admin/connexion'), /\/admin\/connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' });
+    const step1 = await staff.submit(await staff.get('/admin/connexion'), /\/admin\/connexion$/, {
+      email: 'agent@grandlyon.fr',
+      password: 'correct horse battery staple 42',
+    });
     expect(step1.location).toBe('/admin/second-facteur');
     for (const path of ['/admin', '/admin/comptes?q=dup', `/admin/comptes/${residentId}`]) {
       const page = await staff.get(path);
@@ -80,7 +100,12 @@ describe('console', () => {
 
   it('enrols TOTP with recovery codes; a code is accepted once; a recovery code works once', async () => {
     const enrolPage = new Browser(glc.config.issuer);
-    const enrol = await enrolPage.follow(await enrolPage.submit(await enrolPage.get('/admin/connexion'), /connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' }));
+    const enrol = await enrolPage.follow(
+      await enrolPage.submit(await enrolPage.get('/admin/connexion'), /connexion$/, {
+        email: 'agent@grandlyon.fr',
+        password: 'correct horse battery staple 42',
+      }),
+    );
     expect(enrol.html).toMatch(/<svg role="img" aria-label="QR code[^"]*"[^>]*viewBox/);
     expect(decode(/href="(otpauth:[^"]+)"/.exec(enrol.html)![1]!)).toMatch(/^otpauth:\/\/totp\/.+secret=[A-Z2-7]+/);
     agent = await staffLogin('agent@grandlyon.fr');
@@ -92,17 +117,26 @@ describe('console', () => {
 
     // Second browser: the same (already used) TOTP code is refused; a recovery code passes once.
     const other = new Browser(glc.config.issuer);
-    const step = await other.follow(await other.submit(await other.get('/admin/connexion'), /connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' }));
+    const step = await other.follow(
+      await other.submit(await other.get('/admin/connexion'), /connexion$/, {
+        email: 'agent@grandlyon.fr',
+        password: 'correct horse battery staple 42',
+      }),
+    );
     expect(step.html).not.toContain('totp-secret');
     expect((await other.submit(step, /second-facteur$/, { code: authenticator.generate(agent.secret) })).status).toBe(400);
     expect((await other.submit(await other.get('/admin/second-facteur'), /second-facteur$/, { code: agent.codes[0]! })).status).toBe(303);
     const third = new Browser(glc.config.issuer);
-    await third.submit(await third.get('/admin/connexion'), /connexion$/, { email: 'agent@grandlyon.fr', password: 'correct horse battery staple 42' });
+    await third.submit(await third.get('/admin/connexion'), /connexion$/, {
+      email: 'agent@grandlyon.fr',
+      password: 'correct horse battery staple 42',
+    });
     expect((await third.submit(await third.get('/admin/second-facteur'), /second-facteur$/, { code: agent.codes[0]! })).status).toBe(400);
   });
 
   it('an agent finds a resident, lifts a block and sends a reset mail; the resident sees both', async () => {
-    for (let i = 0; i < 6; i++) await glc.services.accounts.logIn({ email: RESIDENT, password: 'wrong wrong wrong', ip: '198.51.100.7' }, new Date());
+    for (let i = 0; i < 6; i++)
+      await glc.services.accounts.logIn({ email: RESIDENT, password: 'wrong wrong wrong', ip: '198.51.100.7' }, new Date());
     expect(await glc.services.throttle.blockedUntil([throttleKeys.loginEmail(RESIDENT)], new Date())).not.toBeNull();
 
     expect((await agent.browser.get('/admin/comptes?q=x')).html).toContain('au moins 2 caractères');
@@ -112,7 +146,9 @@ describe('console', () => {
     }
     expect((await agent.browser.get('/admin/comptes?q=zzzz')).html).toContain('Aucun compte ne correspond');
 
-    const noReason = await agent.browser.submit(await agent.browser.get(`/admin/comptes/${residentId}`), /comptes\/[0-9a-f-]+$/, { motif: '' });
+    const noReason = await agent.browser.submit(await agent.browser.get(`/admin/comptes/${residentId}`), /comptes\/[0-9a-f-]+$/, {
+      motif: '',
+    });
     expect(noReason.status).toBe(400);
     const view = await consult(agent.browser, residentId, 'appel : connexion impossible');
     expect(view.status).toBe(200);
@@ -131,12 +167,22 @@ describe('console', () => {
     const { browser } = await residentBrowser(glc, RESIDENT);
     const security = text((await browser.get('/compte/securite')).html).replace(/&nbsp;/g, ' ');
     expect(security).toMatch(/L’assistance de GrandLyon Connect a consulté votre compte le .+ \(motif : appel : connexion impossible\)/);
-    expect(security).toMatch(/L’assistance de GrandLyon Connect a levé le blocage temporaire des connexions à votre compte le .+ \(motif : appel : connexion impossible\)/);
+    expect(security).toMatch(
+      /L’assistance de GrandLyon Connect a levé le blocage temporaire des connexions à votre compte le .+ \(motif : appel : connexion impossible\)/,
+    );
     expect(security).toMatch(/vous a envoyé un courriel de réinitialisation du mot de passe le .+ \(motif : mot de passe oublié\)/);
   });
 
   it('an agent cannot reach services, keys or staff: 403 on GET and on a forged POST, nothing changed', async () => {
-    for (const path of ['/admin/services', '/admin/cles', '/admin/taches', '/admin/personnel', '/admin/journal', '/admin/journal.csv', '/admin/verifications']) {
+    for (const path of [
+      '/admin/services',
+      '/admin/cles',
+      '/admin/taches',
+      '/admin/personnel',
+      '/admin/journal',
+      '/admin/journal.csv',
+      '/admin/verifications',
+    ]) {
       expect((await agent.browser.get(path)).status, path).toBe(403);
     }
     const csrf = decode(/name="_csrf" value="([^"]+)"/.exec((await agent.browser.get('/admin')).html)![1]!);
@@ -144,9 +190,21 @@ describe('console', () => {
     const rolesBefore = await glc.services.admin.store.listStaff();
     expect((await agent.browser.post('/admin/cles/rotation', { _csrf: csrf })).status).toBe(403);
     expect((await agent.browser.post('/admin/cles/retrait', { _csrf: csrf })).status).toBe(403);
-    expect((await agent.browser.post('/admin/services', { _csrf: csrf, name: 'Forgé', redirectUris: 'https://x.example/cb' })).status).toBe(403);
+    expect((await agent.browser.post('/admin/services', { _csrf: csrf, name: 'Forgé', redirectUris: 'https://x.example/cb' })).status).toBe(
+      403,
+    );
     expect((await agent.browser.post(`/admin/comptes/${residentId}/export`, { _csrf: csrf, motif: 'curiosité' })).status).toBe(403);
-    expect((await agent.browser.post('/admin/personnel', { _csrf: csrf, email: 'agent@grandlyon.fr', role: 'admin', operation: 'attribuer', motif: 'x' })).status).toBe(403);
+    expect(
+      (
+        await agent.browser.post('/admin/personnel', {
+          _csrf: csrf,
+          email: 'agent@grandlyon.fr',
+          role: 'admin',
+          operation: 'attribuer',
+          motif: 'x',
+        })
+      ).status,
+    ).toBe(403);
     expect(await glc.services.keys.list(true)).toEqual(keysBefore);
     expect((await glc.services.clients.list()).map((c) => c.name)).not.toContain('Forgé');
     expect(await glc.services.db.selectFrom('audit_journal').select('seq').where('action', '=', 'account_exported').execute()).toEqual([]);
@@ -155,7 +213,14 @@ describe('console', () => {
     const dpo = await staffLogin('dpo@grandlyon.fr');
     expect((await dpo.browser.get('/admin/franceconnect')).status).toBe(403);
     expect((await dpo.browser.get('/admin/demandes')).status).toBe(403);
-    expect((await dpo.browser.post(`/admin/comptes/${residentId}/deconnexion`, { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec((await dpo.browser.get('/admin')).html)![1]!), motif: 'essai' })).status).toBe(403);
+    expect(
+      (
+        await dpo.browser.post(`/admin/comptes/${residentId}/deconnexion`, {
+          _csrf: decode(/name="_csrf" value="([^"]+)"/.exec((await dpo.browser.get('/admin')).html)![1]!),
+          motif: 'essai',
+        })
+      ).status,
+    ).toBe(403);
     // Without a CSRF token, even the right role is refused.
     expect((await agent.browser.post(`/admin/comptes/${residentId}/deconnexion`, { motif: 'essai' })).status).toBe(403);
   });
@@ -163,42 +228,87 @@ describe('console', () => {
   it('an agent settles a FranceConnect recovery request from the queue (same checks as the CLI)', async () => {
     const fcResident = await createResident(glc, 'fc.only@example.fr');
     const db = glc.services.db;
-    await db.insertInto('franceconnect_links').values({ account_id: fcResident.id, sub: 'ancien-sub', linked_at: new Date(), last_login_at: new Date() }).execute();
-    await db.insertInto('franceconnect_recovery_requests').values({
-      reference: 'FC-TEST-0001', account_id: fcResident.id, new_sub: 'nouveau-sub', old_sub_hash: 'h1', new_sub_hash: 'h2', identity: null,
-      expires_at: new Date(Date.now() + 86_400_000), resolved_at: null,
-    }).execute();
-    await db.insertInto('franceconnect_recovery_requests').values({
-      reference: 'FC-TEST-0002', account_id: null, new_sub: 'autre-sub', old_sub_hash: null, new_sub_hash: 'h3', identity: null,
-      expires_at: new Date(Date.now() + 86_400_000), resolved_at: null,
-    }).execute();
+    await db
+      .insertInto('franceconnect_links')
+      .values({ account_id: fcResident.id, sub: 'ancien-sub', linked_at: new Date(), last_login_at: new Date() })
+      .execute();
+    await db
+      .insertInto('franceconnect_recovery_requests')
+      .values({
+        reference: 'FC-TEST-0001',
+        account_id: fcResident.id,
+        new_sub: 'nouveau-sub',
+        old_sub_hash: 'h1',
+        new_sub_hash: 'h2',
+        identity: null,
+        expires_at: new Date(Date.now() + 86_400_000),
+        resolved_at: null,
+      })
+      .execute();
+    await db
+      .insertInto('franceconnect_recovery_requests')
+      .values({
+        reference: 'FC-TEST-0002',
+        account_id: null,
+        new_sub: 'autre-sub',
+        old_sub_hash: null,
+        new_sub_hash: 'h3',
+        identity: null,
+        expires_at: new Date(Date.now() + 86_400_000),
+        resolved_at: null,
+      })
+      .execute();
     const queue = await agent.browser.get('/admin/franceconnect');
     expect(queue.status).toBe(200);
     expect(queue.html).toContain('FC-TEST-0001');
     // A request naming no account: the account given must be linked and without password (CLI rule).
-    const refused = await agent.browser.post('/admin/franceconnect', { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec(queue.html)![1]!), reference: 'FC-TEST-0002', compte: residentId, motif: 'pièce d’identité vue au guichet' });
+    const refused = await agent.browser.post('/admin/franceconnect', {
+      _csrf: decode(/name="_csrf" value="([^"]+)"/.exec(queue.html)![1]!),
+      reference: 'FC-TEST-0002',
+      compte: residentId,
+      motif: 'pièce d’identité vue au guichet',
+    });
     expect(refused.status).toBe(409);
     expect(text(refused.html)).toContain('n’est pas relié à FranceConnect');
-    const done = await agent.browser.post('/admin/franceconnect', { _csrf: decode(/name="_csrf" value="([^"]+)"/.exec(queue.html)![1]!), reference: 'fc-test-0001', compte: '', motif: 'pièce d’identité vue au guichet' });
+    const done = await agent.browser.post('/admin/franceconnect', {
+      _csrf: decode(/name="_csrf" value="([^"]+)"/.exec(queue.html)![1]!),
+      reference: 'fc-test-0001',
+      compte: '',
+      motif: 'pièce d’identité vue au guichet',
+    });
     expect(done.status).toBe(200);
     expect(done.html).not.toContain('FC-TEST-0001</h2>');
-    expect((await db.selectFrom('franceconnect_links').select('sub').where('account_id', '=', fcResident.id).executeTakeFirstOrThrow()).sub).toBe('nouveau-sub');
-    expect((await glc.services.audit.forResident(fcResident.id)).map((e) => e.text)).toContain('L’assistance de GrandLyon Connect a relié votre compte à votre nouvelle identité FranceConnect');
+    expect(
+      (await db.selectFrom('franceconnect_links').select('sub').where('account_id', '=', fcResident.id).executeTakeFirstOrThrow()).sub,
+    ).toBe('nouveau-sub');
+    expect((await glc.services.audit.forResident(fcResident.id)).map((e) => e.text)).toContain(
+      'L’assistance de GrandLyon Connect a relié votre compte à votre nouvelle identité FranceConnect',
+    );
     const dpo = await glc.services.db.selectFrom('audit_journal').select('seq').where('action', '=', 'franceconnect_relinked').execute();
     expect(dpo).toHaveLength(1);
   });
 
   it('help requests are stored as tickets (and still mailed); an agent works them; closed ones are purged after the retention', async () => {
     const resident = new Browser(glc.config.issuer);
-    const sent = await resident.submit(await resident.get('/aide/contact'), /\/aide\/contact$/, { email: 'habitant@example.fr', subject: 'connexion', message: 'Je ne reçois pas le courriel de confirmation.', reference: '' });
+    const sent = await resident.submit(await resident.get('/aide/contact'), /\/aide\/contact$/, {
+      email: 'habitant@example.fr',
+      subject: 'connexion',
+      message: 'Je ne reçois pas le courriel de confirmation.',
+      reference: '',
+    });
     expect(sent.status).toBe(200);
     expect(glc.mails().find((m) => m.to === glc.config.supportEmail)?.text).toContain('Je ne reçois pas le courriel de confirmation.');
     const list = await agent.browser.get('/admin/demandes?etat=new');
     const id = /href="\/admin\/demandes\/([0-9a-f-]{36})"/.exec(list.html)![1]!;
     const ticket = await agent.browser.get(`/admin/demandes/${id}`);
     expect(text(ticket.html)).toContain('Je ne reçois pas le courriel de confirmation.');
-    expect((await agent.browser.submit(ticket, /\/admin\/demandes\//, { etat: 'in_progress', note: 'Rappelé, courriel renvoyé.' })).status).toBe(303);
-    const closed = await agent.browser.submit(await agent.browser.get(`/admin/demandes/${id}`), /\/admin\/demandes\//, { etat: 'closed', note: 'Résolu.' });
+    expect(
+      (await agent.browser.submit(ticket, /\/admin\/demandes\//, { etat: 'in_progress', note: 'Rappelé, courriel renvoyé.' })).status,
+    ).toBe(303);
+    const closed = await agent.browser.submit(await agent.browser.get(`/admin/demandes/${id}`), /\/admin\/demandes\//, {
+      etat: 'closed',
+      note: 'Résolu.',
+    });
     expect(closed.status).toBe(303);
     const row = await glc.services.helpTickets.find(id);
     expect(row?.status).toBe('closed');
@@ -210,7 +320,10 @@ describe('console', () => {
 
   it('deleting an account asks the second factor again when the last one is older than 5 minutes', async () => {
     const victim = await createResident(glc, 'to.delete@example.fr');
-    await glc.services.db.updateTable('staff_sessions').set({ second_factor_at: new Date(Date.now() - 6 * 60_000) }).execute();
+    await glc.services.db
+      .updateTable('staff_sessions')
+      .set({ second_factor_at: new Date(Date.now() - 6 * 60_000) })
+      .execute();
     const view = await consult(agent.browser, victim.id, 'demande de suppression par courrier');
     expect(view.html).toContain('id="code-suppression"');
     const refused = await agent.browser.submit(view, /\/suppression$/, { motif: 'demande écrite', code: '123456' });
@@ -233,45 +346,85 @@ describe('console', () => {
     expect(jobs.html).toContain('admin-purge');
     expect(jobs.html).toContain('inactivity-purge');
     const staffPage = await ops.browser.get('/admin/personnel');
-    const granted = await ops.browser.submit(staffPage, /\/admin\/personnel$/, { email: 'nobody@example.fr', role: 'assistance', operation: 'attribuer', motif: 'nouvelle recrue' });
+    const granted = await ops.browser.submit(staffPage, /\/admin\/personnel$/, {
+      email: 'nobody@example.fr',
+      role: 'assistance',
+      operation: 'attribuer',
+      motif: 'nouvelle recrue',
+    });
     expect(granted.status).toBe(303);
-    expect(await glc.services.admin.store.rolesOf((await glc.services.accountStore.findByEmail('nobody@example.fr'))!.id)).toEqual(['assistance']);
+    expect(await glc.services.admin.store.rolesOf((await glc.services.accountStore.findByEmail('nobody@example.fr'))!.id)).toEqual([
+      'assistance',
+    ]);
 
     // Revoking a role is sensitive: with a second factor older than 5 minutes, the code is asked again.
     const opsId0 = (await glc.services.accountStore.findByEmail('ops@grandlyon.fr'))!.id;
     const nobodyId = (await glc.services.accountStore.findByEmail('nobody@example.fr'))!.id;
-    await glc.services.db.updateTable('staff_sessions').set({ second_factor_at: new Date(Date.now() - 6 * 60_000) }).where('account_id', '=', opsId0).execute();
-    const confirm = await ops.browser.submit(await ops.browser.get('/admin/personnel'), /\/admin\/personnel$/, { email: 'nobody@example.fr', role: 'assistance', operation: 'retirer', motif: 'départ' });
+    await glc.services.db
+      .updateTable('staff_sessions')
+      .set({ second_factor_at: new Date(Date.now() - 6 * 60_000) })
+      .where('account_id', '=', opsId0)
+      .execute();
+    const confirm = await ops.browser.submit(await ops.browser.get('/admin/personnel'), /\/admin\/personnel$/, {
+      email: 'nobody@example.fr',
+      role: 'assistance',
+      operation: 'retirer',
+      motif: 'départ',
+    });
     expect(confirm.status).toBe(200);
     expect(confirm.html).toContain('Confirmer avec le second facteur');
     expect(await glc.services.admin.store.rolesOf(nobodyId)).toEqual(['assistance']);
     expect((await ops.browser.submit(confirm, /\/admin\/personnel$/, { code: '000000' })).status).toBe(400);
     expect(await glc.services.admin.store.rolesOf(nobodyId)).toEqual(['assistance']);
-    const confirmed = await ops.browser.submit(confirm, /\/admin\/personnel$/, { code: authenticator.clone({ epoch: Date.now() + 30_000 }).generate(ops.secret) });
+    const confirmed = await ops.browser.submit(confirm, /\/admin\/personnel$/, {
+      code: authenticator.clone({ epoch: Date.now() + 30_000 }).generate(ops.secret),
+    });
     expect(confirmed.status).toBe(303);
     expect(await glc.services.admin.store.rolesOf(nobodyId)).toEqual([]);
 
     // Editing a service: glc client update's checks; a refused change changes nothing.
-    const { clientId } = await glc.services.clients.add({ name: 'Bibliothèque', redirectUris: ['https://bib.example.fr/cb'], scope: 'openid profile' });
+    const { clientId } = await glc.services.clients.add({
+      name: 'Bibliothèque',
+      redirectUris: ['https://bib.example.fr/cb'],
+      scope: 'openid profile',
+    });
     const edit = await ops.browser.get(`/admin/services/${clientId}`);
     expect(edit.status).toBe(200);
-    const refusedEdit = await ops.browser.submit(edit, /\/admin\/services\/[^/]+$/, { redirectUris: 'pas-une-adresse', claimsRequired: 'email' });
+    const refusedEdit = await ops.browser.submit(edit, /\/admin\/services\/[^/]+$/, {
+      redirectUris: 'pas-une-adresse',
+      claimsRequired: 'email',
+    });
     expect(refusedEdit.status).toBe(400);
     expect((await glc.services.clients.show(clientId)).metadata).toMatchObject({ redirect_uris: ['https://bib.example.fr/cb'] });
-    const saved = await ops.browser.submit(edit, /\/admin\/services\/[^/]+$/, { name: 'Bibliothèques de Lyon', redirectUris: 'https://bib.example.fr/cb\nhttps://bib.example.fr/cb2' });
+    const saved = await ops.browser.submit(edit, /\/admin\/services\/[^/]+$/, {
+      name: 'Bibliothèques de Lyon',
+      redirectUris: 'https://bib.example.fr/cb\nhttps://bib.example.fr/cb2',
+    });
     expect(saved.status).toBe(303);
     const after = await glc.services.clients.show(clientId);
     expect(after.name).toBe('Bibliothèques de Lyon');
     expect(after.metadata).toMatchObject({ redirect_uris: ['https://bib.example.fr/cb', 'https://bib.example.fr/cb2'] });
 
     const opsId = (await glc.services.accountStore.findByEmail('ops@grandlyon.fr'))!.id;
-    await glc.services.db.updateTable('staff_sessions').set({ last_seen_at: new Date(Date.now() - 16 * 60_000) }).where('account_id', '=', opsId).execute();
+    await glc.services.db
+      .updateTable('staff_sessions')
+      .set({ last_seen_at: new Date(Date.now() - 16 * 60_000) })
+      .where('account_id', '=', opsId)
+      .execute();
     expect((await ops.browser.get('/admin')).location).toBe('/admin/connexion');
   });
 
   it('the DPO filters and exports the journal as CSV; glc audit verify detects a tampered entry', async () => {
-    const dpo = await staffLogin('dpo@grandlyon.fr', (await glc.services.db.selectFrom('staff_second_factors').innerJoin('accounts', 'accounts.id', 'staff_second_factors.account_id')
-      .select('totp_secret_encrypted').where('accounts.email', '=', 'dpo@grandlyon.fr').executeTakeFirstOrThrow().then((r) => glc.services.secrets.decrypt(r.totp_secret_encrypted))));
+    const dpo = await staffLogin(
+      'dpo@grandlyon.fr',
+      await glc.services.db
+        .selectFrom('staff_second_factors')
+        .innerJoin('accounts', 'accounts.id', 'staff_second_factors.account_id')
+        .select('totp_secret_encrypted')
+        .where('accounts.email', '=', 'dpo@grandlyon.fr')
+        .executeTakeFirstOrThrow()
+        .then((r) => glc.services.secrets.decrypt(r.totp_secret_encrypted)),
+    );
     const view = await consult(dpo.browser, residentId, 'demande d’accès RGPD n° 42');
     expect(view.html).not.toContain('/debloquer');
     const exported = await dpo.browser.submit(view, /\/export$/, { motif: 'demande d’accès RGPD n° 42' });
@@ -285,7 +438,10 @@ describe('console', () => {
     const csv = await dpo.browser.get(`/admin/journal.csv?${new URLSearchParams({ action: 'reset_mail_sent' })}`);
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
-    const lines = csv.html.replace(/^\ufeff/, '').trim().split('\r\n');
+    const lines = csv.html
+      .replace(/^\ufeff/, '')
+      .trim()
+      .split('\r\n');
     expect(lines[0]).toBe('numero;date;agent;role;action;compte;service;motif;requete;empreinte');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(`agent@grandlyon.fr;assistance;reset_mail_sent;${residentId}`);
@@ -305,7 +461,10 @@ describe('console', () => {
   });
 
   it('retention: the purge removes the oldest entries only and the rest still verifies', async () => {
-    const total = await glc.services.db.selectFrom('audit_journal').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const total = await glc.services.db
+      .selectFrom('audit_journal')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     // Entry 2 was tampered above: purge through it (entries 1-3 back-dated beyond the retention).
     await sql`alter table audit_journal disable trigger audit_journal_append_only`.execute(glc.services.db);
     await sql`update audit_journal set at = at - interval '400 days' where seq <= 3`.execute(glc.services.db);
@@ -317,10 +476,23 @@ describe('console', () => {
     expect(report.entries).toBe(Number(total.n) - 3);
   });
   it('parallel: concurrent journal appends keep one unbroken chain; one TOTP code opens one session only', async () => {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => glc.services.audit.record({
-      staff_account_id: 'x', staff_email: 'agent@grandlyon.fr', role: 'assistance', action: 'account_viewed',
-      target_account_id: residentId, target_client_id: null, reason: `parallèle ${i}`, request_id: `p${i}`,
-    }, new Date())));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        glc.services.audit.record(
+          {
+            staff_account_id: 'x',
+            staff_email: 'agent@grandlyon.fr',
+            role: 'assistance',
+            action: 'account_viewed',
+            target_account_id: residentId,
+            target_client_id: null,
+            reason: `parallèle ${i}`,
+            request_id: `p${i}`,
+          },
+          new Date(),
+        ),
+      ),
+    );
     const report = await glc.services.audit.verify();
     expect(report.breaks).toEqual([]);
     expect(report.ok).toBe(true);
@@ -329,7 +501,16 @@ describe('console', () => {
     await glc.services.admin.grant('parallel@grandlyon.fr', 'assistance', 'test');
     const first = await staffLogin('parallel@grandlyon.fr');
     const browsers = [new Browser(glc.config.issuer), new Browser(glc.config.issuer)];
-    const pages = await Promise.all(browsers.map(async (b) => b.follow(await b.submit(await b.get('/admin/connexion'), /connexion$/, { email: 'parallel@grandlyon.fr', password: 'correct horse battery staple 42' }))));
+    const pages = await Promise.all(
+      browsers.map(async (b) =>
+        b.follow(
+          await b.submit(await b.get('/admin/connexion'), /connexion$/, {
+            email: 'parallel@grandlyon.fr',
+            password: 'correct horse battery staple 42',
+          }),
+        ),
+      ),
+    );
     const code = authenticator.clone({ epoch: Date.now() + 30_000 }).generate(first.secret);
     const answers = await Promise.all(browsers.map((b, i) => b.submit(pages[i]!, /second-facteur$/, { code })));
     expect(answers.map((a) => a.status).sort()).toEqual([303, 400]);

@@ -25,17 +25,31 @@ const audited = new Set<string>();
 /** axe at 1280 and 375 px, and no horizontal scroll at 375 px; problems collected. */
 async function audit(page: Page, label: string): Promise<void> {
   audited.add(label);
-  for (const viewport of [{ width: 1280, height: 900 }, { width: 375, height: 740 }]) {
+  for (const viewport of [
+    { width: 1280, height: 900 },
+    { width: 375, height: 740 },
+  ]) {
     await page.setViewportSize(viewport);
     if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
     const violations = await page.evaluate(async (tags) => {
-      const run = (window as unknown as { axe: { run(d: Document, o: object): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> } }).axe.run;
-      return (await run(document, { runOnly: { type: 'tag', values: tags } })).violations.map((v) => `${v.id} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      const run = (
+        window as unknown as {
+          axe: { run(d: Document, o: object): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> };
+        }
+      ).axe.run;
+      return (await run(document, { runOnly: { type: 'tag', values: tags } })).violations.map(
+        (v) => `${v.id} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+      );
     }, AXE_TAGS);
     problems.push(...violations.map((v) => `${label} @${viewport.width}: ${v}`));
     if (viewport.width === 375 && !(await noHorizontalScroll(page))) {
       // Name the elements that stick out, to fix them quickly.
-      const wide = await page.evaluate(() => [...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map((e) => `${e.tagName.toLowerCase()}.${e.className}`));
+      const wide = await page.evaluate(() =>
+        [...document.querySelectorAll('main *')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+          .slice(-3)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+      );
       problems.push(`${label} @375: horizontal scroll (${wide.join(', ')})`);
     }
   }
@@ -77,7 +91,8 @@ describe('console in Chromium', () => {
     const resident = await createResident(glc, RESIDENT, { given_name: 'Marie', family_name: 'LEFÈVRE' });
     await createResident(glc, 'agent@grandlyon.fr');
     await glc.services.admin.grant('agent@grandlyon.fr', 'assistance', 'test');
-    for (let i = 0; i < 6; i++) await glc.services.accounts.logIn({ email: RESIDENT, password: 'faux mot de passe', ip: '198.51.100.9' }, new Date());
+    for (let i = 0; i < 6; i++)
+      await glc.services.accounts.logIn({ email: RESIDENT, password: 'faux mot de passe', ip: '198.51.100.9' }, new Date());
 
     const context = await suite.chromium.newContext({ locale: 'fr-FR', bypassCSP: true });
     const page = await context.newPage();
@@ -100,11 +115,29 @@ describe('console in Chromium', () => {
     await submitWith(page, '#motif-reinitialisation', 'appel : mot de passe oublié');
     expect(await page.locator('[role="status"]').textContent()).toContain('réinitialisation');
     expect(glc.mails()[0]?.to).toBe(RESIDENT);
-    await glc.services.db.insertInto('franceconnect_recovery_requests').values({
-      reference: 'FC-AXE-0001', account_id: null, new_sub: 'sub-axe', old_sub_hash: null, new_sub_hash: 'h', identity: null,
-      expires_at: new Date(Date.now() + 86_400_000), resolved_at: null,
-    }).execute();
-    await glc.services.helpTickets.open({ email: RESIDENT, subject: 'Je n’arrive pas à me connecter', message: 'Mon compte est bloqué.', reference: undefined, requestId: 'test' }, new Date());
+    await glc.services.db
+      .insertInto('franceconnect_recovery_requests')
+      .values({
+        reference: 'FC-AXE-0001',
+        account_id: null,
+        new_sub: 'sub-axe',
+        old_sub_hash: null,
+        new_sub_hash: 'h',
+        identity: null,
+        expires_at: new Date(Date.now() + 86_400_000),
+        resolved_at: null,
+      })
+      .execute();
+    await glc.services.helpTickets.open(
+      {
+        email: RESIDENT,
+        subject: 'Je n’arrive pas à me connecter',
+        message: 'Mon compte est bloqué.',
+        reference: undefined,
+        requestId: 'test',
+      },
+      new Date(),
+    );
     await follow(page, 'a[href="/admin/demandes"]');
     await audit(page, 'demandes d’assistance');
     await follow(page, 'a[href^="/admin/demandes/"]');
@@ -126,8 +159,12 @@ describe('console in Chromium', () => {
     await signInAtGlc(residentPage, glc, RESIDENT);
     await residentPage.waitForURL(/\/compte\/securite$/);
     const entries = (await residentPage.locator('.staff-entries').textContent())!.replace(/\s+/g, ' ');
-    expect(entries).toMatch(/L’assistance de GrandLyon Connect a levé le blocage temporaire des connexions à votre compte le .+ \(motif : appel : compte bloqué\)/);
-    expect(entries).toMatch(/L’assistance de GrandLyon Connect vous a envoyé un courriel de réinitialisation du mot de passe le .+ \(motif : appel : mot de passe oublié\)/);
+    expect(entries).toMatch(
+      /L’assistance de GrandLyon Connect a levé le blocage temporaire des connexions à votre compte le .+ \(motif : appel : compte bloqué\)/,
+    );
+    expect(entries).toMatch(
+      /L’assistance de GrandLyon Connect vous a envoyé un courriel de réinitialisation du mot de passe le .+ \(motif : appel : mot de passe oublié\)/,
+    );
     expect(entries).toMatch(/a consulté votre compte le .+ \(motif : appel : compte bloqué\)/);
     await residentContext.close();
   });
@@ -153,7 +190,10 @@ describe('console in Chromium', () => {
     await audit(page, 'journal filtré');
     await tabTo(page, 'a[download]');
     const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
-    const csv = readFileSync((await download.path())!, 'utf8').replace(/^\ufeff/, '').trim().split('\r\n');
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .replace(/^\ufeff/, '')
+      .trim()
+      .split('\r\n');
     expect(csv[0]).toBe('numero;date;agent;role;action;compte;service;motif;requete;empreinte');
     expect(csv.slice(1)).toHaveLength(1);
     expect(csv[1]).toContain('agent@grandlyon.fr;assistance;throttle_lifted');
@@ -192,7 +232,10 @@ describe('console in Chromium', () => {
     await follow(page, 'a[href="/admin/cles"]');
     await audit(page, 'clés');
     // A sensitive action with a second factor older than 5 minutes: the code is asked again.
-    await glc.services.db.updateTable('staff_sessions').set({ second_factor_at: new Date(Date.now() - 6 * 60_000) }).execute();
+    await glc.services.db
+      .updateTable('staff_sessions')
+      .set({ second_factor_at: new Date(Date.now() - 6 * 60_000) })
+      .execute();
     await tabTo(page, 'form[action="/admin/cles/retrait"] button');
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
     expect(await page.locator('h1').textContent()).toBe('Confirmer avec le second facteur');
@@ -204,14 +247,23 @@ describe('console in Chromium', () => {
     await context.close();
 
     const redirectUri = 'http://127.0.0.1:9/piscines/callback';
-    const config = await oidc.discovery(new URL(glc.config.issuer), clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(glc.config.issuer), clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const client: TestClient = { clientId, clientSecret, redirectUri, config };
     const pending = await authorizationRequest(client);
     const browser = new Browser(glc.config.issuer);
     const login = await browser.follow(await browser.get(pending.url.href));
-    let next = await browser.follow(await browser.submit(login, /\/login$/, { email: RESIDENT, password: STRONG_PASSWORD }), (u) => u.href.startsWith(redirectUri));
-    if (!next.location?.startsWith(redirectUri)) next = await browser.follow(await browser.submit(next, /\/consent$/), (u) => u.href.startsWith(redirectUri));
-    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl(next), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    let next = await browser.follow(await browser.submit(login, /\/login$/, { email: RESIDENT, password: STRONG_PASSWORD }), (u) =>
+      u.href.startsWith(redirectUri),
+    );
+    if (!next.location?.startsWith(redirectUri))
+      next = await browser.follow(await browser.submit(next, /\/consent$/), (u) => u.href.startsWith(redirectUri));
+    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl(next), {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     expect(tokens.claims()?.iss).toBe(glc.config.issuer);
     const info = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub);
     expect(info.email).toBe(RESIDENT);

@@ -21,10 +21,14 @@ beforeAll(async () => {
   [glc, chromium] = await Promise.all([startTestGlc(), launchChromium()]);
   service = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
     req.on('end', () => {
       if (req.method === 'POST') posted.push({ path: req.url ?? '', form: new URLSearchParams(body) });
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html lang="fr"><title>Service</title><h1>Service de la commune</h1></html>');
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!DOCTYPE html><html lang="fr"><title>Service</title><h1>Service de la commune</h1></html>');
     });
   });
   await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
@@ -38,8 +42,15 @@ afterAll(async () => {
 
 describe('form-action and services on another origin', () => {
   it('lets the login, consent and logout forms lead to the service, and nowhere else', async () => {
-    const client = await registerClient(glc, { redirectUris: [`${serviceOrigin}/cb`], postLogoutRedirectUris: [`${serviceOrigin}/au-revoir`] });
-    await glc.services.accountStore.create({ email: 'csp@example.fr', passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
+    const client = await registerClient(glc, {
+      redirectUris: [`${serviceOrigin}/cb`],
+      postLogoutRedirectUris: [`${serviceOrigin}/au-revoir`],
+    });
+    await glc.services.accountStore.create({
+      email: 'csp@example.fr',
+      passwordHash: await hashPassword(STRONG_PASSWORD),
+      emailVerifiedAt: new Date(),
+    });
     const pending = await authorizationRequest(client);
     const page = await (await chromium.newContext()).newPage();
 
@@ -57,8 +68,15 @@ describe('form-action and services on another origin', () => {
     const callback = new URL(page.url());
     expect(callback.searchParams.get('code')).toBeTruthy();
 
-    const tokens = await oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
-    await page.goto(oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${serviceOrigin}/au-revoir` }).href);
+    const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
+    await page.goto(
+      oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${serviceOrigin}/au-revoir` })
+        .href,
+    );
     await page.getByRole('button', { name: 'Me déconnecter' }).click();
     await page.waitForURL((u) => u.origin === serviceOrigin && u.pathname === '/au-revoir');
   });
@@ -76,8 +94,12 @@ describe('response_mode=form_post to a service on another origin', () => {
     const page = await signedInPage('form-post@example.fr');
     const policies: string[] = [];
     const violations: string[] = [];
-    page.on('console', (message) => { if (/Content Security Policy|violates/i.test(message.text())) violations.push(message.text()); });
-    page.on('response', (response) => { if (new URL(response.url()).pathname.startsWith('/auth/')) policies.push(response.headers()['content-security-policy'] ?? ''); });
+    page.on('console', (message) => {
+      if (/Content Security Policy|violates/i.test(message.text())) violations.push(message.text());
+    });
+    page.on('response', (response) => {
+      if (new URL(response.url()).pathname.startsWith('/auth/')) policies.push(response.headers()['content-security-policy'] ?? '');
+    });
 
     await page.goto(pending.url.href);
     await page.fill('#email', 'form-post@example.fr');
@@ -98,7 +120,11 @@ describe('response_mode=form_post to a service on another origin', () => {
 
     // The code received by POST is a real one.
     const callback = new URL(`${client.redirectUri}?${received!.form.toString()}`);
-    const tokens = await oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     expect(tokens.access_token).toBeTruthy();
   });
 
@@ -107,7 +133,16 @@ describe('response_mode=form_post to a service on another origin', () => {
     const page = await (await chromium.newContext()).newPage();
     // express-openid-connect's default: response_type=id_token, response_mode=form_post.
     const implicit = new URL(`${glc.config.issuer}/auth`);
-    for (const [k, v] of Object.entries({ client_id: client.clientId, redirect_uri: client.redirectUri, response_type: 'id_token', response_mode: 'form_post', scope: 'openid', nonce: 'n-1', state: 'etat-implicite' })) implicit.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      client_id: client.clientId,
+      redirect_uri: client.redirectUri,
+      response_type: 'id_token',
+      response_mode: 'form_post',
+      scope: 'openid',
+      nonce: 'n-1',
+      state: 'etat-implicite',
+    }))
+      implicit.searchParams.set(k, v);
     await page.goto(implicit.href);
     await page.waitForURL((u) => u.origin === serviceOrigin && u.pathname === '/form-post-error');
     const error = posted.find((p) => p.form.get('state') === 'etat-implicite');
@@ -126,7 +161,10 @@ describe('response_mode=form_post to a service on another origin', () => {
   });
 
   it('a logout without GLC session still ends on the service (auto-submitted to GLC, then redirected)', async () => {
-    const client = await registerClient(glc, { redirectUris: [`${serviceOrigin}/cb`], postLogoutRedirectUris: [`${serviceOrigin}/deconnecte`] });
+    const client = await registerClient(glc, {
+      redirectUris: [`${serviceOrigin}/cb`],
+      postLogoutRedirectUris: [`${serviceOrigin}/deconnecte`],
+    });
     const page = await (await chromium.newContext()).newPage();
     const logout = new URL(`${glc.config.issuer}/session/end`);
     logout.searchParams.set('client_id', client.clientId);

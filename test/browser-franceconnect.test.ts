@@ -30,7 +30,9 @@ describe('FranceConnect in Chromium', () => {
     const context = await suite.chromium.newContext({ viewport: { width: 375, height: 740 }, locale: 'fr-FR' });
     const page = await context.newPage();
     const widths: Record<string, boolean> = {};
-    const check = async (step: string) => { widths[step] = await noHorizontalScroll(page); };
+    const check = async (step: string) => {
+      widths[step] = await noHorizontalScroll(page);
+    };
 
     await page.goto(`${suite.glc.config.issuer}/demo`);
     await tabTo(page, 'a[href="/demo/login"]');
@@ -53,11 +55,13 @@ describe('FranceConnect in Chromium', () => {
     expect(await what.getAttribute('title')).toBe('Qu’est-ce que FranceConnect ? - nouvelle fenêtre');
     // The button comes first: the first thing the keyboard reaches in the page’s main content.
     await tabTo(page, 'button.franceconnect-button');
-    expect(await page.evaluate(() => {
-      const main = document.querySelector('main')!;
-      const first = main.querySelector('a[href], button, input:not([type=hidden])');
-      return first === document.activeElement;
-    })).toBe(true);
+    expect(
+      await page.evaluate(() => {
+        const main = document.querySelector('main')!;
+        const first = main.querySelector('a[href], button, input:not([type=hidden])');
+        return first === document.activeElement;
+      }),
+    ).toBe(true);
     await page.keyboard.press('Enter');
 
     // The local FranceConnect: identifier and password of a test identity, Enter.
@@ -90,15 +94,30 @@ describe('FranceConnect in Chromium', () => {
     expect(userinfo).toMatchObject({
       family_name: 'SANTONI',
       verified_claims: {
-        verification: { trust_framework: 'eidas', assurance_level: 'low', evidence: [{ type: 'electronic_record', record: { type: 'france_connect', source: { name: 'FranceConnect' } } }] },
+        verification: {
+          trust_framework: 'eidas',
+          assurance_level: 'low',
+          evidence: [{ type: 'electronic_record', record: { type: 'france_connect', source: { name: 'FranceConnect' } } }],
+        },
         // Birthplace and birth country are optional data of the demo, not ticked: not released.
         claims: { given_name: 'Paul', family_name: 'SANTONI', birthdate: '1958-02-28', gender: 'male' },
       },
     });
-    expect(Object.keys((userinfo.verified_claims as { claims: object }).claims).sort()).toEqual(['birthdate', 'family_name', 'gender', 'given_name']);
+    expect(Object.keys((userinfo.verified_claims as { claims: object }).claims).sort()).toEqual([
+      'birthdate',
+      'family_name',
+      'gender',
+      'given_name',
+    ]);
     const idToken = JSON.parse((await page.getByTestId('id-token').textContent())!) as Record<string, unknown>;
     expect(idToken).toMatchObject({ acr: 'eidas1', amr: ['fc'] });
-    expect(widths).toEqual({ 'GLC login page': true, 'FranceConnect login page': true, 'choice page': true, 'consent page': true, 'demo service': true });
+    expect(widths).toEqual({
+      'GLC login page': true,
+      'FranceConnect login page': true,
+      'choice page': true,
+      'consent page': true,
+      'demo service': true,
+    });
     await context.close();
   });
 

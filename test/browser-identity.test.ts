@@ -8,7 +8,6 @@ import { createResident } from './accounts-support.js';
 
 const suite = glcWithChromium();
 
-
 describe('identity sheet in Chromium', () => {
   it('is filled and corrected with the keyboard alone at 375 px, without horizontal scrolling', async () => {
     const account = await createResident(suite.glc, 'clavier@example.fr');
@@ -59,11 +58,24 @@ describe('identity sheet in Chromium', () => {
     expect(await page.textContent('main')).toContain('Villeurbanne (69), code INSEE 69266');
     expect(await noHorizontalScroll(page)).toBe(true);
     expect(await suite.glc.services.accountStore.findById(account.id)).toMatchObject({
-      given_name: 'Marie Claire', family_name: 'Dupont', birthdate: '1990-02-28', gender: 'female', birthcountry: '99100', birthplace: '69266', phone_number: '+33472000000',
+      given_name: 'Marie Claire',
+      family_name: 'Dupont',
+      birthdate: '1990-02-28',
+      gender: 'female',
+      birthcountry: '99100',
+      birthplace: '69266',
+      phone_number: '+33472000000',
     });
 
     // Every other page of the account area fits the phone screen too.
-    for (const path of ['/compte', '/compte/securite', '/compte/mes-donnees', '/compte/supprimer', '/compte/mot-de-passe', '/compte/adresse-electronique']) {
+    for (const path of [
+      '/compte',
+      '/compte/securite',
+      '/compte/mes-donnees',
+      '/compte/supprimer',
+      '/compte/mot-de-passe',
+      '/compte/adresse-electronique',
+    ]) {
       await page.goto(`${suite.glc.config.issuer}${path}`);
       expect(await noHorizontalScroll(page), path).toBe(true);
     }

@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGlc } from '../src/server.js';
 import { FREE_FAILURES } from '../src/http/throttle.js';
 import { Browser, type Page } from './support/browser.js';
-import { authorizationRequest, registerClient, startSecondInstance, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  registerClient,
+  startSecondInstance,
+  startTestGlc,
+  STRONG_PASSWORD,
+  type TestClient,
+  type TestGlc,
+} from './support/glc.js';
 import { createResident, residentBrowser } from './accounts-support.js';
 
 let glc: TestGlc;
@@ -48,8 +56,11 @@ describe('credential checks are admitted atomically', () => {
     const account = await createResident(glc, email);
     // 8 browser sessions, 4 on each instance, 5 guesses each, all sent at once.
     const sessions = await Promise.all(Array.from({ length: 8 }, (_, i) => loginPage(i % 2 ? second.url : glc.url)));
-    const answers = await Promise.all(sessions.flatMap(({ browser, page }, i) =>
-      Array.from({ length: 5 }, (_, j) => browser.submit(page, /\/login$/, { email, password: `mauvais mot de passe ${i}-${j}` }))));
+    const answers = await Promise.all(
+      sessions.flatMap(({ browser, page }, i) =>
+        Array.from({ length: 5 }, (_, j) => browser.submit(page, /\/login$/, { email, password: `mauvais mot de passe ${i}-${j}` })),
+      ),
+    );
 
     const evaluated = await failures(account.id, 'login_failed');
     expect(evaluated).toBeLessThanOrEqual(FREE_FAILURES);
@@ -73,7 +84,9 @@ describe('credential checks are admitted atomically', () => {
     // Per-IP admission reserves then refunds: 6 good logins in parallel leave no failure behind.
     const sessions = await Promise.all(emails.map((_, i) => loginPage(i % 2 ? second.url : glc.url)));
     const before = await counters();
-    const answers = await Promise.all(sessions.map(({ browser, page }, i) => browser.submit(page, /\/login$/, { email: emails[i]!, password: STRONG_PASSWORD })));
+    const answers = await Promise.all(
+      sessions.map(({ browser, page }, i) => browser.submit(page, /\/login$/, { email: emails[i]!, password: STRONG_PASSWORD })),
+    );
     expect(answers.map((a) => a.status)).toEqual(emails.map(() => 303));
     expect(await counters()).toEqual(before);
   }, 120_000);
@@ -82,8 +95,15 @@ describe('credential checks are admitted atomically', () => {
     const email = 'compte@example.fr';
     const account = await createResident(glc, email);
     const { browser, page } = await residentBrowser(glc, email, '/compte/mot-de-passe');
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      browser.submit(page, /mot-de-passe$/, { current: `faux ${i}`, password: 'girafe tram fourvière 1789 croissant', confirmation: 'girafe tram fourvière 1789 croissant' })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        browser.submit(page, /mot-de-passe$/, {
+          current: `faux ${i}`,
+          password: 'girafe tram fourvière 1789 croissant',
+          confirmation: 'girafe tram fourvière 1789 croissant',
+        }),
+      ),
+    );
     const evaluated = await failures(account.id, 'password_change_failed');
     expect(evaluated).toBeLessThanOrEqual(FREE_FAILURES);
     expect(answers.filter((a) => a.status === 429).length).toBe(20 - evaluated);

@@ -8,14 +8,25 @@ const saved = { ...process.env };
 
 async function glcCommand(...args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
-  const code = await runCli(args, (t) => { out += t; }, { services: glc.services });
+  const code = await runCli(
+    args,
+    (t) => {
+      out += t;
+    },
+    { services: glc.services },
+  );
   return { code, out };
 }
 
 beforeAll(async () => {
   glc = await startTestGlc();
   // The CLI reads the same settings as the server.
-  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, DATABASE_URL: glc.database.env.DATABASE_URL });
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: glc.database.env.DATA_DIR,
+    DATABASE_URL: glc.database.env.DATABASE_URL,
+  });
 });
 afterAll(async () => {
   process.env = saved;
@@ -24,9 +35,25 @@ afterAll(async () => {
 
 describe('glc client', () => {
   it('adds a client, shows its secret once, stores it encrypted, and lists it', async () => {
-    const added = await glcCommand('client', 'add', '--name', 'Villeurbanne', '--organisation', 'Ville de Villeurbanne',
-      '--redirect-uri', 'https://www.villeurbanne.fr/cb', '--scope', 'openid profile email', '--auth-method', 'client_secret_post',
-      '--claims-optional', 'email', '--purpose', 'Vos démarches en ligne', '--json');
+    const added = await glcCommand(
+      'client',
+      'add',
+      '--name',
+      'Villeurbanne',
+      '--organisation',
+      'Ville de Villeurbanne',
+      '--redirect-uri',
+      'https://www.villeurbanne.fr/cb',
+      '--scope',
+      'openid profile email',
+      '--auth-method',
+      'client_secret_post',
+      '--claims-optional',
+      'email',
+      '--purpose',
+      'Vos démarches en ligne',
+      '--json',
+    );
     expect(added.code).toBe(0);
     const { client_id, client_secret } = JSON.parse(added.out) as { client_id: string; client_secret: string };
     expect(client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -37,7 +64,13 @@ describe('glc client', () => {
 
     const shown = await glcCommand('client', 'show', client_id, '--json');
     expect(shown.out).not.toContain(client_secret);
-    expect(JSON.parse(shown.out)).toMatchObject({ client_id, name: 'Villeurbanne', claims_optional: ['email'], purpose: 'Vos démarches en ligne', has_secret: true });
+    expect(JSON.parse(shown.out)).toMatchObject({
+      client_id,
+      name: 'Villeurbanne',
+      claims_optional: ['email'],
+      purpose: 'Vos démarches en ligne',
+      has_secret: true,
+    });
     expect((await glcCommand('client', 'list')).out).toContain(client_id);
 
     const rotated = JSON.parse((await glcCommand('client', 'rotate-secret', client_id, '--json')).out) as { client_secret: string };
@@ -62,7 +95,8 @@ describe('glc keys', () => {
   it('rotates in stages: the new keys are published at once as next, sign after the activation delay; the old ones stay published until they may retire', async () => {
     const { KEY_ACTIVATION_DELAY_MS, KEY_RETIRE_AFTER_MS } = await import('../src/oidc/keys.js');
     const { reloadProviderIfKeysChanged } = await import('../src/services.js');
-    const jwks = async () => (await (await fetch(`${glc.config.issuer}/jwks`)).json() as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const jwks = async () =>
+      ((await (await fetch(`${glc.config.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     const before = await jwks();
     const rotated = JSON.parse((await glcCommand('keys', 'rotate', '--json')).out) as { added: string[]; activates_at: string };
     expect(rotated.added).toHaveLength(2);
@@ -93,10 +127,25 @@ describe('glc keys', () => {
 
 describe('glc client update', () => {
   it('lets a commune login client also poll the deleted-accounts API, and refuses incoherent changes', async () => {
-    const { client_id } = JSON.parse((await glcCommand('client', 'add', '--name', 'Vénissieux', '--redirect-uri', 'https://www.venissieux.fr/cb', '--json')).out) as { client_id: string };
-    const updated = await glcCommand('client', 'update', client_id, '--grant-type', 'authorization_code', '--grant-type', 'client_credentials', '--scope', 'openid profile email deleted_accounts:read');
+    const { client_id } = JSON.parse(
+      (await glcCommand('client', 'add', '--name', 'Vénissieux', '--redirect-uri', 'https://www.venissieux.fr/cb', '--json')).out,
+    ) as { client_id: string };
+    const updated = await glcCommand(
+      'client',
+      'update',
+      client_id,
+      '--grant-type',
+      'authorization_code',
+      '--grant-type',
+      'client_credentials',
+      '--scope',
+      'openid profile email deleted_accounts:read',
+    );
     expect(updated.code).toBe(0);
-    const shown = JSON.parse((await glcCommand('client', 'show', client_id, '--json')).out) as { metadata: { grant_types: string[]; scope: string; redirect_uris: string[] }; request_version: number };
+    const shown = JSON.parse((await glcCommand('client', 'show', client_id, '--json')).out) as {
+      metadata: { grant_types: string[]; scope: string; redirect_uris: string[] };
+      request_version: number;
+    };
     expect(shown.metadata.grant_types).toEqual(['authorization_code', 'client_credentials']);
     expect(shown.metadata.scope).toContain('deleted_accounts:read');
     expect(shown.metadata.redirect_uris).toEqual(['https://www.venissieux.fr/cb']);
@@ -109,6 +158,8 @@ describe('glc client update', () => {
     expect(after.metadata.grant_types).toEqual(['authorization_code', 'client_credentials']);
 
     expect((await glcCommand('client', 'update', client_id, '--purpose', 'Vos démarches')).code).toBe(0);
-    expect((JSON.parse((await glcCommand('client', 'show', client_id, '--json')).out) as { request_version: number }).request_version).toBe(2);
+    expect((JSON.parse((await glcCommand('client', 'show', client_id, '--json')).out) as { request_version: number }).request_version).toBe(
+      2,
+    );
   });
 });

@@ -11,14 +11,17 @@ const TOKEN = 'cluster-metrics-token-0123456789abcdefgh';
 
 /** Child node processes (tsx's esbuild helper is a child too, but not a worker). */
 function childrenOf(pid: number): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid && stat.includes('(node)');
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid && stat.includes('(node)');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 describe('cluster mode', () => {
@@ -26,14 +29,28 @@ describe('cluster mode', () => {
   let child: ChildProcess;
   let url: string;
   const scrape = () => fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  const poolSum = () => scrape().then(async (r) => (r.status === 200 ? Number(/^glc_db_pool_max_connections (\d+)/m.exec(await r.text())?.[1]) : 0), () => 0);
+  const poolSum = () =>
+    scrape().then(
+      async (r) => (r.status === 200 ? Number(/^glc_db_pool_max_connections (\d+)/m.exec(await r.text())?.[1]) : 0),
+      () => 0,
+    );
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'test', PORT: String(port), ISSUER: url, LOG_LEVEL: 'silent', GLC_WORKERS: '2', METRICS_TOKEN: TOKEN, SECRETS_KEY: randomBytes(32).toString('hex'), ...database.env },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        PORT: String(port),
+        ISSUER: url,
+        LOG_LEVEL: 'silent',
+        GLC_WORKERS: '2',
+        METRICS_TOKEN: TOKEN,
+        SECRETS_KEY: randomBytes(32).toString('hex'),
+        ...database.env,
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     // Bounded wait until both workers serve: each has a pool of 10, the scrape sums them.
@@ -49,9 +66,11 @@ describe('cluster mode', () => {
     expect(await poolSum()).toBe(20);
     const requests = 40;
     await Promise.all(Array.from({ length: requests }, () => fetch(`${url}/healthz`).then((r) => r.arrayBuffer())));
-    const count = (text: string) => text.split('\n')
-      .filter((l) => l.startsWith('glc_http_request_duration_seconds_count{') && l.includes('route="/healthz"'))
-      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    const count = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('glc_http_request_duration_seconds_count{') && l.includes('route="/healthz"'))
+        .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
     // Whichever worker answers the scrape, the sum is the same: every request of both workers.
     for (let i = 0; i < 4; i++) {
       const res = await scrape();

@@ -3,7 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
-const PROD = { NODE_ENV: 'production', ISSUER: 'https://connect.example.fr', DATABASE_URL: 'postgres://u@db/glc', SECRETS_KEY: 'a'.repeat(64), SMTP_URL: 'smtp://mail.example.fr', FC_ISSUER: 'https://oidc.franceconnect.gouv.fr/api/v2', FC_CLIENT_ID: 'id', FC_CLIENT_SECRET: 'secret', SUPPORT_EMAIL: 'assistance@example.fr' };
+const PROD = {
+  NODE_ENV: 'production',
+  ISSUER: 'https://connect.example.fr',
+  DATABASE_URL: 'postgres://u@db/glc',
+  SECRETS_KEY: 'a'.repeat(64),
+  SMTP_URL: 'smtp://mail.example.fr',
+  FC_ISSUER: 'https://oidc.franceconnect.gouv.fr/api/v2',
+  FC_CLIENT_ID: 'id',
+  FC_CLIENT_SECRET: 'secret',
+  SUPPORT_EMAIL: 'assistance@example.fr',
+};
 
 function failure(env: Record<string, string>): ConfigError {
   try {
@@ -61,10 +71,16 @@ describe('configuration', () => {
   it('stops the real process with exit code 1 and one line naming the variable, without a stack trace', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { PATH: process.env.PATH, NODE_ENV: 'production', ISSUER: 'https://connect.example.fr' },
-      encoding: 'utf8', timeout: 30_000,
+      encoding: 'utf8',
+      timeout: 30_000,
     });
     expect(run.status).toBe(1);
-    const lines = run.stderr.trim().split('\n').filter((l) => !l.includes('oidc-provider WARNING'));
-    expect(lines).toEqual(['Configuration invalide — DATABASE_URL : required in production (the embedded database is for development only)']);
+    const lines = run.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.includes('oidc-provider WARNING'));
+    expect(lines).toEqual([
+      'Configuration invalide — DATABASE_URL : required in production (the embedded database is for development only)',
+    ]);
   });
 });

@@ -3,7 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
-import { authorizationRequest, callbackUrl, registerClient, signUp, startTestGlc, STRONG_PASSWORD, type PendingAuthorization, type TestClient, type TestGlc, startBackchannelReceiver, type BackchannelReceiver, eventually } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  registerClient,
+  signUp,
+  startTestGlc,
+  STRONG_PASSWORD,
+  type PendingAuthorization,
+  type TestClient,
+  type TestGlc,
+  startBackchannelReceiver,
+  type BackchannelReceiver,
+  eventually,
+} from './support/glc.js';
 import { Browser, decode, type Page } from './support/browser.js';
 import { runCli } from '../src/cli/main.js';
 
@@ -21,7 +34,10 @@ afterAll(async () => {
   await glc?.close();
 });
 
-interface Resident { browser: Browser; accountId: string }
+interface Resident {
+  browser: Browser;
+  accountId: string;
+}
 
 /** A resident signed in to GLC (through the account area: one GLC session for every service). */
 async function newResident(email: string, values: Record<string, string> = {}): Promise<Resident> {
@@ -34,8 +50,18 @@ async function newResident(email: string, values: Record<string, string> = {}): 
   // from the real claim source, and the consent filter must apply after it.
   const certified = (['given_name', 'family_name', 'birthdate'] as const).filter((f) => values[f]);
   if (certified.length) {
-    await glc.services.db.insertInto('franceconnect_certified_fields')
-      .values(certified.map((field) => ({ account_id: account.id, field, value: values[field]!, source: 'FranceConnect', acr: 'eidas1', certified_at: new Date('2026-01-01T00:00:00Z') })))
+    await glc.services.db
+      .insertInto('franceconnect_certified_fields')
+      .values(
+        certified.map((field) => ({
+          account_id: account.id,
+          field,
+          value: values[field]!,
+          source: 'FranceConnect',
+          acr: 'eidas1',
+          certified_at: new Date('2026-01-01T00:00:00Z'),
+        })),
+      )
       .execute();
   }
   const home = await browser.follow(await browser.submit(await browser.get(login.url), /\/login$/, { email, password: STRONG_PASSWORD }));
@@ -43,7 +69,11 @@ async function newResident(email: string, values: Record<string, string> = {}): 
   return { browser, accountId: account.id };
 }
 
-async function authorize(r: Resident, client: TestClient, params: Record<string, string> = {}): Promise<{ pending: PendingAuthorization; page: Page }> {
+async function authorize(
+  r: Resident,
+  client: TestClient,
+  params: Record<string, string> = {},
+): Promise<{ pending: PendingAuthorization; page: Page }> {
   const pending = await authorizationRequest(client, params);
   const page = await r.browser.follow(await r.browser.get(pending.url.href), (u) => u.href.startsWith(client.redirectUri));
   return { pending, page };
@@ -60,12 +90,20 @@ async function allow(r: Resident, page: Page, client: TestClient, optional: stri
     body.append(/name="([^"]*)"/.exec(m[0])![1]!, decode(/value="([^"]*)"/.exec(m[0])?.[1] ?? ''));
   }
   optional.forEach((o) => body.append('optional', o));
-  const res = await r.browser.request(new URL(decode(form[1]!), page.url).href, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const res = await r.browser.request(new URL(decode(form[1]!), page.url).href, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   return r.browser.follow(res, (u) => u.href.startsWith(client.redirectUri));
 }
 
 async function tokens(client: TestClient, pending: PendingAuthorization, page: Page) {
-  return oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+  return oidc.authorizationCodeGrant(client.config, callbackUrl(page), {
+    pkceCodeVerifier: pending.verifier,
+    expectedState: pending.state,
+    expectedNonce: pending.nonce,
+  });
 }
 
 /** Authorizes, consenting if asked, and returns tokens. */
@@ -77,7 +115,14 @@ async function signIn(r: Resident, client: TestClient, params: Record<string, st
 
 const journal = async (accountId: string) => (await glc.services.consent.exportFor(accountId)).journal;
 
-const CAMILLE = { given_name: 'Camille', family_name: 'DUBOIS', birthdate: '1990-05-17', phone_number: '+33612345678', gender: 'female', preferred_username: 'Martin' };
+const CAMILLE = {
+  given_name: 'Camille',
+  family_name: 'DUBOIS',
+  birthdate: '1990-05-17',
+  phone_number: '+33612345678',
+  gender: 'female',
+  preferred_username: 'Martin',
+};
 let camille: Resident;
 let mediatheque: TestClient;
 
@@ -85,9 +130,13 @@ describe('consent page', () => {
   beforeAll(async () => {
     camille = await newResident('camille@example.fr', CAMILLE);
     mediatheque = await registerClient(glc, {
-      name: 'Médiathèque', organisation: 'Ville de Villeurbanne', scope: 'openid profile email phone',
-      claimsRequired: ['given_name', 'family_name'], claimsOptional: ['email', 'phone_number', 'birthdate'],
-      purpose: 'Gérer vos emprunts et vous prévenir quand un livre est disponible.', logo: { data: PNG, type: 'image/png' },
+      name: 'Médiathèque',
+      organisation: 'Ville de Villeurbanne',
+      scope: 'openid profile email phone',
+      claimsRequired: ['given_name', 'family_name'],
+      claimsOptional: ['email', 'phone_number', 'birthdate'],
+      purpose: 'Gérer vos emprunts et vous prévenir quand un livre est disponible.',
+      logo: { data: PNG, type: 'image/png' },
     });
   }, 60_000);
 
@@ -112,11 +161,17 @@ describe('consent page', () => {
     const t = await tokens(mediatheque, pending, back);
     const userinfo = await oidc.fetchUserInfo(mediatheque.config, t.access_token, t.claims()!.sub);
     expect(userinfo).toMatchObject({ given_name: 'Camille', family_name: 'DUBOIS', email: 'camille@example.fr', email_verified: true });
-    for (const absent of ['phone_number', 'birthdate', 'gender', 'preferred_username', 'verified_claims']) expect(userinfo).not.toHaveProperty(absent);
+    for (const absent of ['phone_number', 'birthdate', 'gender', 'preferred_username', 'verified_claims'])
+      expect(userinfo).not.toHaveProperty(absent);
 
     const entries = await journal(camille.accountId);
     expect(entries.map((e) => e.event)).toEqual(['granted']);
-    expect(entries[0]!.detail).toMatchObject({ claims: ['given_name', 'family_name', 'email'], declined: ['birthdate', 'phone_number'], method: 'web_form', request_version: 1 });
+    expect(entries[0]!.detail).toMatchObject({
+      claims: ['given_name', 'family_name', 'email'],
+      declined: ['birthdate', 'phone_number'],
+      method: 'web_form',
+      request_version: 1,
+    });
     expect(JSON.stringify(entries)).not.toMatch(/Camille|DUBOIS|camille@example/);
 
     // Same request again: no consent page, straight back to the service.
@@ -126,7 +181,13 @@ describe('consent page', () => {
 
   it('shows the birthplace and the birth country by their names, not their INSEE codes', async () => {
     const dominique = await newResident('lyonnais@example.fr', { given_name: 'Dominique', birthplace: '69387', birthcountry: '99100' });
-    const mairie = await registerClient(glc, { name: 'État civil', redirectUris: ['http://127.0.0.1:9/etat-civil'], scope: 'openid birth', claimsRequired: ['birthplace', 'birthcountry'], claimsOptional: [] });
+    const mairie = await registerClient(glc, {
+      name: 'État civil',
+      redirectUris: ['http://127.0.0.1:9/etat-civil'],
+      scope: 'openid birth',
+      claimsRequired: ['birthplace', 'birthcountry'],
+      claimsOptional: [],
+    });
     const { page } = await authorize(dominique, mairie, { scope: 'openid birth' });
     expect(page.status).toBe(200);
     const place = /<li id="donnee-birthplace">([\s\S]*?)<\/li>/.exec(page.html)![1]!;
@@ -137,15 +198,29 @@ describe('consent page', () => {
   });
 
   it('refusal sends access_denied to the service and records nothing', async () => {
-    const other = await registerClient(glc, { name: 'Piscine', redirectUris: ['http://127.0.0.1:9/piscine'], claimsRequired: ['given_name'], claimsOptional: [] , scope: 'openid profile' });
+    const other = await registerClient(glc, {
+      name: 'Piscine',
+      redirectUris: ['http://127.0.0.1:9/piscine'],
+      claimsRequired: ['given_name'],
+      claimsOptional: [],
+      scope: 'openid profile',
+    });
     const { pending, page } = await authorize(camille, other, { scope: 'openid profile' });
     const back = await camille.browser.follow(await camille.browser.submit(page, /\/abort$/), (u) => u.href.startsWith(other.redirectUri));
     await expect(tokens(other, pending, back)).rejects.toMatchObject({ error: 'access_denied' });
-    expect((await glc.services.consent.exportFor(camille.accountId)).consents.map((c) => c.service.client_id)).not.toContain(other.clientId);
+    expect((await glc.services.consent.exportFor(camille.accountId)).consents.map((c) => c.service.client_id)).not.toContain(
+      other.clientId,
+    );
   });
 
   it('asks only for the new data when a service asks for more', async () => {
-    const portal = await registerClient(glc, { name: 'Portail', redirectUris: ['http://127.0.0.1:9/portail'], scope: 'openid profile email', claimsRequired: ['given_name', 'family_name'], claimsOptional: ['email'] });
+    const portal = await registerClient(glc, {
+      name: 'Portail',
+      redirectUris: ['http://127.0.0.1:9/portail'],
+      scope: 'openid profile email',
+      claimsRequired: ['given_name', 'family_name'],
+      claimsOptional: ['email'],
+    });
     const first = await authorize(camille, portal, { scope: 'openid profile' });
     expect(first.page.html).toContain('Prénoms');
     expect(first.page.html).not.toContain('value="email"');
@@ -159,7 +234,10 @@ describe('consent page', () => {
     const t = await tokens(portal, more.pending, await allow(camille, more.page, portal, ['email']));
     expect((await oidc.fetchUserInfo(portal.config, t.access_token, t.claims()!.sub)).email).toBe('camille@example.fr');
     const events = (await journal(camille.accountId)).filter((e) => e.client_id === portal.clientId);
-    expect(events.map((e) => [e.event, e.detail.claims])).toEqual([['granted', ['given_name', 'family_name']], ['extended', ['email']]]);
+    expect(events.map((e) => [e.event, e.detail.claims])).toEqual([
+      ['granted', ['given_name', 'family_name']],
+      ['extended', ['email']],
+    ]);
 
     // The service changes its purpose: a new request version, asked again in full at the next login.
     await glc.services.clients.update(portal.clientId, { purpose: 'Nouvelle finalité : vous envoyer la lettre d’information.' });
@@ -169,7 +247,10 @@ describe('consent page', () => {
     expect(changed.page.html).toMatch(/<li id="donnee-given_name"/);
     await tokens(portal, changed.pending, await allow(camille, changed.page, portal));
     const last = (await journal(camille.accountId)).filter((e) => e.client_id === portal.clientId).at(-1)!;
-    expect(last).toMatchObject({ event: 'granted', detail: { request_version: 2, claims: ['given_name', 'family_name'], declined: ['email'] } });
+    expect(last).toMatchObject({
+      event: 'granted',
+      detail: { request_version: 2, claims: ['given_name', 'family_name'], declined: ['email'] },
+    });
   });
 });
 
@@ -177,18 +258,50 @@ describe('no release of unconsented claims', () => {
   it('never releases an unconsented claim, whatever the scopes and claims parameter (ID token, userinfo JSON and JWT, introspection)', async () => {
     const registration = {
       scope: 'openid profile email phone identite_certifiee',
-      claimsRequired: ['given_name'], claimsOptional: ['email', 'phone_number', 'birthdate', 'verified_claims'],
+      claimsRequired: ['given_name'],
+      claimsOptional: ['email', 'phone_number', 'birthdate', 'verified_claims'],
     };
     const json = await registerClient(glc, { name: 'Service JSON', redirectUris: ['http://127.0.0.1:9/json'], ...registration });
-    const jwt = await registerClient(glc, { name: 'Service JWT', redirectUris: ['http://127.0.0.1:9/jwt'], userinfoSignedAlg: 'ES256', ...registration });
+    const jwt = await registerClient(glc, {
+      name: 'Service JWT',
+      redirectUris: ['http://127.0.0.1:9/jwt'],
+      userinfoSignedAlg: 'ES256',
+      ...registration,
+    });
     const r = await newResident('dominique@example.fr', { ...CAMILLE, given_name: 'Dominique' });
     // Consents: given_name (required), email and verified_claims; refuses phone_number and birthdate.
     for (const client of [json, jwt]) await signIn(r, client, { scope: registration.scope }, ['email', 'verified_claims']);
 
-    const everything = { phone_number: null, phone_number_verified: null, birthdate: null, gender: null, family_name: null, preferred_username: null, address: null, birthplace: null, email: null, given_name: null, verified_claims: { claims: { given_name: null, family_name: null, birthdate: null } } };
-    const claimsParams = [undefined, JSON.stringify({ userinfo: everything, id_token: everything }), JSON.stringify({ id_token: { phone_number: null, birthdate: { essential: true } } })];
+    const everything = {
+      phone_number: null,
+      phone_number_verified: null,
+      birthdate: null,
+      gender: null,
+      family_name: null,
+      preferred_username: null,
+      address: null,
+      birthplace: null,
+      email: null,
+      given_name: null,
+      verified_claims: { claims: { given_name: null, family_name: null, birthdate: null } },
+    };
+    const claimsParams = [
+      undefined,
+      JSON.stringify({ userinfo: everything, id_token: everything }),
+      JSON.stringify({ id_token: { phone_number: null, birthdate: { essential: true } } }),
+    ];
     const scopes = ['openid', 'openid profile', 'openid profile email phone', registration.scope];
-    const forbidden = ['phone_number', 'phone_number_verified', 'birthdate', 'gender', 'family_name', 'preferred_username', 'address', 'birthplace', 'birthcountry'];
+    const forbidden = [
+      'phone_number',
+      'phone_number_verified',
+      'birthdate',
+      'gender',
+      'family_name',
+      'preferred_username',
+      'address',
+      'birthplace',
+      'birthcountry',
+    ];
     const check = (where: string, claims: Record<string, unknown>) => {
       for (const f of forbidden) expect(claims, `${where} ${f}`).not.toHaveProperty(f);
       const vc = claims.verified_claims as { claims: Record<string, unknown> } | undefined;
@@ -204,13 +317,13 @@ describe('no release of unconsented claims', () => {
           const t = await tokens(client, pending, page);
           const idClaims = t.claims()! as Record<string, unknown>;
           check(`${where} id_token`, idClaims);
-          const userinfo = await oidc.fetchUserInfo(client.config, t.access_token, idClaims.sub as string) as Record<string, unknown>;
+          const userinfo = (await oidc.fetchUserInfo(client.config, t.access_token, idClaims.sub as string)) as Record<string, unknown>;
           check(`${where} userinfo`, userinfo);
           if (claims && scope === registration.scope) {
             expect(userinfo.given_name).toBe('Dominique');
             expect((userinfo.verified_claims as { claims: object }).claims).toEqual({ given_name: 'Dominique' });
           }
-          const introspection = await oidc.tokenIntrospection(client.config, t.access_token) as Record<string, unknown>;
+          const introspection = (await oidc.tokenIntrospection(client.config, t.access_token)) as Record<string, unknown>;
           expect(introspection.active).toBe(true);
           expect(String(introspection.scope).split(' ')).not.toContain('phone');
           check(`${where} introspection`, introspection);
@@ -230,8 +343,13 @@ describe('no release of unconsented claims', () => {
 describe('the resident manages consents', () => {
   it('withdrawal revokes refresh and access tokens at once, sends back-channel logout, and the next login asks again', async () => {
     const app = await registerClient(glc, {
-      name: 'Cantine', organisation: 'Ville de Vénissieux', redirectUris: ['http://127.0.0.1:9/cantine'], scope: 'openid profile offline_access',
-      grantTypes: ['authorization_code', 'refresh_token'], backchannelLogoutUri: backchannel.url, claimsRequired: ['given_name', 'family_name'],
+      name: 'Cantine',
+      organisation: 'Ville de Vénissieux',
+      redirectUris: ['http://127.0.0.1:9/cantine'],
+      scope: 'openid profile offline_access',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      backchannelLogoutUri: backchannel.url,
+      claimsRequired: ['given_name', 'family_name'],
     });
     const t = await signIn(camille, app, { scope: 'openid profile offline_access', prompt: 'consent' });
     expect(t.refresh_token).toBeTruthy();
@@ -254,7 +372,10 @@ describe('the resident manages consents', () => {
     await eventually(() => backchannel.tokens.length > before); // delivered by the queue's worker
     await new Promise((r) => setTimeout(r, 1500)); // and only one
     expect(backchannel.tokens.length).toBe(before + 1);
-    const { payload } = await jose.jwtVerify(backchannel.tokens.at(-1)!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: app.clientId });
+    const { payload } = await jose.jwtVerify(backchannel.tokens.at(-1)!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), {
+      issuer: glc.config.issuer,
+      audience: app.clientId,
+    });
     expect(payload.sub).toBe(sub);
     expect(payload.events).toHaveProperty(['http://schemas.openid.net/event/backchannel-logout']);
 
@@ -281,20 +402,35 @@ describe('the resident manages consents', () => {
     const userinfo = await oidc.fetchUserInfo(mediatheque.config, t2.access_token, t2.claims()!.sub);
     expect(userinfo).not.toHaveProperty('email');
     expect(userinfo.given_name).toBe('Camille');
-    const events = (await journal(camille.accountId)).filter((e) => e.client_id === mediatheque.clientId).map((e) => [e.event, e.detail.claims]);
-    expect(events).toEqual([['granted', ['given_name', 'family_name', 'email']], ['partially_withdrawn', ['email']], ['extended', []]]);
+    const events = (await journal(camille.accountId))
+      .filter((e) => e.client_id === mediatheque.clientId)
+      .map((e) => [e.event, e.detail.claims]);
+    expect(events).toEqual([
+      ['granted', ['given_name', 'family_name', 'email']],
+      ['partially_withdrawn', ['email']],
+      ['extended', []],
+    ]);
   });
 });
 
 describe('expiry, journal and account deletion', () => {
   it('an expired consent releases nothing and is asked again; the job journals the expiry and revokes tokens', async () => {
     const r = await newResident('alix@example.fr', { given_name: 'Alix' });
-    const svc = await registerClient(glc, { name: 'Bibliothèque', redirectUris: ['http://127.0.0.1:9/biblio'], scope: 'openid profile', claimsRequired: ['given_name'] });
+    const svc = await registerClient(glc, {
+      name: 'Bibliothèque',
+      redirectUris: ['http://127.0.0.1:9/biblio'],
+      scope: 'openid profile',
+      claimsRequired: ['given_name'],
+    });
     const t = await signIn(r, svc, { scope: 'openid profile' });
 
     // Time passes for the provider: the consent's expiry is compared in SQL with now().
-    await sql`update consents set expires_at = now() - interval '1 minute' where account_id = ${r.accountId} and client_id = ${svc.clientId}`.execute(glc.services.db);
-    const stale = await (await fetch(`${glc.config.issuer}/me`, { headers: { authorization: `Bearer ${t.access_token}` } })).json() as Record<string, unknown>;
+    await sql`update consents set expires_at = now() - interval '1 minute' where account_id = ${r.accountId} and client_id = ${svc.clientId}`.execute(
+      glc.services.db,
+    );
+    const stale = (await (
+      await fetch(`${glc.config.issuer}/me`, { headers: { authorization: `Bearer ${t.access_token}` } })
+    ).json()) as Record<string, unknown>;
     expect(Object.keys(stale)).toEqual(['sub']);
     const asked = await authorize(r, svc, { scope: 'openid profile' });
     expect(asked.page.status).toBe(200);
@@ -317,7 +453,13 @@ describe('expiry, journal and account deletion', () => {
       Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...glc.database.env });
       let out = '';
       try {
-        const code = await runCli(['consent', 'verify', '--json'], (text) => { out += text; }, { services: glc.services });
+        const code = await runCli(
+          ['consent', 'verify', '--json'],
+          (text) => {
+            out += text;
+          },
+          { services: glc.services },
+        );
         return { code, report: JSON.parse(out) as Awaited<ReturnType<typeof glc.services.consent.verifyJournal>> };
       } finally {
         for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
@@ -330,9 +472,18 @@ describe('expiry, journal and account deletion', () => {
     expect(ok.report.entries).toBeGreaterThanOrEqual(10);
 
     const db = glc.services.db;
-    const target = await db.selectFrom('consent_journal').select(['id', 'detail']).where('account_id', '=', camille.accountId).orderBy('seq').offset(1).limit(1).executeTakeFirstOrThrow();
+    const target = await db
+      .selectFrom('consent_journal')
+      .select(['id', 'detail'])
+      .where('account_id', '=', camille.accountId)
+      .orderBy('seq')
+      .offset(1)
+      .limit(1)
+      .executeTakeFirstOrThrow();
     // The table itself refuses changes (append-only trigger)…
-    await expect(sql`update consent_journal set detail = '{"claims":["given_name"]}' where id = ${target.id}`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`update consent_journal set detail = '{"claims":["given_name"]}' where id = ${target.id}`.execute(db)).rejects.toThrow(
+      /append-only/,
+    );
     // …and someone who bypasses it is caught by the hash chain.
     await sql`alter table consent_journal disable trigger consent_journal_append_only`.execute(db);
     try {
@@ -340,7 +491,14 @@ describe('expiry, journal and account deletion', () => {
       const broken = await verify();
       expect(broken.code).not.toBe(0);
       expect(broken.report.ok).toBe(false);
-      expect(broken.report.breaks).toEqual([expect.objectContaining({ entryId: target.id, seq: 2, reason: 'hash_mismatch', subject: glc.services.consent.subjectOf(camille.accountId) })]);
+      expect(broken.report.breaks).toEqual([
+        expect.objectContaining({
+          entryId: target.id,
+          seq: 2,
+          reason: 'hash_mismatch',
+          subject: glc.services.consent.subjectOf(camille.accountId),
+        }),
+      ]);
     } finally {
       await sql`update consent_journal set detail = ${JSON.stringify(target.detail)}::jsonb where id = ${target.id}`.execute(db);
       await sql`alter table consent_journal enable trigger consent_journal_append_only`.execute(db);
@@ -350,7 +508,12 @@ describe('expiry, journal and account deletion', () => {
 
   it('after account deletion the journal is kept pseudonymised for the proof period, then purged', async () => {
     const r = await newResident('sacha@example.fr', { given_name: 'Sacha' });
-    const svc = await registerClient(glc, { name: 'Mairie', redirectUris: ['http://127.0.0.1:9/mairie'], scope: 'openid profile', claimsRequired: ['given_name'] });
+    const svc = await registerClient(glc, {
+      name: 'Mairie',
+      redirectUris: ['http://127.0.0.1:9/mairie'],
+      scope: 'openid profile',
+      claimsRequired: ['given_name'],
+    });
     await signIn(r, svc, { scope: 'openid profile' });
     const subject = glc.services.consent.subjectOf(r.accountId);
     const now = new Date();

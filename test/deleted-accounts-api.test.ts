@@ -9,20 +9,38 @@ let commune: TestClient;
 let other: TestClient;
 let token: string;
 
-interface Page { items: { sub: string; deleted_at: string; reason: string }[]; next_cursor: string; has_more: boolean }
+interface Page {
+  items: { sub: string; deleted_at: string; reason: string }[];
+  next_cursor: string;
+  has_more: boolean;
+}
 
 beforeAll(async () => {
   glc = await startTestGlc();
   // A commune's service: logs residents in, and polls the API with the same client_id.
-  commune = await registerClient(glc, { redirectUris: ['http://127.0.0.1:9/commune'], scope: 'openid profile email deleted_accounts:read', grantTypes: ['authorization_code', 'client_credentials'] });
-  other = await registerClient(glc, { redirectUris: ['http://localhost:9/autre'], scope: 'openid profile email deleted_accounts:read', grantTypes: ['authorization_code', 'client_credentials'], subjectType: 'public' });
+  commune = await registerClient(glc, {
+    redirectUris: ['http://127.0.0.1:9/commune'],
+    scope: 'openid profile email deleted_accounts:read',
+    grantTypes: ['authorization_code', 'client_credentials'],
+  });
+  other = await registerClient(glc, {
+    redirectUris: ['http://localhost:9/autre'],
+    scope: 'openid profile email deleted_accounts:read',
+    grantTypes: ['authorization_code', 'client_credentials'],
+    subjectType: 'public',
+  });
   token = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
 });
-afterAll(async () => { await glc?.close(); });
+afterAll(async () => {
+  await glc?.close();
+});
 
 /** bearer null: no Authorization header. */
 const api = (path: string, bearer: string | null = token, init: RequestInit = {}) =>
-  fetch(`${glc.config.issuer}${path}`, { ...init, headers: { ...(bearer !== null && { authorization: `Bearer ${bearer}` }), ...init.headers } });
+  fetch(`${glc.config.issuer}${path}`, {
+    ...init,
+    headers: { ...(bearer !== null && { authorization: `Bearer ${bearer}` }), ...init.headers },
+  });
 const page = async (query: string, bearer = token) => {
   const res = await api(`/api/v1/deleted-accounts${query}`, bearer);
   expect(res.status).toBe(200);
@@ -64,13 +82,22 @@ describe('authorization', () => {
     expect(revoked.headers.get('www-authenticate')).toContain('error="invalid_token"');
 
     const expiring = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
-    await glc.services.db.updateTable('oidc_payloads').set({ expires_at: new Date(Date.now() - 1000) }).where('model', '=', 'ClientCredentials').where('id', '=', expiring).execute();
+    await glc.services.db
+      .updateTable('oidc_payloads')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('model', '=', 'ClientCredentials')
+      .where('id', '=', expiring)
+      .execute();
     expect((await api('/api/v1/deleted-accounts', expiring)).status).toBe(401);
 
     // An access token of a resident (authorization code) is not a service's token.
     const pending = await authorizationRequest(commune);
     const { callback } = await newResidentAuthorizes(glc, commune, pending, 'resident@example.fr');
-    const resident = await oidc.authorizationCodeGrant(commune.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const resident = await oidc.authorizationCodeGrant(commune.config, callback, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     expect((await api('/api/v1/deleted-accounts', resident.access_token)).status).toBe(401);
   });
 
@@ -91,8 +118,19 @@ describe('authorization', () => {
 
 describe('parameters', () => {
   it.each([
-    ['?limit=0', 'limit'], ['?limit=1001', 'limit'], ['?limit=abc', 'limit'], ['?limit=-5', 'limit'], ['?limit=10&limit=20', 'limit'],
-    ['?cursor=xyz', 'cursor'], ['?cursor=', 'cursor'], ['?since=hier', 'since'], ['?since=2026-13-45T00:00:00Z', 'since'], ['?since=2020-02-30', 'since'], ['?since=2021-02-29T00:00:00Z', 'since'], ['?since=2026-01-01T24:00:00Z', 'since'], ['?since=2026-01-01T10:00', 'since'],
+    ['?limit=0', 'limit'],
+    ['?limit=1001', 'limit'],
+    ['?limit=abc', 'limit'],
+    ['?limit=-5', 'limit'],
+    ['?limit=10&limit=20', 'limit'],
+    ['?cursor=xyz', 'cursor'],
+    ['?cursor=', 'cursor'],
+    ['?since=hier', 'since'],
+    ['?since=2026-13-45T00:00:00Z', 'since'],
+    ['?since=2020-02-30', 'since'],
+    ['?since=2021-02-29T00:00:00Z', 'since'],
+    ['?since=2026-01-01T24:00:00Z', 'since'],
+    ['?since=2026-01-01T10:00', 'since'],
   ])('%s → 400 naming %s', async (query, parameter) => {
     const res = await api(`/api/v1/deleted-accounts${query}`);
     expect(res.status).toBe(400);
@@ -182,7 +220,11 @@ describe('feed', () => {
   it('records the sub a real service received (pairwise), visible through the API', async () => {
     const pending = await authorizationRequest(commune);
     const { callback } = await newResidentAuthorizes(glc, commune, pending, 'reel@example.fr');
-    const tokens = await oidc.authorizationCodeGrant(commune.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(commune.config, callback, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     const before = await page('?limit=1000');
     const account = (await glc.services.accountStore.findByEmail('reel@example.fr'))!;
     await glc.services.deletion.deleteAccount(account.id, 'user_request', new Date());
@@ -195,7 +237,11 @@ describe('description', () => {
   it('publishes an OpenAPI 3.1 document', async () => {
     const res = await fetch(`${glc.config.issuer}/api/v1/openapi.json`);
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown>; components: { securitySchemes: { clientCredentials: { flows: { clientCredentials: { tokenUrl: string } } } } } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { securitySchemes: { clientCredentials: { flows: { clientCredentials: { tokenUrl: string } } } } };
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.paths['/deleted-accounts']).toBeTruthy();
     expect(doc.components.securitySchemes.clientCredentials.flows.clientCredentials.tokenUrl).toBe(`${glc.config.issuer}/token`);

@@ -15,7 +15,9 @@ import { freePort } from './support/glc.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 const folders: string[] = [];
-afterAll(() => { for (const f of folders) rmSync(f, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const f of folders) rmSync(f, { recursive: true, force: true });
+});
 
 function dataDir(): string {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'glc-embedded-'));
@@ -26,11 +28,19 @@ function dataDir(): string {
 
 function run(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', tsx, path.join(root, script), ...args], { cwd: root, env: { PATH: process.env.PATH!, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', tsx, path.join(root, script), ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH!, LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     // oidc-provider warns on stderr under Node 20 (it wants 22): not an error of ours.
     child.once('exit', (code) => resolve({ code, out, err: err.replace(/^oidc-provider WARNING.*\n/m, '') }));
   });
@@ -52,7 +62,13 @@ describe('embedded PostgreSQL', () => {
   it('glc adds a service beside a running GLC, which uses it at once; GLC stops the server after its pool', async () => {
     const dir = dataDir();
     const port = await freePort();
-    const glc = await startGlc({ NODE_ENV: 'test', PORT: String(port), ISSUER: `http://localhost:${port}`, LOG_LEVEL: 'silent', DATA_DIR: dir });
+    const glc = await startGlc({
+      NODE_ENV: 'test',
+      PORT: String(port),
+      ISSUER: `http://localhost:${port}`,
+      LOG_LEVEL: 'silent',
+      DATA_DIR: dir,
+    });
     try {
       const added = await cli(dir, 'client', 'add', '--name', 'Mairie de Givors', '--redirect-uri', 'https://www.givors.fr/cb', '--json');
       expect(added.err).toBe('');
@@ -62,7 +78,10 @@ describe('embedded PostgreSQL', () => {
       const listed = await cli(dir, 'client', 'list', '--json');
       expect((JSON.parse(listed.out) as { client_id: string }[]).map((c) => c.client_id)).toContain(client_id);
       // The running GLC knows the new service: its authorization request reaches the login page.
-      const auth = await fetch(`${glc.url}/auth?${new URLSearchParams({ client_id, redirect_uri: 'https://www.givors.fr/cb', response_type: 'code', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+      const auth = await fetch(
+        `${glc.url}/auth?${new URLSearchParams({ client_id, redirect_uri: 'https://www.givors.fr/cb', response_type: 'code', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`,
+        { redirect: 'manual' },
+      );
       expect(auth.status).toBe(303);
       expect(auth.headers.get('location')).toMatch(/\/interaction\//);
       // The commands left the server running for GLC.
@@ -72,7 +91,9 @@ describe('embedded PostgreSQL', () => {
     }
     expect(existsSync(pidFile(dir))).toBe(false);
     // Stopped after the pool had closed: no connection was cut by the shutdown.
-    expect(readFileSync(path.join(dir, 'postgres', 'server.log'), 'utf8')).not.toMatch(/terminating connection due to administrator command/);
+    expect(readFileSync(path.join(dir, 'postgres', 'server.log'), 'utf8')).not.toMatch(
+      /terminating connection due to administrator command/,
+    );
   });
 
   it('two commands racing the first start on an empty DATA_DIR both succeed, on one cluster, stopped after them', async () => {
@@ -91,11 +112,16 @@ describe('embedded PostgreSQL', () => {
 
   it('a crashed run blocks nothing: an orphaned server is reused then stopped, a stale postmaster.pid is ignored', async () => {
     const dir = dataDir();
-    const holder = () => new Promise<{ kill(): void; pid: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', tsx, path.join(root, 'test/support/embedded-holder.ts')], { cwd: root, env: { PATH: process.env.PATH!, DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
-      child.stdout.once('data', () => resolve({ pid: child.pid!, kill: () => child.kill('SIGKILL') }));
-      child.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
-    });
+    const holder = () =>
+      new Promise<{ kill(): void; pid: number }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', tsx, path.join(root, 'test/support/embedded-holder.ts')], {
+          cwd: root,
+          env: { PATH: process.env.PATH!, DATA_DIR: dir },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        child.stdout.once('data', () => resolve({ pid: child.pid!, kill: () => child.kill('SIGKILL') }));
+        child.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+      });
     const openAndClose = async () => {
       const db = await openDatabase({ dataDir: dir });
       const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);

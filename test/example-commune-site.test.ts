@@ -38,7 +38,14 @@ beforeAll(async () => {
   storeFile = path.join(folder, 'usagers.json');
   store = new JsonFileResidentStore(storeFile);
   site = await startCommuneSite({
-    siteUrl, port, host: '127.0.0.1', glc: credentials, store, cookieKeys: ['clé de test'], production: false, log: () => undefined,
+    siteUrl,
+    port,
+    host: '127.0.0.1',
+    glc: credentials,
+    store,
+    cookieKeys: ['clé de test'],
+    production: false,
+    log: () => undefined,
   });
 });
 afterAll(async () => {
@@ -58,7 +65,8 @@ async function audit(page: Page): Promise<string[]> {
   const facts = await page.evaluate(() => {
     const first = document.querySelector('a[href], button, input:not([type=hidden])');
     return {
-      lang: document.documentElement.lang, h1: document.querySelectorAll('h1').length,
+      lang: document.documentElement.lang,
+      h1: document.querySelectorAll('h1').length,
       skip: first?.getAttribute('href') === '#contenu' && document.getElementById('contenu') !== null,
       overflow: document.documentElement.scrollWidth - window.innerWidth,
       title: document.title,
@@ -71,7 +79,8 @@ async function audit(page: Page): Promise<string[]> {
   if (!/\S — Commune de Valfleuri$/.test(facts.title)) problems.push(`title « ${facts.title} »`);
   await page.evaluate(axeSource); // evaluated by the DevTools protocol: the site's CSP stays enforced
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(o: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (window as unknown as { axe: { run(o: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } })
+      .axe;
     const result = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return result.violations.map((v) => `${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   });
@@ -118,7 +127,7 @@ describe('the example commune site', () => {
 
     // Home page: the commune's logo beside GLC's, and the charter's button.
     await page.goto(site.url);
-    problems.push(...await audit(page));
+    problems.push(...(await audit(page)));
     expect(await page.getByRole('img', { name: 'Commune de Valfleuri' }).count()).toBe(1);
     const button = page.getByRole('link', { name: 'Se connecter avec GrandLyon Connect' });
     expect(await button.getAttribute('class')).toBe('glc-button');
@@ -147,7 +156,7 @@ describe('the example commune site', () => {
 
     // Back at the commune: the identity received, and the commune's own record.
     await page.waitForURL(`${site.url}/mon-compte`);
-    problems.push(...await audit(page));
+    problems.push(...(await audit(page)));
     expect(await page.locator('[data-claim="email"] dd').textContent()).toBe(`${email} (vérifiée)`);
     expect(await page.locator('.certifie').count()).toBe(0); // nothing certified without FranceConnect
     const [resident, ...others] = await store.list();
@@ -156,7 +165,7 @@ describe('the example commune site', () => {
     const sub = resident!.sub;
     expect(await page.getByTestId('fiche-locale').textContent()).toContain(sub);
     await page.goto(`${site.url}/usagers`);
-    problems.push(...await audit(page));
+    problems.push(...(await audit(page)));
     expect(await page.getByTestId('usagers').textContent()).toContain(email);
 
     // RP-initiated logout: GLC asks for confirmation, then comes back to the commune.
@@ -165,7 +174,7 @@ describe('the example commune site', () => {
     await page.getByRole('button', { name: 'Me déconnecter' }).waitFor();
     await activate(page, 'button[value=yes]');
     await page.waitForURL((u) => u.href.startsWith(`${site.url}/deconnexion/fin?state=`));
-    problems.push(...await audit(page));
+    problems.push(...(await audit(page)));
     await page.goto(`${site.url}/mon-compte`);
     expect(page.url()).toBe(`${site.url}/`);
     expect(site.site.sessions.activeFor(sub)).toBe(0);
@@ -201,7 +210,14 @@ describe('the example commune site', () => {
     expect(await site.site.pollDeletedAccounts()).toEqual({ received: 0, removed: 0, cursor: first.cursor });
     const reopened = new JsonFileResidentStore(storeFile);
     expect(await reopened.deletedAccountsCursor()).toBe(first.cursor);
-    const restarted = createCommuneSite({ siteUrl: site.url, glc: credentials, store: reopened, cookieKeys: ['autre clé'], production: false, log: () => undefined });
+    const restarted = createCommuneSite({
+      siteUrl: site.url,
+      glc: credentials,
+      store: reopened,
+      cookieKeys: ['autre clé'],
+      production: false,
+      log: () => undefined,
+    });
     expect(await restarted.pollDeletedAccounts()).toEqual({ received: 0, removed: 0, cursor: first.cursor });
     // A cursor GLC refuses (the service registered again, a data folder reset): everything kept is read again.
     await reopened.saveDeletedAccountsCursor('curseur-inconnu');
@@ -230,19 +246,27 @@ describe('the example commune site', () => {
     await page.waitForURL(`${site.url}/mon-compte`);
     expect(await audit(page)).toEqual([]);
 
-    const rows = await page.locator('.identite__ligne').evaluateAll((lines) => lines.map((l) => ({
-      claim: l.getAttribute('data-claim'), value: l.querySelector('dd')!.childNodes[0]!.textContent!.trim(), certified: l.querySelector('.certifie') !== null,
-    })));
-    expect(rows).toEqual(expect.arrayContaining([
-      { claim: 'given_name', value: 'Jean', certified: true },
-      { claim: 'family_name', value: 'MARTIN', certified: true },
-      { claim: 'birthdate', value: '12 mars 1981', certified: true },
-      { claim: 'gender', value: 'masculin', certified: true },
-      { claim: 'email', value: 'jean.martin@example.fr (vérifiée)', certified: false },
-    ]));
+    const rows = await page.locator('.identite__ligne').evaluateAll((lines) =>
+      lines.map((l) => ({
+        claim: l.getAttribute('data-claim'),
+        value: l.querySelector('dd')!.childNodes[0]!.textContent!.trim(),
+        certified: l.querySelector('.certifie') !== null,
+      })),
+    );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { claim: 'given_name', value: 'Jean', certified: true },
+        { claim: 'family_name', value: 'MARTIN', certified: true },
+        { claim: 'birthdate', value: '12 mars 1981', certified: true },
+        { claim: 'gender', value: 'masculin', certified: true },
+        { claim: 'email', value: 'jean.martin@example.fr (vérifiée)', certified: false },
+      ]),
+    );
     // The badge says what it means to a screen reader too.
     expect(await page.locator('[data-claim="given_name"] .certifie').textContent()).toBe('Certifié par FranceConnect');
-    expect(await page.locator('main').textContent()).toMatch(/vérifiées par l’État au moyen de FranceConnect \(dernière vérification le \d+ \S+ \d{4}\)/);
+    expect(await page.locator('main').textContent()).toMatch(
+      /vérifiées par l’État au moyen de FranceConnect \(dernière vérification le \d+ \S+ \d{4}\)/,
+    );
     await context.close();
   });
 
@@ -302,8 +326,14 @@ describe('the example commune site', () => {
   it('answers in French, never with a stack trace, when GLC cannot be reached or a page does not exist', async () => {
     const port = await freePort();
     const down = await startCommuneSite({
-      siteUrl: `http://127.0.0.1:${port}`, port, host: '127.0.0.1', glc: { ...credentials, issuer: 'http://127.0.0.1:9' }, store,
-      cookieKeys: ['k'], production: false, log: () => undefined,
+      siteUrl: `http://127.0.0.1:${port}`,
+      port,
+      host: '127.0.0.1',
+      glc: { ...credentials, issuer: 'http://127.0.0.1:9' },
+      store,
+      cookieKeys: ['k'],
+      production: false,
+      log: () => undefined,
     });
     const unreachable = await fetch(`${down.url}/connexion-grandlyon`, { redirect: 'manual' });
     expect(unreachable.status).toBe(503);
@@ -316,19 +346,40 @@ describe('the example commune site', () => {
 
   it('refuses, over HTTP, every logout token the specification forbids, and accepts a valid one once', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
-    const jwks = createLocalJWKSet({ keys: [{ ...await exportJWK(publicKey), kid: 'k1', alg: 'ES256' }] });
+    const jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] });
     const port = await freePort();
     const local = await startCommuneSite({
-      siteUrl: `http://127.0.0.1:${port}`, port, host: '127.0.0.1', glc: credentials, store, cookieKeys: ['k'], production: false,
-      logoutTokenKeys: async () => jwks, log: () => undefined,
+      siteUrl: `http://127.0.0.1:${port}`,
+      port,
+      host: '127.0.0.1',
+      glc: credentials,
+      store,
+      cookieKeys: ['k'],
+      production: false,
+      logoutTokenKeys: async () => jwks,
+      log: () => undefined,
     });
     const stranger = (await generateKeyPair('ES256')).privateKey;
     const now = Math.floor(Date.now() / 1000);
-    const valid: JWTPayload = { iss: credentials.issuer, aud: credentials.clientId, iat: now, jti: 'jti-1', sid: 'sid-1', sub: 'sub-1', events: { [BACKCHANNEL_LOGOUT_EVENT]: {} } };
-    const sign = (payload: JWTPayload, key = privateKey, typ = 'logout+jwt') => new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ }).sign(key);
-    const post = async (token: string) => (await fetch(`${local.url}/deconnexion/back-channel`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }),
-    })).status;
+    const valid: JWTPayload = {
+      iss: credentials.issuer,
+      aud: credentials.clientId,
+      iat: now,
+      jti: 'jti-1',
+      sid: 'sid-1',
+      sub: 'sub-1',
+      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    };
+    const sign = (payload: JWTPayload, key = privateKey, typ = 'logout+jwt') =>
+      new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ }).sign(key);
+    const post = async (token: string) =>
+      (
+        await fetch(`${local.url}/deconnexion/back-channel`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ logout_token: token }),
+        })
+      ).status;
     const without = (claim: string) => Object.fromEntries(Object.entries(valid).filter(([k]) => k !== claim));
 
     const forbidden: Record<string, string> = {
@@ -344,9 +395,11 @@ describe('the example commune site', () => {
       'neither sid nor sub': await sign(Object.fromEntries(Object.entries(valid).filter(([k]) => k !== 'sid' && k !== 'sub'))),
       'a nonce': await sign({ ...valid, nonce: 'n' }),
       'typ of an ID token': await sign(valid, privateKey, 'JWT'),
-      'expired': await sign({ ...valid, exp: now - 120 }),
+      expired: await sign({ ...valid, exp: now - 120 }),
     };
-    const statuses = Object.fromEntries(await Promise.all(Object.entries(forbidden).map(async ([name, token]) => [name, await post(token)] as const)));
+    const statuses = Object.fromEntries(
+      await Promise.all(Object.entries(forbidden).map(async ([name, token]) => [name, await post(token)] as const)),
+    );
     expect(statuses).toEqual(Object.fromEntries(Object.keys(forbidden).map((name) => [name, 400])));
     expect(await post('pas un jeton')).toBe(400);
 

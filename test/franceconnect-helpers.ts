@@ -20,7 +20,8 @@ export async function loginPage(glc: TestGlc, browser = new Browser(glc.config.i
 /** Clicks « S’identifier avec FranceConnect »: returns the authorize URL GLC redirects to. */
 export async function clickFranceConnect(browser: Browser, page: Page): Promise<URL> {
   const res = await browser.submit(page, /\/franceconnect$/);
-  if (res.status !== 303 || !res.location) throw new Error(`expected a redirect to FranceConnect, got ${res.status}: ${res.html.slice(0, 300)}`);
+  if (res.status !== 303 || !res.location)
+    throw new Error(`expected a redirect to FranceConnect, got ${res.status}: ${res.html.slice(0, 300)}`);
   return new URL(res.location, res.url);
 }
 
@@ -50,13 +51,18 @@ export async function backAtGlc(browser: Browser, callback: URL, stopAt: (u: URL
 export const isAccountAreaCallback = (u: URL) => u.pathname === '/compte/callback';
 
 /** Button → mock → callback → GLC's next page. */
-export async function franceConnectLogin(glc: TestGlc, login: string, opened?: { browser: Browser; page: Page }): Promise<{ browser: Browser; page: Page }> {
-  const { browser, page } = opened ?? await loginPage(glc);
+export async function franceConnectLogin(
+  glc: TestGlc,
+  login: string,
+  opened?: { browser: Browser; page: Page },
+): Promise<{ browser: Browser; page: Page }> {
+  const { browser, page } = opened ?? (await loginPage(glc));
   const authorize = await clickFranceConnect(browser, page);
   const callback = await atFranceConnect(browser, authorize, login);
   return { browser, page: await backAtGlc(browser, callback) };
 }
 
 export async function accountIdOfSub(glc: TestGlc, sub: string): Promise<string | undefined> {
-  return (await glc.services.db.selectFrom('franceconnect_links').select('account_id').where('sub', '=', sub).executeTakeFirst())?.account_id;
+  return (await glc.services.db.selectFrom('franceconnect_links').select('account_id').where('sub', '=', sub).executeTakeFirst())
+    ?.account_id;
 }

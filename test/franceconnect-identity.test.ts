@@ -11,8 +11,12 @@ import { isErrorIdentity, type FcPivotIdentity } from '../src/franceconnect/mock
 import { atFranceConnect, backAtGlc, clickFranceConnect, devMock, franceConnectLogin, loginPage } from './franceconnect-helpers.js';
 
 let glc: TestGlc;
-beforeAll(async () => { glc = await startTestGlc(); });
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc();
+});
+afterAll(async () => {
+  await glc?.close();
+});
 
 const PIVOT = ['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry'] as const;
 const identity = (login: string) => devMock(glc).identities.find((i) => i.login === login) as FcPivotIdentity;
@@ -29,7 +33,11 @@ async function accountByName(given: string, family: string) {
 }
 /** A local account with a password and a verified email, holding `declared` identity fields. */
 async function localAccount(email: string, declared: Record<string, string | null> = {}) {
-  const account = await glc.services.accountStore.create({ email, passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
+  const account = await glc.services.accountStore.create({
+    email,
+    passwordHash: await hashPassword(STRONG_PASSWORD),
+    emailVerifiedAt: new Date(),
+  });
   await glc.services.accountStore.update(account.id, declared);
   return account.id;
 }
@@ -98,7 +106,12 @@ describe('T9 account linking', () => {
 
   it('links automatically to the one account holding the six fields (after normalisation), and says so', async () => {
     const accountId = await localAccount('angela@example.org', {
-      given_name: 'angela  claire louise', family_name: 'Dubois', birthdate: '1962-08-24', gender: 'F', birthplace: '75107', birthcountry: '99100',
+      given_name: 'angela  claire louise',
+      family_name: 'Dubois',
+      birthdate: '1962-08-24',
+      gender: 'F',
+      birthplace: '75107',
+      birthcountry: '99100',
     });
     const { browser, page } = await franceConnectLogin(glc, 'test');
     expect(page.status).toBe(200);
@@ -106,10 +119,14 @@ describe('T9 account linking', () => {
     expect(page.html).toContain('a•••@example.org');
     const done = await browser.follow(await browser.submit(page, /\/franceconnect\/continuer$/), (u) => u.pathname === '/compte/callback');
     expect(done.location).toContain('/compte/callback');
-    expect((await linkOf(accountId))).toBeDefined();
+    expect(await linkOf(accountId)).toBeDefined();
     const account = (await glc.services.accountStore.findById(accountId))!;
     expect([account.given_name, account.family_name, account.gender]).toEqual(['Angela Claire Louise', 'DUBOIS', 'female']);
-    const events = await glc.services.db.selectFrom('account_events').select(['type', 'detail']).where('account_id', '=', accountId).execute();
+    const events = await glc.services.db
+      .selectFrom('account_events')
+      .select(['type', 'detail'])
+      .where('account_id', '=', accountId)
+      .execute();
     expect(events.some((e) => e.type === 'franceconnect_linked' && (e.detail as { method?: string }).method === 'automatic')).toBe(true);
   });
 
@@ -119,7 +136,14 @@ describe('T9 account linking', () => {
   });
 
   it('links a presumed birth date declared with its 00 parts, and a foreign birth with no birthplace', async () => {
-    const accountId = await localAccount('amadou@example.org', { given_name: 'Amadou', family_name: 'Diallo', birthdate: '1992-00-00', gender: 'male', birthplace: null, birthcountry: '99335' });
+    const accountId = await localAccount('amadou@example.org', {
+      given_name: 'Amadou',
+      family_name: 'Diallo',
+      birthdate: '1992-00-00',
+      gender: 'male',
+      birthplace: null,
+      birthcountry: '99335',
+    });
     const { page } = await franceConnectLogin(glc, 'date_presumee');
     expect(page.html).toContain('Votre identité FranceConnect est associée à votre compte');
     expect(await linkOf(accountId)).toBeDefined();
@@ -133,7 +157,14 @@ describe('T9 account linking', () => {
   });
 
   it('never guesses between two matching accounts', async () => {
-    const pivot = { given_name: 'Marie-Hélène', family_name: 'TROIS-DUPRÉ', birthdate: '1975-11-30', gender: 'female', birthplace: '69266', birthcountry: '99100' };
+    const pivot = {
+      given_name: 'Marie-Hélène',
+      family_name: 'TROIS-DUPRÉ',
+      birthdate: '1975-11-30',
+      gender: 'female',
+      birthplace: '69266',
+      birthcountry: '99100',
+    };
     const a = await localAccount('mh1@example.org', pivot);
     const b = await localAccount('mh2@example.org', pivot);
     const { page } = await franceConnectLogin(glc, 'nom_compose');
@@ -143,7 +174,14 @@ describe('T9 account linking', () => {
   });
 
   it('does not link automatically when FC_AUTO_LINK is off', async () => {
-    const accountId = await localAccount('louis@example.org', { given_name: 'Louis Jean Baptiste', family_name: "N'DIAYE", birthdate: '2001-01-05', gender: 'male', birthplace: '69259', birthcountry: '99100' });
+    const accountId = await localAccount('louis@example.org', {
+      given_name: 'Louis Jean Baptiste',
+      family_name: "N'DIAYE",
+      birthdate: '2001-01-05',
+      gender: 'male',
+      birthplace: '69259',
+      birthcountry: '99100',
+    });
     glc.config.franceConnect.autoLink = false;
     try {
       const { page } = await franceConnectLogin(glc, 'plusieurs_prenoms');
@@ -157,12 +195,18 @@ describe('T9 account linking', () => {
   it('« J’ai déjà un compte »: the password proves it, then the link is made', async () => {
     const [account] = await glc.services.db.selectFrom('accounts').select('id').where('email', '=', 'jean.martin@example.fr').execute();
     const { browser, page } = await franceConnectLogin(glc, 'avec_nom_dusage');
-    const wrong = await browser.submit(page, /\/franceconnect\/associer$/, { email: 'jean.martin@example.fr', password: 'not the right password at all' });
+    const wrong = await browser.submit(page, /\/franceconnect\/associer$/, {
+      email: 'jean.martin@example.fr',
+      password: 'not the right password at all',
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.html).toContain('Adresse électronique ou mot de passe incorrect.');
     expect(wrong.html).toContain('aria-invalid="true"');
     expect(await linkOf(account!.id)).toBeUndefined();
-    const done = await browser.follow(await browser.submit(wrong, /\/franceconnect\/associer$/, { email: 'jean.martin@example.fr', password: STRONG_PASSWORD }), (u) => u.pathname === '/compte/callback');
+    const done = await browser.follow(
+      await browser.submit(wrong, /\/franceconnect\/associer$/, { email: 'jean.martin@example.fr', password: STRONG_PASSWORD }),
+      (u) => u.pathname === '/compte/callback',
+    );
     expect(done.location).toContain('/compte/callback');
     expect(await linkOf(account!.id)).toBeDefined();
     expect((await certified(account!.id)).family_name!.value).toBe('MARTIN');
@@ -196,7 +240,8 @@ describe('account area: certify with FranceConnect, unlink rules', () => {
     expect(page.html).toContain('Lille (59), code INSEE 59350');
     expect(page.html).toContain('France (99100)');
     expect(page.html).not.toContain('action="/compte/franceconnect/dissocier"');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.html)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec((await browser.get('/compte')).html)![1]!;
+    const csrf =
+      /name="_csrf" value="([^"]+)"/.exec(page.html)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec((await browser.get('/compte')).html)![1]!;
     const refused = await browser.post('/compte/franceconnect/dissocier', { _csrf: csrf });
     expect(refused.status).toBe(409);
     expect(refused.html).toContain('Vous ne pouvez pas dissocier FranceConnect');
@@ -243,20 +288,31 @@ describe('account area: certify with FranceConnect, unlink rules', () => {
 describe('a service receives verified_claims (service → GLC → FC → GLC → consent → service)', () => {
   it('releases OIDC4IA verified_claims with the identite_certifiee scope', async () => {
     const client = await registerClient(glc, {
-      scope: 'openid profile birth identite_certifiee', redirectUris: ['http://127.0.0.1:9/fc-journey'],
-      postLogoutRedirectUris: ['http://127.0.0.1:9/after-logout'], claimsOptional: ['verified_claims'],
+      scope: 'openid profile birth identite_certifiee',
+      redirectUris: ['http://127.0.0.1:9/fc-journey'],
+      postLogoutRedirectUris: ['http://127.0.0.1:9/after-logout'],
+      claimsOptional: ['verified_claims'],
     });
     const pending = await authorizationRequest(client, { scope: 'openid profile birth identite_certifiee' });
     const browser = new Browser(glc.config.issuer);
     const login = await browser.follow(await browser.get(pending.url.href));
     const authorize = await clickFranceConnect(browser, login);
-    let page: Page = await backAtGlc(browser, await atFranceConnect(browser, authorize, 'naissance_corse_2a'), (u) => u.href.startsWith(client.redirectUri));
-    if (/\/franceconnect\/creer"/.test(page.html)) page = await browser.follow(await browser.submit(page, /\/franceconnect\/creer$/), (u) => u.href.startsWith(client.redirectUri));
+    let page: Page = await backAtGlc(browser, await atFranceConnect(browser, authorize, 'naissance_corse_2a'), (u) =>
+      u.href.startsWith(client.redirectUri),
+    );
+    if (/\/franceconnect\/creer"/.test(page.html))
+      page = await browser.follow(await browser.submit(page, /\/franceconnect\/creer$/), (u) => u.href.startsWith(client.redirectUri));
     if (!page.location?.startsWith(client.redirectUri) && /\/consent"/.test(page.html)) {
       // The consent page: the certified identity is an optional datum the resident ticks.
-      page = await browser.follow(await browser.submit(page, /\/consent$/, { optional: 'verified_claims' }), (u) => u.href.startsWith(client.redirectUri));
+      page = await browser.follow(await browser.submit(page, /\/consent$/, { optional: 'verified_claims' }), (u) =>
+        u.href.startsWith(client.redirectUri),
+      );
     }
-    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     const claims = tokens.claims()!;
     // The service can tell the login went through FranceConnect.
     expect(claims.acr).toBe('eidas1');
@@ -270,12 +326,23 @@ describe('a service receives verified_claims (service → GLC → FC → GLC →
         time: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
         evidence: [{ type: 'electronic_record', record: { type: 'france_connect', source: { name: 'FranceConnect' } } }],
       },
-      claims: { given_name: 'Paul', family_name: 'SANTONI', birthdate: '1958-02-28', gender: 'male', birthplace: '2A004', birthcountry: '99100' },
+      claims: {
+        given_name: 'Paul',
+        family_name: 'SANTONI',
+        birthdate: '1958-02-28',
+        gender: 'male',
+        birthplace: '2A004',
+        birthcountry: '99100',
+      },
     });
 
     // T10 from a service: RP-initiated logout ends GLC, then FranceConnect, then back to the service.
     const rpState = oidc.randomState();
-    const end = oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/after-logout', state: rpState });
+    const end = oidc.buildEndSessionUrl(client.config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'http://127.0.0.1:9/after-logout',
+      state: rpState,
+    });
     const confirm = await browser.get(end.href);
     const toFc = await browser.submit(confirm, /\/session\/end\/confirm$/, { logout: 'yes' });
     expect(toFc.status).toBe(303);
@@ -288,17 +355,36 @@ describe('a service receives verified_claims (service → GLC → FC → GLC →
 
   it('releases verified_claims requested through the claims parameter (OIDC4IA request)', async () => {
     // Registered for identite_certifiee, but asking for verified_claims with the claims parameter only.
-    const client = await registerClient(glc, { scope: 'openid profile birth identite_certifiee', redirectUris: ['http://127.0.0.1:9/claims-param'], claimsOptional: ['verified_claims'] });
-    const request = { userinfo: { verified_claims: { verification: { trust_framework: null }, claims: { given_name: null, family_name: null, birthdate: null } } } };
+    const client = await registerClient(glc, {
+      scope: 'openid profile birth identite_certifiee',
+      redirectUris: ['http://127.0.0.1:9/claims-param'],
+      claimsOptional: ['verified_claims'],
+    });
+    const request = {
+      userinfo: {
+        verified_claims: { verification: { trust_framework: null }, claims: { given_name: null, family_name: null, birthdate: null } },
+      },
+    };
     const pending = await authorizationRequest(client, { scope: 'openid profile birth', claims: JSON.stringify(request) });
     const browser = new Browser(glc.config.issuer);
     const login = await browser.follow(await browser.get(pending.url.href));
-    let page = await backAtGlc(browser, await atFranceConnect(browser, await clickFranceConnect(browser, login), 'naissance_corse_2a'), (u) => u.href.startsWith(client.redirectUri));
-    if (/\/franceconnect\/creer"/.test(page.html)) page = await browser.follow(await browser.submit(page, /\/franceconnect\/creer$/), (u) => u.href.startsWith(client.redirectUri));
+    let page = await backAtGlc(
+      browser,
+      await atFranceConnect(browser, await clickFranceConnect(browser, login), 'naissance_corse_2a'),
+      (u) => u.href.startsWith(client.redirectUri),
+    );
+    if (/\/franceconnect\/creer"/.test(page.html))
+      page = await browser.follow(await browser.submit(page, /\/franceconnect\/creer$/), (u) => u.href.startsWith(client.redirectUri));
     if (!page.location?.startsWith(client.redirectUri) && /\/consent"/.test(page.html)) {
-      page = await browser.follow(await browser.submit(page, /\/consent$/, { optional: 'verified_claims' }), (u) => u.href.startsWith(client.redirectUri));
+      page = await browser.follow(await browser.submit(page, /\/consent$/, { optional: 'verified_claims' }), (u) =>
+        u.href.startsWith(client.redirectUri),
+      );
     }
-    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     const userinfo = await oidc.fetchUserInfo(client.config, tokens.access_token, tokens.claims()!.sub);
     const vc = userinfo.verified_claims as { verification: { trust_framework: string }; claims: Record<string, string> };
     expect(vc.verification.trust_framework).toBe('eidas');
@@ -310,11 +396,19 @@ describe('a service receives verified_claims (service → GLC → FC → GLC →
     const pending = await authorizationRequest(client, { scope: 'openid profile' });
     const browser = new Browser(glc.config.issuer);
     const login = await browser.follow(await browser.get(pending.url.href));
-    let page = await backAtGlc(browser, await atFranceConnect(browser, await clickFranceConnect(browser, login), 'naissance_corse_2a'), (u) => u.href.startsWith(client.redirectUri));
+    let page = await backAtGlc(
+      browser,
+      await atFranceConnect(browser, await clickFranceConnect(browser, login), 'naissance_corse_2a'),
+      (u) => u.href.startsWith(client.redirectUri),
+    );
     if (!page.location?.startsWith(client.redirectUri) && /\/consent"/.test(page.html)) {
       page = await browser.follow(await browser.submit(page, /\/consent$/), (u) => u.href.startsWith(client.redirectUri));
     }
-    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     const userinfo = await oidc.fetchUserInfo(client.config, tokens.access_token, tokens.claims()!.sub);
     expect(userinfo.family_name).toBe('SANTONI');
     expect(userinfo.verified_claims).toBeUndefined();
@@ -365,7 +459,10 @@ describe('T10 logout of a session opened through FranceConnect', () => {
 });
 
 describe('T12 the FranceConnect button', () => {
-  for (const [name, path] of [['login', ''], ['sign-up', '/inscription']] as const) {
+  for (const [name, path] of [
+    ['login', ''],
+    ['sign-up', '/inscription'],
+  ] as const) {
     it(`comes first on the ${name} page, per FranceConnect’s rules`, async () => {
       const { browser, page } = await loginPage(glc);
       const html = path ? (await browser.get(`${page.url}${path}`)).html : page.html;
@@ -377,7 +474,9 @@ describe('T12 the FranceConnect button', () => {
       const ou = html.indexOf('<span>ou</span>');
       expect(ou).toBeGreaterThan(button);
       expect(ou).toBeLessThan(passwordForm);
-      expect(html).toMatch(/<a href="https:\/\/franceconnect\.gouv\.fr\/" target="_blank" rel="noopener"[^>]*>Qu’est-ce que FranceConnect \?<\/a>/);
+      expect(html).toMatch(
+        /<a href="https:\/\/franceconnect\.gouv\.fr\/" target="_blank" rel="noopener"[^>]*>Qu’est-ce que FranceConnect \?<\/a>/,
+      );
       expect(html).toMatch(/action="\/interaction\/[^"]+\/franceconnect"/);
     });
   }

@@ -14,7 +14,9 @@ beforeAll(async () => {
   const { browser, page } = await franceConnectLogin(glc, 'test');
   await browser.submit(page, /\/franceconnect\/creer$/);
 });
-afterAll(async () => { await glc?.close(); });
+afterAll(async () => {
+  await glc?.close();
+});
 afterEach(() => {
   const mock = devMock(glc);
   for (const k of Object.keys(mock.mock.faults)) delete (mock.mock.faults as Record<string, unknown>)[k];
@@ -49,7 +51,15 @@ describe('T1 authorization request', () => {
     const second = await clickFranceConnect(b.browser, b.page);
 
     expect(first.href.startsWith(`${glc.config.issuer}/franceconnect-mock/api/v2/authorize?`)).toBe(true);
-    expect([...first.searchParams.keys()].sort()).toEqual(['acr_values', 'client_id', 'nonce', 'redirect_uri', 'response_type', 'scope', 'state']);
+    expect([...first.searchParams.keys()].sort()).toEqual([
+      'acr_values',
+      'client_id',
+      'nonce',
+      'redirect_uri',
+      'response_type',
+      'scope',
+      'state',
+    ]);
     expect(first.searchParams.get('acr_values')).toBe('eidas1');
     expect(first.searchParams.get('response_type')).toBe('code');
     expect(first.searchParams.get('scope')).toBe('openid identite_pivot email preferred_username');
@@ -63,7 +73,11 @@ describe('T1 authorization request', () => {
     expect(first.searchParams.get('state')).not.toBe(first.searchParams.get('nonce'));
     // Stored server-side, hashed, bound to the browser by a cookie.
     const stateHash = createHash('sha256').update(first.searchParams.get('state')!).digest('hex');
-    const row = await glc.services.db.selectFrom('franceconnect_attempts').selectAll().where('state_hash', '=', stateHash).executeTakeFirstOrThrow();
+    const row = await glc.services.db
+      .selectFrom('franceconnect_attempts')
+      .selectAll()
+      .where('state_hash', '=', stateHash)
+      .executeTakeFirstOrThrow();
     expect(row.nonce).toBe(first.searchParams.get('nonce'));
     expect(a.browser.cookie('glc.fc')).toBeDefined();
   });
@@ -79,7 +93,11 @@ describe('T2 happy path', () => {
     expect(choice.html).toContain('Jean MARTIN');
 
     const stateHash = createHash('sha256').update(authorize.searchParams.get('state')!).digest('hex');
-    const row = await glc.services.db.selectFrom('franceconnect_attempts').selectAll().where('state_hash', '=', stateHash).executeTakeFirstOrThrow();
+    const row = await glc.services.db
+      .selectFrom('franceconnect_attempts')
+      .selectAll()
+      .where('state_hash', '=', stateHash)
+      .executeTakeFirstOrThrow();
     expect(row.state_used_at).not.toBeNull();
 
     const done = await browser.follow(await browser.submit(choice, /\/franceconnect\/creer$/), (u) => u.pathname === '/compte/callback');
@@ -122,7 +140,9 @@ describe('T3 access_denied', () => {
 
   it('without a matching state: the same friendly page, other options shown', async () => {
     const browser = new Browser(glc.config.issuer);
-    const res = await browser.get(`/franceconnect/callback?error=access_denied&error_description=x&state=${randomBytes(32).toString('hex')}&iss=${encodeURIComponent(`${glc.config.issuer}/franceconnect-mock/api/v2`)}`);
+    const res = await browser.get(
+      `/franceconnect/callback?error=access_denied&error_description=x&state=${randomBytes(32).toString('hex')}&iss=${encodeURIComponent(`${glc.config.issuer}/franceconnect-mock/api/v2`)}`,
+    );
     expect(res.status).toBe(200);
     expect(res.html).toContain('Connexion avec FranceConnect annulée');
     expect(res.html).toContain('href="/compte"');
@@ -148,14 +168,21 @@ describe('T4 other FranceConnect errors', () => {
   for (const [code, level, title] of cases) {
     it(`${code}: « ${title} », logged at ${level}`, async () => {
       devMock(glc).mock.faults.authorizeError = code;
-      const spies = { info: vi.spyOn(glc.services.log, 'info'), warn: vi.spyOn(glc.services.log, 'warn'), error: vi.spyOn(glc.services.log, 'error') };
+      const spies = {
+        info: vi.spyOn(glc.services.log, 'info'),
+        warn: vi.spyOn(glc.services.log, 'warn'),
+        error: vi.spyOn(glc.services.log, 'error'),
+      };
       const { browser, callback } = await callbackFor('test');
       expect(callback.searchParams.get('error')).toBe(code);
       const res = await backAtGlc(browser, callback);
       expect(res.status).toBe(503);
       expect(res.html).toContain(title);
       expect(res.html).toMatch(/href="\/interaction\/[^"]+"/); // password login offered
-      const logged = (spy: (typeof spies)['info']) => spy.mock.calls.some(([o]) => (o as { event?: string; error?: string }).event === 'franceconnect_error' && (o as { error?: string }).error === code);
+      const logged = (spy: (typeof spies)['info']) =>
+        spy.mock.calls.some(
+          ([o]) => (o as { event?: string; error?: string }).event === 'franceconnect_error' && (o as { error?: string }).error === code,
+        );
       expect(logged(spies[level])).toBe(true);
       for (const other of (['info', 'warn', 'error'] as const).filter((l) => l !== level)) expect(logged(spies[other])).toBe(false);
     });

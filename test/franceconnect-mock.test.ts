@@ -202,12 +202,7 @@ interface Authorized {
 }
 
 /** The whole front channel: /authorize, login form, back to the service with a code. */
-async function loginAs(
-  browser: Browser,
-  login = 'test',
-  overrides: Params = {},
-  client: FcMockClient = CLIENT,
-): Promise<Authorized> {
+async function loginAs(browser: Browser, login = 'test', overrides: Params = {}, client: FcMockClient = CLIENT): Promise<Authorized> {
   const state = overrides.state ?? random64();
   const nonce = overrides.nonce ?? random64();
   const page = await openLoginPage(browser, authorizeUrl({ ...overrides, state, nonce }, client));
@@ -311,9 +306,9 @@ afterEach(async () => {
 
 describe('start-up', () => {
   it('refuses to run in production', async () => {
-    await expect(
-      createFranceConnectMock({ issuer: 'http://localhost/fc', clients: [], identities, production: true }),
-    ).rejects.toThrow(/refuses to run in production/);
+    await expect(createFranceConnectMock({ issuer: 'http://localhost/fc', clients: [], identities, production: true })).rejects.toThrow(
+      /refuses to run in production/,
+    );
   });
 
   it('loads every fixture identity, error scenarios included, with the common password', () => {
@@ -899,8 +894,7 @@ describe('/session/end', () => {
 
   it('refuses doubtful logout requests with an error page', async () => {
     const { idToken } = await loggedIn();
-    const otherToken = (await exchange((await loginAs(new Browser(), 'test', {}, OTHER_CLIENT)).code, OTHER_CLIENT))
-      .id_token;
+    const otherToken = (await exchange((await loginAs(new Browser(), 'test', {}, OTHER_CLIENT)).code, OTHER_CLIENT)).id_token;
     running.mock.faults.idTokenIss = 'https://elsewhere.example/api/v2';
     const foreignIssuer = (await exchange((await loginAs(new Browser())).code)).id_token;
     delete running.mock.faults.idTokenIss;

@@ -6,8 +6,12 @@ import { startTestGlc, type TestGlc } from './support/glc.js';
 import { devMock, franceConnectLogin } from './franceconnect-helpers.js';
 
 let glc: TestGlc;
-beforeAll(async () => { glc = await startTestGlc({ FC_ID_TOKEN_ALG: 'RS256' }); });
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc({ FC_ID_TOKEN_ALG: 'RS256' });
+});
+afterAll(async () => {
+  await glc?.close();
+});
 
 describe('FranceConnect with RS256', () => {
   it('logs in with RS256-signed ID token and userinfo, and keeps the raw ID token for logout', async () => {

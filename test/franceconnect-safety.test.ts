@@ -12,9 +12,23 @@ const lines: string[] = [];
 let glc: TestGlc;
 const savedEnv = { ...process.env };
 beforeAll(async () => {
-  glc = await startTestGlc({ LOG_LEVEL: 'info' }, { logDestination: { write: (l) => { lines.push(l); } } });
+  glc = await startTestGlc(
+    { LOG_LEVEL: 'info' },
+    {
+      logDestination: {
+        write: (l) => {
+          lines.push(l);
+        },
+      },
+    },
+  );
   // The glc command (help desk) reads the same settings as the server.
-  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, DATABASE_URL: glc.database.env.DATABASE_URL });
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: glc.database.env.DATA_DIR,
+    DATABASE_URL: glc.database.env.DATABASE_URL,
+  });
 });
 afterAll(async () => {
   process.env = savedEnv;
@@ -24,7 +38,13 @@ afterAll(async () => {
 /** `glc franceconnect recovery <action> <reference> --json`, as the help desk runs it. */
 async function helpDesk(action: 'show' | 'relink', reference: string, accountId?: string): Promise<{ code: number; json?: unknown }> {
   let out = '';
-  const code = await runCli(['franceconnect', 'recovery', action, reference, ...(accountId ? ['--account', accountId] : []), '--json'], (t) => { out += t; }, { services: glc.services });
+  const code = await runCli(
+    ['franceconnect', 'recovery', action, reference, ...(accountId ? ['--account', accountId] : []), '--json'],
+    (t) => {
+      out += t;
+    },
+    { services: glc.services },
+  );
   return { code, json: out ? JSON.parse(out) : undefined };
 }
 
@@ -43,10 +63,21 @@ async function accountsNamed(family: string) {
 }
 
 describe('« Ce n’est pas mon compte » after an automatic link', () => {
-  const declared = { given_name: 'angela  claire louise', family_name: 'Dubois', birthdate: '1962-08-24', gender: 'F', birthplace: '75107', birthcountry: '99100' };
+  const declared = {
+    given_name: 'angela  claire louise',
+    family_name: 'Dubois',
+    birthdate: '1962-08-24',
+    gender: 'F',
+    birthplace: '75107',
+    birthcountry: '99100',
+  };
 
   it('undoes the link and the certification, restores the declared values, journals it, and offers « Créer mon compte »', async () => {
-    const account = await glc.services.accountStore.create({ email: 'homonyme@example.org', passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
+    const account = await glc.services.accountStore.create({
+      email: 'homonyme@example.org',
+      passwordHash: await hashPassword(STRONG_PASSWORD),
+      emailVerifiedAt: new Date(),
+    });
     await glc.services.accountStore.update(account.id, declared);
 
     const { browser, page } = await franceConnectLogin(glc, 'test');
@@ -64,7 +95,14 @@ describe('« Ce n’est pas mon compte » after an automatic link', () => {
     expect(await linkOf(account.id)).toBeUndefined();
     expect(await glc.services.franceConnect.certifiedFields(account.id)).toEqual(new Set());
     expect(await glc.services.accountStore.findById(account.id)).toMatchObject(declared);
-    const sub = (await db().selectFrom('franceconnect_attempts').select('sub').where('outcome', '=', 'choose').orderBy('created_at', 'desc').executeTakeFirstOrThrow()).sub!;
+    const sub = (
+      await db()
+        .selectFrom('franceconnect_attempts')
+        .select('sub')
+        .where('outcome', '=', 'choose')
+        .orderBy('created_at', 'desc')
+        .executeTakeFirstOrThrow()
+    ).sub!;
     const events = await eventsOf(account.id);
     expect(events.at(-1)).toEqual({ type: 'franceconnect_link_undone', detail: { reason: 'not_my_account', subHash: sha256(sub) } });
     expect(logEntries('franceconnect_link_undone')).toHaveLength(1);
@@ -86,13 +124,28 @@ describe('« Ce n’est pas mon compte » after an automatic link', () => {
     const newId = await accountIdOfSub(glc, sub);
     expect(newId).toBeDefined();
     expect(newId).not.toBe(account.id);
-    expect(await glc.services.accountStore.findById(newId!)).toMatchObject({ given_name: 'Angela Claire Louise', family_name: 'DUBOIS', password_hash: null });
+    expect(await glc.services.accountStore.findById(newId!)).toMatchObject({
+      given_name: 'Angela Claire Louise',
+      family_name: 'DUBOIS',
+      password_hash: null,
+    });
     expect(await glc.services.accountStore.findById(account.id)).toMatchObject(declared);
   });
 
   it('is not offered once the link is confirmed with « Continuer »', async () => {
-    const account = await glc.services.accountStore.create({ email: 'jean.deux@example.org', passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
-    await glc.services.accountStore.update(account.id, { given_name: 'Jean', family_name: 'Martin', birthdate: '1981-03-12', gender: 'male', birthplace: '69123', birthcountry: '99100' });
+    const account = await glc.services.accountStore.create({
+      email: 'jean.deux@example.org',
+      passwordHash: await hashPassword(STRONG_PASSWORD),
+      emailVerifiedAt: new Date(),
+    });
+    await glc.services.accountStore.update(account.id, {
+      given_name: 'Jean',
+      family_name: 'Martin',
+      birthdate: '1981-03-12',
+      gender: 'male',
+      birthplace: '69123',
+      birthcountry: '99100',
+    });
     const { browser, page } = await franceConnectLogin(glc, 'avec_nom_dusage');
     const done = await browser.follow(await browser.submit(page, /\/franceconnect\/continuer$/), isAccountAreaCallback);
     expect(done.location).toContain('/compte/callback');
@@ -131,7 +184,10 @@ describe('a FranceConnect sub that changed', () => {
     expect(await accountsNamed('LEFEBVRE')).toHaveLength(1);
 
     const events = await eventsOf(account!.id);
-    expect(events.at(-1)).toEqual({ type: 'franceconnect_sub_change_detected', detail: { reference, oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) } });
+    expect(events.at(-1)).toEqual({
+      type: 'franceconnect_sub_change_detected',
+      detail: { reference, oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) },
+    });
     const [logged] = logEntries('franceconnect_recovery_requested');
     expect(logged).toMatchObject({ level: 40, reference, created: true });
     expect(lines.join('\n')).not.toMatch(/LEFEBVRE|Bernard|1940-04-02/);
@@ -139,7 +195,9 @@ describe('a FranceConnect sub that changed', () => {
     // Trying again gives the same reference, one request.
     const again = await franceConnectLogin(glc, 'sans_mail');
     expect(again.page.html).toContain(reference);
-    expect(await db().selectFrom('franceconnect_recovery_requests').select('reference').where('account_id', '=', account!.id).execute()).toHaveLength(1);
+    expect(
+      await db().selectFrom('franceconnect_recovery_requests').select('reference').where('account_id', '=', account!.id).execute(),
+    ).toHaveLength(1);
 
     // The help desk finds the account behind the reference, checks who the resident is, relinks.
     const shown = await helpDesk('show', reference!);
@@ -149,7 +207,8 @@ describe('a FranceConnect sub that changed', () => {
     expect(await helpDesk('relink', reference!.toLowerCase())).toEqual({ code: 0, json: { ok: true, accountId: account!.id } });
     expect((await linkOf(account!.id))!.sub).toBe(newSub);
     expect((await eventsOf(account!.id)).at(-1)).toEqual({
-      type: 'franceconnect_linked', detail: { method: 'help_desk', reference, oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) },
+      type: 'franceconnect_linked',
+      detail: { method: 'help_desk', reference, oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) },
     });
     expect((await helpDesk('relink', reference!)).code).toBe(1); // single use
     const back = await franceConnectLogin(glc, 'sans_mail');
@@ -157,19 +216,37 @@ describe('a FranceConnect sub that changed', () => {
   });
 
   it('lets an account with a password prove it on the choice page, and journals the old and new sub hashes', async () => {
-    const account = await glc.services.accountStore.create({ email: 'camille@example.org', passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
-    await glc.services.accountStore.update(account.id, { given_name: 'Camille', family_name: 'ROUSSEAU', birthdate: '1999-12-31', gender: 'unspecified', birthplace: '69381', birthcountry: '99100' });
-    await db().insertInto('franceconnect_links').values({ account_id: account.id, sub: OLD_SUB, linked_at: new Date(), last_login_at: new Date() }).execute();
+    const account = await glc.services.accountStore.create({
+      email: 'camille@example.org',
+      passwordHash: await hashPassword(STRONG_PASSWORD),
+      emailVerifiedAt: new Date(),
+    });
+    await glc.services.accountStore.update(account.id, {
+      given_name: 'Camille',
+      family_name: 'ROUSSEAU',
+      birthdate: '1999-12-31',
+      gender: 'unspecified',
+      birthplace: '69381',
+      birthcountry: '99100',
+    });
+    await db()
+      .insertInto('franceconnect_links')
+      .values({ account_id: account.id, sub: OLD_SUB, linked_at: new Date(), last_login_at: new Date() })
+      .execute();
 
     const { browser, page } = await franceConnectLogin(glc, 'genre_indefini');
     expect(page.html).toContain('Première connexion avec FranceConnect'); // no automatic relink
     expect((await linkOf(account.id))!.sub).toBe(OLD_SUB);
-    const done = await browser.follow(await browser.submit(page, /\/franceconnect\/associer$/, { email: 'camille@example.org', password: STRONG_PASSWORD }), isAccountAreaCallback);
+    const done = await browser.follow(
+      await browser.submit(page, /\/franceconnect\/associer$/, { email: 'camille@example.org', password: STRONG_PASSWORD }),
+      isAccountAreaCallback,
+    );
     expect(done.location).toContain('/compte/callback');
     const newSub = (await linkOf(account.id))!.sub;
     expect(newSub).not.toBe(OLD_SUB);
     expect((await eventsOf(account.id)).find((e) => e.type === 'franceconnect_linked')).toEqual({
-      type: 'franceconnect_linked', detail: { method: 'password_relink', oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) },
+      type: 'franceconnect_linked',
+      detail: { method: 'password_relink', oldSubHash: sha256(OLD_SUB), newSubHash: sha256(newSub) },
     });
   });
 
@@ -181,7 +258,12 @@ describe('a FranceConnect sub that changed', () => {
     // Before the civil-status change: another sub and another birth name.
     const OLDER_SUB = `${'cd'.repeat(32)}v1`;
     await db().updateTable('franceconnect_links').set({ sub: OLDER_SUB }).where('account_id', '=', account!.id).execute();
-    await db().updateTable('franceconnect_certified_fields').set({ value: 'TEMAURI-AVANT' }).where('account_id', '=', account!.id).where('field', '=', 'family_name').execute();
+    await db()
+      .updateTable('franceconnect_certified_fields')
+      .set({ value: 'TEMAURI-AVANT' })
+      .where('account_id', '=', account!.id)
+      .where('field', '=', 'family_name')
+      .execute();
     await db().updateTable('accounts').set({ family_name: 'TEMAURI-AVANT' }).where('id', '=', account!.id).execute();
 
     const again = await franceConnectLogin(glc, 'outre_mer_polynesie');
@@ -202,10 +284,16 @@ describe('a FranceConnect sub that changed', () => {
     expect((await linkOf(account!.id))!.sub).toBe(newSub);
     expect((await glc.services.accountStore.findById(account!.id))!.family_name).toBe('TEMAURI'); // certified again
     expect((await eventsOf(account!.id)).at(-1)).toEqual({
-      type: 'franceconnect_linked', detail: { method: 'help_desk', reference, oldSubHash: sha256(OLDER_SUB), newSubHash: sha256(newSub) },
+      type: 'franceconnect_linked',
+      detail: { method: 'help_desk', reference, oldSubHash: sha256(OLDER_SUB), newSubHash: sha256(newSub) },
     });
-    expect(await db().selectFrom('franceconnect_recovery_requests').select(['identity', 'account_id']).where('reference', '=', reference!).executeTakeFirst())
-      .toEqual({ identity: null, account_id: account!.id }); // closed, the identity it carried forgotten
+    expect(
+      await db()
+        .selectFrom('franceconnect_recovery_requests')
+        .select(['identity', 'account_id'])
+        .where('reference', '=', reference!)
+        .executeTakeFirst(),
+    ).toEqual({ identity: null, account_id: account!.id }); // closed, the identity it carried forgotten
     expect((await franceConnectLogin(glc, 'outre_mer_polynesie')).page.location).toContain('/compte/callback');
   });
 });

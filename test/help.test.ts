@@ -5,8 +5,12 @@ import { Browser } from './support/browser.js';
 import { startTestGlc, type TestGlc } from './support/glc.js';
 
 let glc: TestGlc;
-beforeAll(async () => { glc = await startTestGlc({ SUPPORT_EMAIL: 'sau@example.fr' }); });
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc({ SUPPORT_EMAIL: 'sau@example.fr' });
+});
+afterAll(async () => {
+  await glc?.close();
+});
 
 describe('help desk form', () => {
   it('is linked from error pages with the reference, and delivers the message to the help desk', async () => {
@@ -18,7 +22,12 @@ describe('help desk form', () => {
     const reference = new URL(link, glc.config.issuer).searchParams.get('ref')!;
     expect(form.html).toContain(`value="${reference}"`);
 
-    const sent = await browser.submit(form, /\/aide\/contact$/, { email: 'habitant@example.fr', subject: 'connexion', message: 'Je ne reçois pas le courriel de confirmation.', reference });
+    const sent = await browser.submit(form, /\/aide\/contact$/, {
+      email: 'habitant@example.fr',
+      subject: 'connexion',
+      message: 'Je ne reçois pas le courriel de confirmation.',
+      reference,
+    });
     expect(sent.status).toBe(200);
     expect(sent.html).toContain('Demande envoyée');
     const mail = glc.mails().find((m) => m.to === 'sau@example.fr')!;
@@ -31,7 +40,12 @@ describe('help desk form', () => {
   it('shows French errors next to the fields and sends nothing', async () => {
     const browser = new Browser(glc.config.issuer);
     const before = glc.mails().length;
-    const page = await browser.submit(await browser.get('/aide/contact'), /\/aide\/contact$/, { email: 'pas-une-adresse', subject: 'inconnu', message: 'court', reference: '<script>' });
+    const page = await browser.submit(await browser.get('/aide/contact'), /\/aide\/contact$/, {
+      email: 'pas-une-adresse',
+      subject: 'inconnu',
+      message: 'court',
+      reference: '<script>',
+    });
     expect(page.status).toBe(400);
     expect(page.html).toContain('<title>Erreur&nbsp;: Contacter l’assistance');
     for (const id of ['email-erreur', 'subject-erreur', 'message-erreur', 'reference-erreur']) expect(page.html).toContain(`id="${id}"`);
@@ -43,7 +57,11 @@ describe('help desk form', () => {
     const browser = new Browser(glc.config.issuer);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const page = await browser.submit(await browser.get('/aide/contact'), /\/aide\/contact$/, { email: 'insistant@example.fr', subject: 'autre', message: `Message numéro ${i} pour l’assistance.` });
+      const page = await browser.submit(await browser.get('/aide/contact'), /\/aide\/contact$/, {
+        email: 'insistant@example.fr',
+        subject: 'autre',
+        message: `Message numéro ${i} pour l’assistance.`,
+      });
       statuses.push(page.status);
     }
     // Two messages were sent by the first test from the same IP (loopback).

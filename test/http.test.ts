@@ -6,8 +6,12 @@ import { authorizationRequest, registerClient, startTestGlc, type TestGlc } from
 import { deleteExpiredPayloads } from '../src/oidc/adapter.js';
 
 let glc: TestGlc;
-beforeAll(async () => { glc = await startTestGlc(); });
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc();
+});
+afterAll(async () => {
+  await glc?.close();
+});
 
 describe('pages and errors', () => {
   it('sends security headers on pages', async () => {
@@ -57,10 +61,29 @@ describe('pages and errors', () => {
 describe('expired protocol rows', () => {
   it('are removed by the cleanup job, live ones are kept', async () => {
     const db = glc.services.db;
-    await db.insertInto('oidc_payloads').values([
-      { model: 'Test', id: 'old', payload: '{}', grant_id: null, uid: null, user_code: null, expires_at: new Date('2026-01-01T00:00:00Z') },
-      { model: 'Test', id: 'live', payload: '{}', grant_id: null, uid: null, user_code: null, expires_at: new Date('2027-01-01T00:00:00Z') },
-    ]).execute();
+    await db
+      .insertInto('oidc_payloads')
+      .values([
+        {
+          model: 'Test',
+          id: 'old',
+          payload: '{}',
+          grant_id: null,
+          uid: null,
+          user_code: null,
+          expires_at: new Date('2026-01-01T00:00:00Z'),
+        },
+        {
+          model: 'Test',
+          id: 'live',
+          payload: '{}',
+          grant_id: null,
+          uid: null,
+          user_code: null,
+          expires_at: new Date('2027-01-01T00:00:00Z'),
+        },
+      ])
+      .execute();
     expect(await deleteExpiredPayloads(db, new Date('2026-06-01T00:00:00Z'))).toBeGreaterThanOrEqual(1);
     const left = await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Test').execute();
     expect(left.map((r) => r.id)).toEqual(['live']);
@@ -70,7 +93,7 @@ describe('expired protocol rows', () => {
 
 describe('published documentation', () => {
   it('serves the connection kit as a French page, linked from discovery', async () => {
-    const meta = await (await fetch(`${glc.config.issuer}/.well-known/openid-configuration`)).json() as { service_documentation: string };
+    const meta = (await (await fetch(`${glc.config.issuer}/.well-known/openid-configuration`)).json()) as { service_documentation: string };
     const page = await fetch(meta.service_documentation);
     expect(page.status).toBe(200);
     const html = await page.text();

@@ -13,9 +13,12 @@ beforeAll(async () => {
   glc = await startTestGlc();
   client = await registerClient(glc);
 }, 60_000);
-afterAll(async () => { await glc?.close(); });
+afterAll(async () => {
+  await glc?.close();
+});
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 describe('control characters', () => {
   it('in the login form: 400 with the French page, nothing reaches the database', async () => {
@@ -63,38 +66,67 @@ describe('control characters', () => {
 
   it('in the token endpoint body and in Basic credentials: an OAuth error, never 500', async () => {
     const form = (fields: Record<string, string>) => new URLSearchParams(fields);
-    const post = (body: URLSearchParams, headers: Record<string, string> = {}) => fetch(new URL('/token', glc.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers }, body });
+    const post = (body: URLSearchParams, headers: Record<string, string> = {}) =>
+      fetch(new URL('/token', glc.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+        body,
+      });
 
-    const inBody = await post(form({ grant_type: 'authorization_code', code: 'a\u0000b', redirect_uri: client.redirectUri, code_verifier: 'x'.repeat(43), client_id: client.clientId, client_secret: client.clientSecret! }), {});
+    const inBody = await post(
+      form({
+        grant_type: 'authorization_code',
+        code: 'a\u0000b',
+        redirect_uri: client.redirectUri,
+        code_verifier: 'x'.repeat(43),
+        client_id: client.clientId,
+        client_secret: client.clientSecret!,
+      }),
+      {},
+    );
     expect(inBody.status).toBeLessThan(500);
-    expect((await inBody.json() as { error: string }).error).toMatch(/^invalid_/);
+    expect(((await inBody.json()) as { error: string }).error).toMatch(/^invalid_/);
 
     const badClient = await post(form({ grant_type: 'client_credentials' }), { authorization: basic('x\u0000', 'secret') });
     expect([400, 401]).toContain(badClient.status);
-    expect((await badClient.json() as { error: string }).error).toMatch(/^invalid_(client|request)$/);
+    expect(((await badClient.json()) as { error: string }).error).toMatch(/^invalid_(client|request)$/);
 
-    const refresh = await post(form({ grant_type: 'refresh_token', refresh_token: '\u0000' }), { authorization: basic(client.clientId, client.clientSecret!) });
+    const refresh = await post(form({ grant_type: 'refresh_token', refresh_token: '\u0000' }), {
+      authorization: basic(client.clientId, client.clientSecret!),
+    });
     expect(refresh.status).toBeLessThan(500);
   });
 
   it('in introspection, revocation and userinfo: an OAuth error, never 500', async () => {
-    const auth = { authorization: basic(client.clientId, client.clientSecret!), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    const auth = {
+      authorization: basic(client.clientId, client.clientSecret!),
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
     for (const path of ['/token/introspection', '/token/revocation']) {
       const res = await fetch(new URL(path, glc.url), { method: 'POST', headers: auth, body: new URLSearchParams({ token: 'a\u0000b' }) });
       expect(res.status).toBeLessThan(500);
     }
-    const me = await fetch(new URL('/me', glc.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ access_token: '\u0000' }) });
+    const me = await fetch(new URL('/me', glc.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ access_token: '\u0000' }),
+    });
     expect(me.status).toBeLessThan(500);
   });
 });
 
 describe('/readyz', () => {
   it('answers 503 when the schema is behind the code or missing, 200 when it is up to date', async () => {
-    const ready = () => fetch(new URL('/readyz', glc.url)).then(async (r) => ({ status: r.status, body: await r.json() as { database: string } }));
+    const ready = () =>
+      fetch(new URL('/readyz', glc.url)).then(async (r) => ({ status: r.status, body: (await r.json()) as { database: string } }));
     expect((await ready()).status).toBe(200);
 
     const db = glc.services.db;
-    const last = await sql<{ name: string; timestamp: string }>`select name, timestamp from kysely_migration order by name desc limit 1`.execute(db);
+    const last = await sql<{
+      name: string;
+      timestamp: string;
+    }>`select name, timestamp from kysely_migration order by name desc limit 1`.execute(db);
     await sql`delete from kysely_migration where name = ${last.rows[0]!.name}`.execute(db);
     expect(await ready()).toEqual({ status: 503, body: expect.objectContaining({ database: 'schema behind' }) });
     await sql`insert into kysely_migration (name, timestamp) values (${last.rows[0]!.name}, ${last.rows[0]!.timestamp})`.execute(db);

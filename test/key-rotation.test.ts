@@ -9,7 +9,16 @@ import { reloadProviderIfKeysChanged } from '../src/services.js';
 import { KEY_ACTIVATION_DELAY_MS, KEY_RELOAD_MS, KEY_RETIRE_AFTER_MS } from '../src/oidc/keys.js';
 import { runCli } from '../src/cli/main.js';
 import type { Browser } from './support/browser.js';
-import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startSecondInstance, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  newResidentAuthorizes,
+  registerClient,
+  startSecondInstance,
+  startTestGlc,
+  type TestClient,
+  type TestGlc,
+} from './support/glc.js';
 
 let glc: TestGlc;
 let second: RunningGlc;
@@ -30,15 +39,25 @@ afterAll(async () => {
 /** An ID token issued by the instance at `base` (the resident's session and consent already exist). */
 async function idTokenKid(base: string): Promise<string> {
   const pending = await authorizationRequest(client);
-  const page = await browser.follow(await browser.get(new URL(pending.url.pathname + pending.url.search, base).href), (u) => u.href.startsWith(client.redirectUri));
+  const page = await browser.follow(await browser.get(new URL(pending.url.pathname + pending.url.search, base).href), (u) =>
+    u.href.startsWith(client.redirectUri),
+  );
   const code = callbackUrl(page).searchParams.get('code');
   if (!code) throw new Error(`no code: ${page.location}`);
   const res = await fetch(new URL('/token', base), {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: pending.verifier }),
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      code_verifier: pending.verifier,
+    }),
   });
-  const body = await res.json() as { id_token?: string };
+  const body = (await res.json()) as { id_token?: string };
   if (!body.id_token) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`);
   return decodeProtectedHeader(body.id_token).kid!;
 }
@@ -57,7 +76,13 @@ async function checkBothWays(): Promise<{ first: string; second: string }> {
 
 async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
-  const code = await runCli(args, (t) => { out += t; }, { services: glc.services });
+  const code = await runCli(
+    args,
+    (t) => {
+      out += t;
+    },
+    { services: glc.services },
+  );
   return { code, out };
 }
 

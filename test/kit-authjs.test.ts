@@ -5,24 +5,46 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { checksSent, confirmLogoutAtGlc, createResident, importSnippet, recordAuthorizeRequests, serve, type Served, signInAtGlc } from './support/kit.js';
+import {
+  checksSent,
+  confirmLogoutAtGlc,
+  createResident,
+  importSnippet,
+  recordAuthorizeRequests,
+  serve,
+  type Served,
+  signInAtGlc,
+} from './support/kit.js';
 
 const suite = glcWithChromium();
 let service: Served;
 let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
 
-beforeAll(async () => { service = await serve((req, res) => handler(req, res)); });
-afterAll(async () => { await service?.close(); });
+beforeAll(async () => {
+  service = await serve((req, res) => handler(req, res));
+});
+afterAll(async () => {
+  await service?.close();
+});
 
 describe('Auth.js (kit snippet)', () => {
   it('logs in, has name and email in session.user, logs out of the service and of GLC, back to the service', async () => {
     const { glc, chromium } = suite;
     const base = service.origin;
     const client = await registerClient(glc, {
-      name: 'Commune (Auth.js)', redirectUris: [`${base}/auth/callback/grandlyon`], postLogoutRedirectUris: [`${base}/`],
-      scope: 'openid profile email', claimsInIdToken: true,
+      name: 'Commune (Auth.js)',
+      redirectUris: [`${base}/auth/callback/grandlyon`],
+      postLogoutRedirectUris: [`${base}/`],
+      scope: 'openid profile email',
+      claimsInIdToken: true,
     });
-    Object.assign(process.env, { GLC_ISSUER: glc.config.issuer, BASE_URL: base, GLC_CLIENT_ID: client.clientId, GLC_CLIENT_SECRET: client.clientSecret!, SESSION_SECRET: 'z'.repeat(40) });
+    Object.assign(process.env, {
+      GLC_ISSUER: glc.config.issuer,
+      BASE_URL: base,
+      GLC_CLIENT_ID: client.clientId,
+      GLC_CLIENT_SECRET: client.clientSecret!,
+      SESSION_SECRET: 'z'.repeat(40),
+    });
     const { createApp } = await importSnippet<{ createApp(): http.RequestListener }>('authjs', 'authjs.mjs');
     handler = createApp();
     await createResident(glc, 'authjs@example.fr');
@@ -35,7 +57,11 @@ describe('Auth.js (kit snippet)', () => {
     expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: false, nonce: false }); // as the kit says (§ 15)
     await page.waitForURL((u) => u.origin === base && !u.pathname.startsWith('/auth/'));
     await page.goto(`${base}/`);
-    expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS', email: 'authjs@example.fr' });
+    expect(JSON.parse(await page.locator('body').innerText())).toEqual({
+      connecte: true,
+      nom: 'Camille DUBOIS',
+      email: 'authjs@example.fr',
+    });
 
     await page.goto(`${base}/deconnexion`);
     await page.getByRole('button', { name: /sign out/i }).click(); // Auth.js's own confirmation page

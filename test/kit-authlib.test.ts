@@ -24,11 +24,21 @@ async function startPython(env: Record<string, string>, port: number): Promise<v
   const app = writeSnippet('authlib', 'authlib_app.py');
   python = spawn(PYTHON, [app], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  python.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  python.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  python.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  python.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   for (let i = 0; i < 100; i++) {
     if (python.exitCode !== null) throw new Error(`python exited: ${output}`);
-    if (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${port}/`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the Python service did not answer: ${output}`);
@@ -40,10 +50,22 @@ describe('Python Authlib with Flask (kit snippet)', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const client = await registerClient(glc, {
-      name: 'Commune (Authlib)', redirectUris: [`${base}/callback`], postLogoutRedirectUris: [`${base}/`],
-      scope: 'openid profile email offline_access', grantTypes: ['authorization_code', 'refresh_token'],
+      name: 'Commune (Authlib)',
+      redirectUris: [`${base}/callback`],
+      postLogoutRedirectUris: [`${base}/`],
+      scope: 'openid profile email offline_access',
+      grantTypes: ['authorization_code', 'refresh_token'],
     });
-    await startPython({ GLC_ISSUER: glc.config.issuer, GLC_CLIENT_ID: client.clientId, GLC_CLIENT_SECRET: client.clientSecret!, BASE_URL: base, SESSION_SECRET: 'p'.repeat(40) }, port);
+    await startPython(
+      {
+        GLC_ISSUER: glc.config.issuer,
+        GLC_CLIENT_ID: client.clientId,
+        GLC_CLIENT_SECRET: client.clientSecret!,
+        BASE_URL: base,
+        SESSION_SECRET: 'p'.repeat(40),
+      },
+      port,
+    );
     await createResident(glc, 'authlib@example.fr');
 
     const page = await (await chromium.newContext()).newPage();

@@ -5,25 +5,51 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { checksSent, confirmLogoutAtGlc, createResident, importSnippet, recordAuthorizeRequests, serve, type Served, signInAtGlc } from './support/kit.js';
+import {
+  checksSent,
+  confirmLogoutAtGlc,
+  createResident,
+  importSnippet,
+  recordAuthorizeRequests,
+  serve,
+  type Served,
+  signInAtGlc,
+} from './support/kit.js';
 
 const suite = glcWithChromium();
 let service: Served;
 let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
 
-beforeAll(async () => { service = await serve((req, res) => handler(req, res)); });
-afterAll(async () => { await service?.close(); });
+beforeAll(async () => {
+  service = await serve((req, res) => handler(req, res));
+});
+afterAll(async () => {
+  await service?.close();
+});
 
 describe('express-openid-connect (kit snippet)', () => {
   it('logs in, receives the claims, refreshes with rotation and logs out back to the service', async () => {
     const { glc, chromium } = suite;
     const base = service.origin; // no trailing slash, as communes write it
     const client = await registerClient(glc, {
-      name: 'Commune (express-openid-connect)', redirectUris: [`${base}/callback`], postLogoutRedirectUris: [base],
-      scope: 'openid profile email offline_access', grantTypes: ['authorization_code', 'refresh_token'], claimsInIdToken: true,
+      name: 'Commune (express-openid-connect)',
+      redirectUris: [`${base}/callback`],
+      postLogoutRedirectUris: [base],
+      scope: 'openid profile email offline_access',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      claimsInIdToken: true,
     });
-    Object.assign(process.env, { GLC_ISSUER: glc.config.issuer, BASE_URL: base, GLC_CLIENT_ID: client.clientId, GLC_CLIENT_SECRET: client.clientSecret!, SESSION_SECRET: 'x'.repeat(40) });
-    const { createApp } = await importSnippet<{ createApp(): http.RequestListener }>('express-openid-connect', 'express-openid-connect.mjs');
+    Object.assign(process.env, {
+      GLC_ISSUER: glc.config.issuer,
+      BASE_URL: base,
+      GLC_CLIENT_ID: client.clientId,
+      GLC_CLIENT_SECRET: client.clientSecret!,
+      SESSION_SECRET: 'x'.repeat(40),
+    });
+    const { createApp } = await importSnippet<{ createApp(): http.RequestListener }>(
+      'express-openid-connect',
+      'express-openid-connect.mjs',
+    );
     handler = createApp();
     await createResident(glc, 'eoc@example.fr');
 
@@ -36,8 +62,16 @@ describe('express-openid-connect (kit snippet)', () => {
     expect(JSON.parse(await page.locator('body').innerText())).toEqual({ connecte: true, nom: 'Camille DUBOIS' });
 
     await page.goto(`${base}/profil`);
-    const profile = JSON.parse(await page.locator('body').innerText()) as { idToken: Record<string, unknown>; userinfo: Record<string, unknown> };
-    expect(profile.idToken).toMatchObject({ name: 'Camille DUBOIS', given_name: 'Camille', family_name: 'DUBOIS', email: 'eoc@example.fr' });
+    const profile = JSON.parse(await page.locator('body').innerText()) as {
+      idToken: Record<string, unknown>;
+      userinfo: Record<string, unknown>;
+    };
+    expect(profile.idToken).toMatchObject({
+      name: 'Camille DUBOIS',
+      given_name: 'Camille',
+      family_name: 'DUBOIS',
+      email: 'eoc@example.fr',
+    });
     expect(profile.userinfo).toMatchObject({ name: 'Camille DUBOIS', email: 'eoc@example.fr' });
 
     // Two refreshes in a row: the second uses the rotated token (a reused one revokes everything).
@@ -57,7 +91,10 @@ describe('express-openid-connect (kit snippet)', () => {
   it('post-logout redirect URIs match exactly: « base/ » is not « base »', async () => {
     const { glc } = suite;
     const client = await registerClient(glc, { redirectUris: [`${service.origin}/callback`], postLogoutRedirectUris: [service.origin] });
-    const end = (uri: string) => fetch(`${glc.config.issuer}/session/end?${new URLSearchParams({ client_id: client.clientId, post_logout_redirect_uri: uri })}`, { headers: { accept: 'text/html' } });
+    const end = (uri: string) =>
+      fetch(`${glc.config.issuer}/session/end?${new URLSearchParams({ client_id: client.clientId, post_logout_redirect_uri: uri })}`, {
+        headers: { accept: 'text/html' },
+      });
     expect((await end(service.origin)).status).toBe(200);
     expect((await end(`${service.origin}/`)).status).toBe(400);
   });

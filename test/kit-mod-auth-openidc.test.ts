@@ -9,7 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { freePort, registerClient } from './support/glc.js';
-import { checksSent, confirmLogoutAtGlc, createResident, recordAuthorizeRequests, serve, type Served, signInAtGlc, snippet } from './support/kit.js';
+import {
+  checksSent,
+  confirmLogoutAtGlc,
+  createResident,
+  recordAuthorizeRequests,
+  serve,
+  type Served,
+  signInAtGlc,
+  snippet,
+} from './support/kit.js';
 
 const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
@@ -19,10 +28,15 @@ let apache: ChildProcess | undefined;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(APACHE) || !existsSync(join(MODULES, 'mod_auth_openidc.so'))) throw new Error('apache2 and libapache2-mod-auth-openidc are needed: apt-get install -y apache2 libapache2-mod-auth-openidc');
+  if (!existsSync(APACHE) || !existsSync(join(MODULES, 'mod_auth_openidc.so')))
+    throw new Error('apache2 and libapache2-mod-auth-openidc are needed: apt-get install -y apache2 libapache2-mod-auth-openidc');
   // The commune's application behind Apache: shows what mod_auth_openidc passed it.
   backend = await serve((req, res) => {
-    const claims = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('oidc_claim_')).map(([k, v]) => [k.slice('oidc_claim_'.length), v]));
+    const claims = Object.fromEntries(
+      Object.entries(req.headers)
+        .filter(([k]) => k.startsWith('oidc_claim_'))
+        .map(([k, v]) => [k.slice('oidc_claim_'.length), v]),
+    );
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ claims }));
   });
   dir = mkdtempSync(join(tmpdir(), 'glc-apache-'));
@@ -38,10 +52,15 @@ afterAll(async () => {
 
 async function startApache(env: Record<string, string>, port: number): Promise<void> {
   mkdirSync(join(dir, 'www'), { recursive: true });
-  writeFileSync(join(dir, 'www', 'au-revoir.html'), '<!DOCTYPE html><html lang="fr"><title>Au revoir</title><h1>Vous êtes déconnecté</h1></html>');
+  writeFileSync(
+    join(dir, 'www', 'au-revoir.html'),
+    '<!DOCTYPE html><html lang="fr"><title>Au revoir</title><h1>Vous êtes déconnecté</h1></html>',
+  );
   chmodSync(dir, 0o755);
   const user = process.getuid?.() === 0 ? 'User www-data\nGroup www-data\n' : '';
-  writeFileSync(join(dir, 'httpd.conf'), `ServerRoot "${dir}"
+  writeFileSync(
+    join(dir, 'httpd.conf'),
+    `ServerRoot "${dir}"
 PidFile "${dir}/httpd.pid"
 ErrorLog "${dir}/error.log"
 LogLevel warn auth_openidc:info
@@ -59,15 +78,27 @@ DocumentRoot "${dir}/www"
   Require all granted
 </Directory>
 Include "${dir}/glc.conf"
-`);
+`,
+  );
   writeFileSync(join(dir, 'glc.conf'), `${snippet('mod_auth_openidc')}\n`);
-  apache = spawn(APACHE, ['-X', '-d', dir, '-f', join(dir, 'httpd.conf')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  apache = spawn(APACHE, ['-X', '-d', dir, '-f', join(dir, 'httpd.conf')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  apache.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  apache.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  apache.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  apache.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   for (let i = 0; i < 100; i++) {
-    if (apache.exitCode !== null) throw new Error(`apache2 exited: ${output}${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
-    const up = await fetch(`http://127.0.0.1:${port}/au-revoir.html`).then((r) => r.ok, () => false);
+    if (apache.exitCode !== null)
+      throw new Error(`apache2 exited: ${output}${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
+    const up = await fetch(`http://127.0.0.1:${port}/au-revoir.html`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -80,12 +111,22 @@ describe('Apache mod_auth_openidc (kit snippet)', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const client = await registerClient(glc, {
-      name: 'Commune (Apache)', redirectUris: [`${base}/demarches/oidc-callback`], postLogoutRedirectUris: [`${base}/au-revoir.html`], scope: 'openid profile email',
+      name: 'Commune (Apache)',
+      redirectUris: [`${base}/demarches/oidc-callback`],
+      postLogoutRedirectUris: [`${base}/au-revoir.html`],
+      scope: 'openid profile email',
     });
-    await startApache({
-      GLC_ISSUER: glc.config.issuer, GLC_CLIENT_ID: client.clientId, GLC_CLIENT_SECRET: client.clientSecret!, BASE_URL: base,
-      OIDC_CRYPTO_PASSPHRASE: randomBytes(24).toString('base64url'), APP_BACKEND: backend.origin,
-    }, port);
+    await startApache(
+      {
+        GLC_ISSUER: glc.config.issuer,
+        GLC_CLIENT_ID: client.clientId,
+        GLC_CLIENT_SECRET: client.clientSecret!,
+        BASE_URL: base,
+        OIDC_CRYPTO_PASSPHRASE: randomBytes(24).toString('base64url'),
+        APP_BACKEND: backend.origin,
+      },
+      port,
+    );
     await createResident(glc, 'apache@example.fr');
 
     const page = await (await chromium.newContext()).newPage();

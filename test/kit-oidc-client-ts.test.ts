@@ -7,7 +7,16 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { checksSent, confirmLogoutAtGlc, createResident, recordAuthorizeRequests, serve, signInAtGlc, snippet, type Served } from './support/kit.js';
+import {
+  checksSent,
+  confirmLogoutAtGlc,
+  createResident,
+  recordAuthorizeRequests,
+  serve,
+  signInAtGlc,
+  snippet,
+  type Served,
+} from './support/kit.js';
 
 const suite = glcWithChromium();
 let app: Served;
@@ -31,17 +40,26 @@ beforeAll(async () => {
   };
   app = await serve(handler);
 });
-afterAll(async () => { await app?.close(); });
+afterAll(async () => {
+  await app?.close();
+});
 
 describe('oidc-client-ts in a single-page app (kit snippet)', () => {
   it('logs in (public client, PKCE, CORS), reads userinfo, renews by refresh token with rotation, logs out back', async () => {
     const { glc, chromium } = suite;
     const base = app.origin;
     const client = await registerClient(glc, {
-      name: 'Commune (SPA)', authMethod: 'none', redirectUris: [`${base}/callback`], postLogoutRedirectUris: [`${base}/`],
-      scope: 'openid profile email offline_access', grantTypes: ['authorization_code', 'refresh_token'],
+      name: 'Commune (SPA)',
+      authMethod: 'none',
+      redirectUris: [`${base}/callback`],
+      postLogoutRedirectUris: [`${base}/`],
+      scope: 'openid profile email offline_access',
+      grantTypes: ['authorization_code', 'refresh_token'],
     });
-    files.set('/config.js', { type: 'text/javascript', body: `window.GLC = ${JSON.stringify({ issuer: glc.config.issuer, clientId: client.clientId })};` });
+    files.set('/config.js', {
+      type: 'text/javascript',
+      body: `window.GLC = ${JSON.stringify({ issuer: glc.config.issuer, clientId: client.clientId })};`,
+    });
     await createResident(glc, 'spa@example.fr');
 
     const page = await (await chromium.newContext()).newPage();
@@ -57,12 +75,23 @@ describe('oidc-client-ts in a single-page app (kit snippet)', () => {
     expect(checksSent(authorizeRequests[0]!)).toEqual({ pkce: 'S256', state: true, nonce: false }); // as the kit says (§ 15)
 
     // CORS: the token endpoint answers the app's origin (its redirect URI's), not another one.
-    const preflight = (origin: string) => fetch(`${glc.config.issuer}/token`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const preflight = (origin: string) =>
+      fetch(`${glc.config.issuer}/token`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
     expect((await preflight(base)).headers.get('access-control-allow-origin')).toBe(base);
-    const tokenFromElsewhere = await fetch(`${glc.config.issuer}/token`, { method: 'POST', headers: { origin: 'http://autre-site.example', 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: client.clientId }) });
+    const tokenFromElsewhere = await fetch(`${glc.config.issuer}/token`, {
+      method: 'POST',
+      headers: { origin: 'http://autre-site.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: client.clientId }),
+    });
     expect(tokenFromElsewhere.headers.get('access-control-allow-origin')).toBeNull();
 
-    const stored = async () => JSON.parse(await page.evaluate((key) => sessionStorage.getItem(key) ?? 'null', `oidc.user:${glc.config.issuer}:${client.clientId}`)) as { refresh_token?: string; access_token: string } | null;
+    const stored = async () =>
+      JSON.parse(
+        await page.evaluate((key) => sessionStorage.getItem(key) ?? 'null', `oidc.user:${glc.config.issuer}:${client.clientId}`),
+      ) as { refresh_token?: string; access_token: string } | null;
     const first = (await stored())!;
     expect(first.refresh_token).toBeTruthy();
     // Two renewals: each returns a new refresh token (rotation), and the second uses the first's.
@@ -84,7 +113,12 @@ describe('oidc-client-ts in a single-page app (kit snippet)', () => {
   it('a silent renew in a hidden iframe gets login_required: the GLC session cookie is SameSite=Lax', async () => {
     const { glc, chromium } = suite;
     const base = app.origin;
-    const client = await registerClient(glc, { name: 'Commune (iframe)', authMethod: 'none', redirectUris: [`${base}/callback`], scope: 'openid profile' });
+    const client = await registerClient(glc, {
+      name: 'Commune (iframe)',
+      authMethod: 'none',
+      redirectUris: [`${base}/callback`],
+      scope: 'openid profile',
+    });
     await createResident(glc, 'iframe@example.fr');
     const page = await (await chromium.newContext()).newPage();
     // A GLC session exists in this browser (signed in to GLC's account area).
@@ -96,24 +130,44 @@ describe('oidc-client-ts in a single-page app (kit snippet)', () => {
 
     // What oidc-client-ts's signinSilent does without a refresh token: prompt=none in an iframe.
     await page.goto(`${base}/`);
-    const callback = await page.evaluate(async ({ issuer, clientId, redirect }) => {
-      const verifier = 'v'.repeat(64);
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-      const challenge = btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-      const url = new URL(`${issuer}/auth`);
-      for (const [k, v] of Object.entries({ client_id: clientId, redirect_uri: redirect, response_type: 'code', scope: 'openid', prompt: 'none', code_challenge: challenge, code_challenge_method: 'S256' })) url.searchParams.set(k, v);
-      const frame = document.createElement('iframe');
-      frame.style.display = 'none';
-      document.body.append(frame);
-      return new Promise<string>((resolve) => {
-        const timer = setInterval(() => {
-          try {
-            if (frame.contentWindow?.location.pathname === '/callback') { clearInterval(timer); resolve(frame.contentWindow.location.href); }
-          } catch { /* still on GLC's origin */ }
-        }, 50);
-        frame.src = url.href;
-      });
-    }, { issuer: glc.config.issuer, clientId: client.clientId, redirect: `${base}/callback` });
+    const callback = await page.evaluate(
+      async ({ issuer, clientId, redirect }) => {
+        const verifier = 'v'.repeat(64);
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+        const challenge = btoa(String.fromCharCode(...digest))
+          .replace(/\+/g, '-')
+          .replace(/\//g, '_')
+          .replace(/=+$/, '');
+        const url = new URL(`${issuer}/auth`);
+        for (const [k, v] of Object.entries({
+          client_id: clientId,
+          redirect_uri: redirect,
+          response_type: 'code',
+          scope: 'openid',
+          prompt: 'none',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }))
+          url.searchParams.set(k, v);
+        const frame = document.createElement('iframe');
+        frame.style.display = 'none';
+        document.body.append(frame);
+        return new Promise<string>((resolve) => {
+          const timer = setInterval(() => {
+            try {
+              if (frame.contentWindow?.location.pathname === '/callback') {
+                clearInterval(timer);
+                resolve(frame.contentWindow.location.href);
+              }
+            } catch {
+              /* still on GLC's origin */
+            }
+          }, 50);
+          frame.src = url.href;
+        });
+      },
+      { issuer: glc.config.issuer, clientId: client.clientId, redirect: `${base}/callback` },
+    );
     expect(new URL(callback).searchParams.get('error')).toBe('login_required');
   });
 });

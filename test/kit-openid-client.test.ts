@@ -10,18 +10,31 @@ const suite = glcWithChromium();
 let service: Served;
 let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
 
-beforeAll(async () => { service = await serve((req, res) => handler(req, res)); });
-afterAll(async () => { await service?.close(); });
+beforeAll(async () => {
+  service = await serve((req, res) => handler(req, res));
+});
+afterAll(async () => {
+  await service?.close();
+});
 
 describe('openid-client without Passport (kit snippet)', () => {
   it('logs in with state, nonce and PKCE, reads userinfo, refreshes with rotation, logs out back to the service', async () => {
     const { glc, chromium } = suite;
     const base = service.origin;
     const client = await registerClient(glc, {
-      name: 'Commune (openid-client)', redirectUris: [`${base}/callback`], postLogoutRedirectUris: [`${base}/`],
-      scope: 'openid profile email offline_access', grantTypes: ['authorization_code', 'refresh_token'],
+      name: 'Commune (openid-client)',
+      redirectUris: [`${base}/callback`],
+      postLogoutRedirectUris: [`${base}/`],
+      scope: 'openid profile email offline_access',
+      grantTypes: ['authorization_code', 'refresh_token'],
     });
-    Object.assign(process.env, { GLC_ISSUER: glc.config.issuer, BASE_URL: base, GLC_CLIENT_ID: client.clientId, GLC_CLIENT_SECRET: client.clientSecret!, SESSION_SECRET: 'o'.repeat(40) });
+    Object.assign(process.env, {
+      GLC_ISSUER: glc.config.issuer,
+      BASE_URL: base,
+      GLC_CLIENT_ID: client.clientId,
+      GLC_CLIENT_SECRET: client.clientSecret!,
+      SESSION_SECRET: 'o'.repeat(40),
+    });
     const { createApp } = await importSnippet<{ createApp(): Promise<http.RequestListener> }>('openid-client', 'openid-client.mjs');
     handler = await createApp();
     await createResident(glc, 'openid-client@example.fr');

@@ -4,31 +4,62 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
-import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  newResidentAuthorizes,
+  registerClient,
+  startTestGlc,
+  STRONG_PASSWORD,
+  type TestGlc,
+} from './support/glc.js';
 import { Browser, decode } from './support/browser.js';
 
 const lines: string[] = [];
 let glc: TestGlc;
 beforeAll(async () => {
-  glc = await startTestGlc({ LOG_LEVEL: 'trace' }, { logDestination: { write: (l) => { lines.push(l); } } });
+  glc = await startTestGlc(
+    { LOG_LEVEL: 'trace' },
+    {
+      logDestination: {
+        write: (l) => {
+          lines.push(l);
+        },
+      },
+    },
+  );
 }, 60_000);
-afterAll(async () => { await glc?.close(); });
+afterAll(async () => {
+  await glc?.close();
+});
 
 const EMAIL = 'anatole.quesnel@example.fr';
 const NEW_PASSWORD = 'girafe tram fourvière 1789 croissant';
 const IDENTITY = {
-  given_name: 'Anatole', family_name: 'Tremblay-Quesnel', preferred_username: 'Zéphyrin',
-  birthdate_day: '17', birthdate_month: '3', birthdate_year: '1971', gender: 'male',
-  birthcountry: '99100', birthplace: '69381', phone_number: '06 98 76 54 32',
-  address_street: '17 rue des Capucins', address_postal_code: '69001', address_locality: 'Lyon', address_country: '99100',
+  given_name: 'Anatole',
+  family_name: 'Tremblay-Quesnel',
+  preferred_username: 'Zéphyrin',
+  birthdate_day: '17',
+  birthdate_month: '3',
+  birthdate_year: '1971',
+  gender: 'male',
+  birthcountry: '99100',
+  birthplace: '69381',
+  phone_number: '06 98 76 54 32',
+  address_street: '17 rue des Capucins',
+  address_postal_code: '69001',
+  address_locality: 'Lyon',
+  address_country: '99100',
 };
 
 describe('log scan over a whole journey', () => {
   it('sign-up, login, consent, identity sheet, tokens, userinfo, refresh, reset, wrong passwords, logout: no secret or personal value in any line', async () => {
     const secrets: string[] = [EMAIL, 'anatole.quesnel', STRONG_PASSWORD, NEW_PASSWORD, 'mauvais-secret-987'];
     const client = await registerClient(glc, {
-      scope: 'openid profile email phone address offline_access', grantTypes: ['authorization_code', 'refresh_token'],
-      claimsRequired: ['given_name', 'family_name', 'email'], claimsOptional: ['phone_number', 'address'],
+      scope: 'openid profile email phone address offline_access',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      claimsRequired: ['given_name', 'family_name', 'email'],
+      claimsOptional: ['phone_number', 'address'],
       postLogoutRedirectUris: ['http://127.0.0.1:9/after-logout'],
     });
     secrets.push(client.clientSecret!);
@@ -39,10 +70,17 @@ describe('log scan over a whole journey', () => {
     secrets.push(pending.state, pending.nonce, pending.verifier, callback.searchParams.get('code')!);
     for (const mail of glc.mails()) for (const m of mail.text.matchAll(/jeton=([A-Za-z0-9_-]+)/g)) secrets.push(m[1]!);
     // The session and CSRF cookies are secrets (the interaction cookie is the uid in the page's URL).
-    for (const name of ['glc.session', 'glc.csrf']) { const v = browser.cookie(name); if (v) secrets.push(v); }
+    for (const name of ['glc.session', 'glc.csrf']) {
+      const v = browser.cookie(name);
+      if (v) secrets.push(v);
+    }
 
     // Tokens, userinfo, refresh.
-    const tokens = await oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     secrets.push(tokens.access_token, tokens.id_token!, tokens.refresh_token!);
     const sub = tokens.claims()!.sub;
     await oidc.fetchUserInfo(client.config, tokens.access_token, sub);
@@ -71,7 +109,11 @@ describe('log scan over a whole journey', () => {
 
     // RP-initiated logout with the ID token.
     const end = new URL('/session/end', glc.url);
-    end.search = new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/after-logout', state: 'etat-de-sortie-42' }).toString();
+    end.search = new URLSearchParams({
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'http://127.0.0.1:9/after-logout',
+      state: 'etat-de-sortie-42',
+    }).toString();
     const confirm = await browser.get(end.href);
     const done = await browser.submit(confirm, /session\/end\/confirm/, { logout: 'yes' });
     expect(done.status).toBeLessThan(400);

@@ -7,15 +7,32 @@ import { Browser } from './support/browser.js';
 
 const lines: string[] = [];
 let glc: TestGlc;
-beforeAll(async () => { glc = await startTestGlc({ LOG_LEVEL: 'debug' }, { logDestination: { write: (l) => { lines.push(l); } } }); });
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc(
+    { LOG_LEVEL: 'debug' },
+    {
+      logDestination: {
+        write: (l) => {
+          lines.push(l);
+        },
+      },
+    },
+  );
+});
+afterAll(async () => {
+  await glc?.close();
+});
 
 describe('logs', () => {
   it('are JSON lines with a request id and carry no personal data or secret', async () => {
     const client = await registerClient(glc);
     const pending = await authorizationRequest(client);
     const { callback } = await newResidentAuthorizes(glc, client, pending, 'journal.prive@example.fr');
-    const tokens = await oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     await oidc.fetchUserInfo(client.config, tokens.access_token, tokens.claims()!.sub);
     // A failed login and an unknown page too.
     const b = new Browser(glc.config.issuer);
@@ -28,7 +45,16 @@ describe('logs', () => {
     const requests = entries.filter((e) => e.msg === 'request');
     expect(requests.every((e) => typeof e.requestId === 'string' && typeof e.status === 'number')).toBe(true);
     const all = lines.join('\n');
-    for (const secret of ['journal.prive', STRONG_PASSWORD, 'mauvais-secret-123', tokens.access_token, tokens.id_token!, callback.searchParams.get('code')!, client.clientSecret!, pending.state]) {
+    for (const secret of [
+      'journal.prive',
+      STRONG_PASSWORD,
+      'mauvais-secret-123',
+      tokens.access_token,
+      tokens.id_token!,
+      callback.searchParams.get('code')!,
+      client.clientSecret!,
+      pending.state,
+    ]) {
       expect(all).not.toContain(secret);
     }
   });

@@ -11,12 +11,21 @@ let port: number;
 
 beforeAll(async () => {
   server = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS'], logger: false, closeTimeout: 200, // the pooled mailer keeps its connection open
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    closeTimeout: 200, // the pooled mailer keeps its connection open
     onData(stream, session, callback) {
       let raw = '';
-      stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });
+      stream.on('data', (c: Buffer) => {
+        raw += c.toString('utf8');
+      });
       stream.on('end', () => {
-        received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw });
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+        });
         callback();
       });
     },
@@ -24,12 +33,18 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.server.address() as AddressInfo).port;
 });
-afterAll(async () => { await new Promise<void>((resolve) => server.close(() => resolve())); });
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 describe('SMTP mailer', () => {
   it('sends a French template through SMTP with the configured sender', async () => {
     const mailer = createSmtpMailer(`smtp://127.0.0.1:${port}`, 'GrandLyon Connect <ne-pas-repondre@example.fr>');
-    await mailer.send('camille@example.fr', 'verify-email', { link: 'https://connect.example.fr/inscription/confirmer?jeton=abc&retour=xyz', validHours: 24, helpUrl: 'https://connect.example.fr/aide' });
+    await mailer.send('camille@example.fr', 'verify-email', {
+      link: 'https://connect.example.fr/inscription/confirmer?jeton=abc&retour=xyz',
+      validHours: 24,
+      helpUrl: 'https://connect.example.fr/aide',
+    });
     expect(received).toHaveLength(1);
     const mail = received[0]!;
     expect(mail.from).toBe('ne-pas-repondre@example.fr');

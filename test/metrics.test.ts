@@ -3,7 +3,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { Browser } from './support/browser.js';
-import { authorizationRequest, callbackUrl, followToCallback, registerClient, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  followToCallback,
+  registerClient,
+  startTestGlc,
+  STRONG_PASSWORD,
+  type TestClient,
+  type TestGlc,
+} from './support/glc.js';
 import { hashPassword } from '../src/accounts/passwords.js';
 
 const TOKEN = 'metrics-token-for-the-test-0123456789abcdef';
@@ -32,7 +41,11 @@ describe('metrics endpoint', () => {
   beforeAll(async () => {
     [glc, closed] = await Promise.all([startTestGlc({ METRICS_TOKEN: TOKEN }), startTestGlc()]);
     client = await registerClient(glc);
-    await glc.services.accountStore.create({ email: 'mesure@example.fr', passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
+    await glc.services.accountStore.create({
+      email: 'mesure@example.fr',
+      passwordHash: await hashPassword(STRONG_PASSWORD),
+      emailVerifiedAt: new Date(),
+    });
   });
   afterAll(async () => {
     await Promise.all([glc?.close(), closed?.close()]);
@@ -65,9 +78,17 @@ describe('metrics endpoint', () => {
     const login = await browser.follow(await browser.get(pending.url.href));
     const refused = await browser.submit(login, /\/login$/, { email: 'mesure@example.fr', password: 'pas le bon mot de passe' });
     expect(refused.status).toBe(401);
-    let page = await browser.follow(await browser.submit(refused, /\/login$/, { email: 'mesure@example.fr', password: STRONG_PASSWORD }), (u) => u.href.startsWith(client.redirectUri));
-    if (!page.location?.startsWith(client.redirectUri)) page = await followToCallback(browser, await browser.submit(page, /\/consent$/), client.redirectUri);
-    await oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    let page = await browser.follow(
+      await browser.submit(refused, /\/login$/, { email: 'mesure@example.fr', password: STRONG_PASSWORD }),
+      (u) => u.href.startsWith(client.redirectUri),
+    );
+    if (!page.location?.startsWith(client.redirectUri))
+      page = await followToCallback(browser, await browser.submit(page, /\/consent$/), client.redirectUri);
+    await oidc.authorizationCodeGrant(client.config, callbackUrl(page), {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
 
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
@@ -85,10 +106,18 @@ describe('metrics endpoint', () => {
 
   it('counts client-credentials tokens', async () => {
     const before = sample(await scrape(), 'glc_tokens_issued_total', { grant_type: 'client_credentials' });
-    const { clientId, clientSecret } = await glc.services.clients.add({ name: 'Commune', grantTypes: ['client_credentials'], scope: 'deleted_accounts:read', redirectUris: [] });
+    const { clientId, clientSecret } = await glc.services.clients.add({
+      name: 'Commune',
+      grantTypes: ['client_credentials'],
+      scope: 'deleted_accounts:read',
+      redirectUris: [],
+    });
     const res = await fetch(`${glc.url}/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
     });
     expect(res.status).toBe(200);

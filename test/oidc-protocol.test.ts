@@ -5,14 +5,28 @@ import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
 import { Browser } from './support/browser.js';
-import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startBackchannelReceiver, startTestGlc, eventually, type TestClient, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  newResidentAuthorizes,
+  registerClient,
+  startBackchannelReceiver,
+  startTestGlc,
+  eventually,
+  type TestClient,
+  type TestGlc,
+} from './support/glc.js';
 
 let glc: TestGlc;
 let n = 0;
 const email = () => `resident${++n}@example.fr`;
 
-beforeAll(async () => { glc = await startTestGlc({ QUEUE_RETRY_DELAY_SECONDS: '1' }); });
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc({ QUEUE_RETRY_DELAY_SECONDS: '1' });
+});
+afterAll(async () => {
+  await glc?.close();
+});
 
 async function codeFor(client: TestClient, params: Record<string, string> = {}) {
   const pending = await authorizationRequest(client, params);
@@ -22,14 +36,21 @@ async function codeFor(client: TestClient, params: Record<string, string> = {}) 
 
 async function tokensFor(client: TestClient, params: Record<string, string> = {}) {
   const { pending, browser, callback } = await codeFor(client, params);
-  const tokens = await oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+  const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+    pkceCodeVerifier: pending.verifier,
+    expectedState: pending.state,
+    expectedNonce: pending.nonce,
+  });
   return { tokens, browser };
 }
 
 async function tokenRequest(client: TestClient, body: Record<string, string>, secret = client.clientSecret!) {
   return fetch(`${glc.config.issuer}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`,
+    },
     body: new URLSearchParams(body),
   });
 }
@@ -97,11 +118,16 @@ describe('logout', () => {
     const received = receiver.tokens;
     try {
       const client = await registerClient(glc, {
-        redirectUris: ['http://127.0.0.1:9/logout-rp'], postLogoutRedirectUris: ['http://127.0.0.1:9/logged-out'],
+        redirectUris: ['http://127.0.0.1:9/logout-rp'],
+        postLogoutRedirectUris: ['http://127.0.0.1:9/logged-out'],
         backchannelLogoutUri: receiver.url,
       });
       const { tokens, browser } = await tokensFor(client);
-      const endUrl = oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out', state: 'etat-123' });
+      const endUrl = oidc.buildEndSessionUrl(client.config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out',
+        state: 'etat-123',
+      });
       const confirm = await browser.get(endUrl.href);
       expect(confirm.status).toBe(200);
       expect(confirm.html).toContain('Voulez-vous vous déconnecter');
@@ -109,7 +135,10 @@ describe('logout', () => {
       expect(done.location).toBe('http://127.0.0.1:9/logged-out?state=etat-123');
 
       expect(received).toHaveLength(1);
-      const { payload } = await jose.jwtVerify(received[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: client.clientId });
+      const { payload } = await jose.jwtVerify(received[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), {
+        issuer: glc.config.issuer,
+        audience: client.clientId,
+      });
       expect(payload.sub).toBe(tokens.claims()!.sub);
       expect(payload.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
       expect(payload.sid).toBeTruthy();
@@ -129,10 +158,15 @@ describe('logout to a service that is down', () => {
     const receiver = await startBackchannelReceiver({ down: true });
     try {
       const client = await registerClient(glc, {
-        redirectUris: ['http://127.0.0.1:9/logout-down'], postLogoutRedirectUris: ['http://127.0.0.1:9/logged-out'], backchannelLogoutUri: receiver.url,
+        redirectUris: ['http://127.0.0.1:9/logout-down'],
+        postLogoutRedirectUris: ['http://127.0.0.1:9/logged-out'],
+        backchannelLogoutUri: receiver.url,
       });
       const { tokens, browser } = await tokensFor(client);
-      const endUrl = oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' });
+      const endUrl = oidc.buildEndSessionUrl(client.config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out',
+      });
       const confirm = await browser.get(endUrl.href);
       await browser.follow(await browser.submit(confirm, /session\/end\/confirm/, { logout: 'yes' }), (u) => u.port === '9');
       expect(receiver.refused()).toBeGreaterThan(0); // oidc-provider's own attempt failed
@@ -142,7 +176,10 @@ describe('logout to a service that is down', () => {
       await eventually(() => receiver.tokens.length > 0, 30_000);
       await new Promise((r) => setTimeout(r, 2000));
       expect(receiver.tokens).toHaveLength(1);
-      const { payload } = await jose.jwtVerify(receiver.tokens[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: client.clientId });
+      const { payload } = await jose.jwtVerify(receiver.tokens[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), {
+        issuer: glc.config.issuer,
+        audience: client.clientId,
+      });
       expect(payload.sub).toBe(tokens.claims()!.sub);
       expect(payload.sid).toBeTruthy();
     } finally {
@@ -153,14 +190,25 @@ describe('logout to a service that is down', () => {
 
 describe('refusals', () => {
   let client: TestClient;
-  beforeAll(async () => { client = await registerClient(glc, { redirectUris: ['http://127.0.0.1:9/refusals'] }); });
+  beforeAll(async () => {
+    client = await registerClient(glc, { redirectUris: ['http://127.0.0.1:9/refusals'] });
+  });
 
   it('refuses an authorization request without PKCE, and with plain PKCE', async () => {
     const browser = new Browser(glc.config.issuer);
-    const base = { client_id: client.clientId, redirect_uri: client.redirectUri, response_type: 'code', scope: 'openid', state: 's'.repeat(20), nonce: 'n'.repeat(20) };
+    const base = {
+      client_id: client.clientId,
+      redirect_uri: client.redirectUri,
+      response_type: 'code',
+      scope: 'openid',
+      state: 's'.repeat(20),
+      nonce: 'n'.repeat(20),
+    };
     const none = await browser.get(`/auth?${new URLSearchParams(base)}`);
     expect(callbackUrl(none).searchParams.get('error')).toBe('invalid_request');
-    const plain = await browser.get(`/auth?${new URLSearchParams({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' })}`);
+    const plain = await browser.get(
+      `/auth?${new URLSearchParams({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' })}`,
+    );
     expect(callbackUrl(plain).searchParams.get('error')).toBe('invalid_request');
     expect(callbackUrl(plain).origin).toBe('http://127.0.0.1:9');
   });
@@ -170,7 +218,10 @@ describe('refusals', () => {
     // injection and mix-up; state and nonce are the service's own checks, optional here.
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(client.config, {
-      redirect_uri: client.redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: client.redirectUri,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     expect(url.searchParams.has('state')).toBe(false);
     expect(url.searchParams.has('nonce')).toBe(false);
@@ -182,10 +233,20 @@ describe('refusals', () => {
 
     // With a nonce, the ID token carries it (openid-client refuses a different one).
     const withNonce = await codeFor(client, { nonce: 'nonce-unique-de-la-tentative' });
-    const checked = await oidc.authorizationCodeGrant(client.config, withNonce.callback, { pkceCodeVerifier: withNonce.pending.verifier, expectedState: withNonce.pending.state, expectedNonce: 'nonce-unique-de-la-tentative' });
+    const checked = await oidc.authorizationCodeGrant(client.config, withNonce.callback, {
+      pkceCodeVerifier: withNonce.pending.verifier,
+      expectedState: withNonce.pending.state,
+      expectedNonce: 'nonce-unique-de-la-tentative',
+    });
     expect(checked.claims()!.nonce).toBe('nonce-unique-de-la-tentative');
     const replay = await codeFor(client, { nonce: 'nonce-a' });
-    const refused = await oidc.authorizationCodeGrant(client.config, replay.callback, { pkceCodeVerifier: replay.pending.verifier, expectedState: replay.pending.state, expectedNonce: 'nonce-b' }).catch((e: Error & { cause?: { cause?: { claim?: string } } }) => e);
+    const refused = await oidc
+      .authorizationCodeGrant(client.config, replay.callback, {
+        pkceCodeVerifier: replay.pending.verifier,
+        expectedState: replay.pending.state,
+        expectedNonce: 'nonce-b',
+      })
+      .catch((e: Error & { cause?: { cause?: { claim?: string } } }) => e);
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error & { cause?: { cause?: { claim?: string } } }).cause?.cause?.claim).toBe('nonce');
   });
@@ -201,9 +262,18 @@ describe('refusals', () => {
 
   it('refuses a replayed code and revokes the tokens of its first use', async () => {
     const { pending, callback } = await codeFor(client);
-    const tokens = await oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+    const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+    });
     expect(await userinfoStatus(tokens.access_token)).toBe(200);
-    const replay = await tokenRequest(client, { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: client.redirectUri, code_verifier: pending.verifier });
+    const replay = await tokenRequest(client, {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: client.redirectUri,
+      code_verifier: pending.verifier,
+    });
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
     expect(await userinfoStatus(tokens.access_token)).toBe(401);
@@ -211,20 +281,34 @@ describe('refusals', () => {
 
   it('redeems a code once when two redemptions race', async () => {
     const { pending, callback } = await codeFor(client);
-    const body = { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: client.redirectUri, code_verifier: pending.verifier };
+    const body = {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: client.redirectUri,
+      code_verifier: pending.verifier,
+    };
     const results = await Promise.all([tokenRequest(client, body), tokenRequest(client, body), tokenRequest(client, body)]);
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
   });
 
   it('refuses a wrong client secret, an expired code and a disabled client', async () => {
     const { pending, callback } = await codeFor(client);
-    const body = { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: client.redirectUri, code_verifier: pending.verifier };
+    const body = {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: client.redirectUri,
+      code_verifier: pending.verifier,
+    };
     const wrong = await tokenRequest(client, body, 'not-the-secret');
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as { error: string }).error).toBe('invalid_client');
 
     // Expire the code the way time would: its row's expiry is now in the past.
-    await glc.services.db.updateTable('oidc_payloads').set({ expires_at: sql<Date>`now() - interval '1 second'` }).where('model', '=', 'AuthorizationCode').execute();
+    await glc.services.db
+      .updateTable('oidc_payloads')
+      .set({ expires_at: sql<Date>`now() - interval '1 second'` })
+      .where('model', '=', 'AuthorizationCode')
+      .execute();
     const expired = await tokenRequest(client, body);
     expect(expired.status).toBe(400);
     expect(((await expired.json()) as { error: string }).error).toBe('invalid_grant');

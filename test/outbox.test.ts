@@ -21,20 +21,41 @@ const saved = { ...process.env };
 function startDeadSmtp(port: number): Promise<{ attempts: () => number; close(): Promise<void> }> {
   let attempts = 0;
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => { attempts += 1; sockets.add(socket); socket.destroy(); });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
-    attempts: () => attempts,
-    close: () => new Promise<void>((r) => { sockets.forEach((s) => s.destroy()); server.close(() => r()); }),
-  })));
+  const server = net.createServer((socket) => {
+    attempts += 1;
+    sockets.add(socket);
+    socket.destroy();
+  });
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () =>
+      resolve({
+        attempts: () => attempts,
+        close: () =>
+          new Promise<void>((r) => {
+            sockets.forEach((s) => s.destroy());
+            server.close(() => r());
+          }),
+      }),
+    ),
+  );
 }
 
 function startSmtp(port: number): Promise<SMTPServer> {
   const server = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS'], logger: false, disableReverseLookup: true, closeTimeout: 200,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    disableReverseLookup: true,
+    closeTimeout: 200,
     onData(stream, session, callback) {
       let raw = '';
-      stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });
-      stream.on('end', () => { received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw }); callback(); });
+      stream.on('data', (c: Buffer) => {
+        raw += c.toString('utf8');
+      });
+      stream.on('end', () => {
+        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+        callback();
+      });
     },
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
@@ -42,7 +63,15 @@ function startSmtp(port: number): Promise<SMTPServer> {
 
 async function queueStatus(g: TestGlc): Promise<{ queue: string; queued: number; deadLetters: number }[]> {
   let out = '';
-  expect(await runCli(['queue', 'status', '--json'], (t) => { out += t; }, { services: g.services })).toBe(0);
+  expect(
+    await runCli(
+      ['queue', 'status', '--json'],
+      (t) => {
+        out += t;
+      },
+      { services: g.services },
+    ),
+  ).toBe(0);
   return JSON.parse(out) as { queue: string; queued: number; deadLetters: number }[];
 }
 const statusOf = async (g: TestGlc, queue: string) => (await queueStatus(g)).find((q) => q.queue === queue)!;
@@ -64,7 +93,8 @@ describe('durable queue', () => {
     // own daily purge, which uses the real date, leaves them alone).
     const lastActivity = new Date(Date.now() + 20_000 * DAY);
     const emails = Array.from({ length: 5 }, (_, i) => `purge${i}@example.fr`);
-    for (const email of emails) await glc.services.accountStore.create({ email, passwordHash: null, emailVerifiedAt: lastActivity }, lastActivity);
+    for (const email of emails)
+      await glc.services.accountStore.create({ email, passwordHash: null, emailVerifiedAt: lastActivity }, lastActivity);
 
     const report = await glc.services.deletion.runPurge(new Date(lastActivity.getTime() + 731 * DAY), { batchSize: 2, workers: 1 });
     expect(report.deleted).toBe(5);
@@ -92,11 +122,15 @@ describe('durable queue', () => {
     try {
       received.length = 0;
       const vars = { loginUrl: 'https://connect.example.fr/compte', resetUrl: 'https://connect.example.fr/mot-de-passe-oublie' };
-      await expect(glc.services.db.transaction().execute(async (trx) => {
-        await glc.services.mailer.sendInTransaction!(trx, 'annule@example.fr', 'signup-existing', vars);
-        throw new Error('rolled back');
-      })).rejects.toThrow('rolled back');
-      await glc.services.db.transaction().execute((trx) => glc.services.mailer.sendInTransaction!(trx, 'valide@example.fr', 'signup-existing', vars));
+      await expect(
+        glc.services.db.transaction().execute(async (trx) => {
+          await glc.services.mailer.sendInTransaction!(trx, 'annule@example.fr', 'signup-existing', vars);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      await glc.services.db
+        .transaction()
+        .execute((trx) => glc.services.mailer.sendInTransaction!(trx, 'valide@example.fr', 'signup-existing', vars));
       await eventually(() => received.length > 0);
       await new Promise((r) => setTimeout(r, 2500)); // time for the rolled-back one to show up, if it could
       expect(received.flatMap((m) => m.to)).toEqual(['valide@example.fr']);
@@ -119,7 +153,10 @@ describe('durable queue', () => {
       await eventually(() => service.tokens.length > 0, 45_000);
       await new Promise((r) => setTimeout(r, 2500));
       expect(service.tokens).toHaveLength(1);
-      const { payload } = await jose.jwtVerify(service.tokens[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), { issuer: glc.config.issuer, audience: client.clientId });
+      const { payload } = await jose.jwtVerify(service.tokens[0]!, jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`)), {
+        issuer: glc.config.issuer,
+        audience: client.clientId,
+      });
       expect(payload.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
     } finally {
       await service.close();
@@ -139,7 +176,15 @@ describe('durable queue', () => {
 
       service.up();
       let out = '';
-      expect(await runCli(['queue', 'retry', '--queue', 'backchannel-logout', '--json'], (t) => { out += t; }, { services: once.services })).toBe(0);
+      expect(
+        await runCli(
+          ['queue', 'retry', '--queue', 'backchannel-logout', '--json'],
+          (t) => {
+            out += t;
+          },
+          { services: once.services },
+        ),
+      ).toBe(0);
       expect(JSON.parse(out)).toEqual({ queue: 'backchannel-logout', retried: 1 });
       await eventually(() => service.tokens.length > 0);
       expect(await statusOf(once, 'backchannel-logout')).toMatchObject({ deadLetters: 0 });
@@ -151,17 +196,34 @@ describe('durable queue', () => {
 
   it('with two instances working the queue, each mail is sent once, by one of them', async () => {
     const port = await freePort();
-    const second = await startGlc({ NODE_ENV: 'test', PORT: String(port), ISSUER: glc.config.issuer, LOG_LEVEL: 'silent', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, ...glc.database.env });
+    const second = await startGlc({
+      NODE_ENV: 'test',
+      PORT: String(port),
+      ISSUER: glc.config.issuer,
+      LOG_LEVEL: 'silent',
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      ...glc.database.env,
+    });
     const smtp = await startSmtp(smtpPort);
     const byInstance = [0, 0];
     for (const [i, s] of [glc.services, second.services].entries()) {
       const send = s.mailTransport.send.bind(s.mailTransport);
-      s.mailTransport.send = async (to, template, vars) => { await send(to, template, vars); byInstance[i]! += 1; };
+      s.mailTransport.send = async (to, template, vars) => {
+        await send(to, template, vars);
+        byInstance[i]! += 1;
+      };
     }
     try {
       received.length = 0;
       const emails = Array.from({ length: 30 }, (_, i) => `deux${i}@example.fr`);
-      await Promise.all(emails.map((to, i) => (i % 2 ? glc : second).services.mailer.send(to, 'signup-existing', { loginUrl: 'https://connect.example.fr/compte', resetUrl: 'https://connect.example.fr/mot-de-passe-oublie' })));
+      await Promise.all(
+        emails.map((to, i) =>
+          (i % 2 ? glc : second).services.mailer.send(to, 'signup-existing', {
+            loginUrl: 'https://connect.example.fr/compte',
+            resetUrl: 'https://connect.example.fr/mot-de-passe-oublie',
+          }),
+        ),
+      );
       await eventually(() => received.length >= emails.length, 45_000);
       await new Promise((r) => setTimeout(r, 2500));
       expect(received.flatMap((m) => m.to).sort()).toEqual([...emails].sort());

@@ -10,9 +10,12 @@ describe('passwords', () => {
     expect(await verifyPassword('not a hash', 'x')).toBe(false);
   });
 
-  it.each(['court', 'motdepasse123', 'azertyuiop123', 'soleil123456', 'marseille2024'])('refuses the weak or common password %s', async (pw) => {
-    expect(await passwordProblem(pw)).not.toBeNull();
-  });
+  it.each(['court', 'motdepasse123', 'azertyuiop123', 'soleil123456', 'marseille2024'])(
+    'refuses the weak or common password %s',
+    async (pw) => {
+      expect(await passwordProblem(pw)).not.toBeNull();
+    },
+  );
 
   it('accepts a long passphrase', async () => {
     expect(await passwordProblem('girafe tram fourvière 1789 croissant')).toBeNull();

@@ -6,7 +6,15 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import type { RunningGlc } from '../src/server.js';
 import { THROTTLE } from '../src/accounts/throttle-rules.js';
 import { Browser, type Page } from './support/browser.js';
-import { authorizationRequest, registerClient, startSecondInstance, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  registerClient,
+  startSecondInstance,
+  startTestGlc,
+  STRONG_PASSWORD,
+  type TestClient,
+  type TestGlc,
+} from './support/glc.js';
 
 describe('TRUST_PROXY_HOPS', () => {
   it('reads the number of hops; TRUST_PROXY=true still means one, false none; contradictions are refused', () => {
@@ -52,7 +60,8 @@ describe('forged X-Forwarded-For behind one trusted proxy', () => {
     const form = /<form\b[^>]*action="([^"]*\/login)"[\s\S]*?name="_csrf" value="([^"]*)"/.exec(page.html);
     if (!form) throw new Error(`no login form at ${page.url}`);
     const answer = await browser.request(new URL(form[1]!, page.url).href, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       body: new URLSearchParams({ _csrf: form[2]!, email: `inconnu${i}@example.fr`, password: 'mauvais mot de passe' }),
     });
     return answer.status;
@@ -70,7 +79,8 @@ describe('forged X-Forwarded-For behind one trusted proxy', () => {
 
   it('without a trusted proxy, X-Forwarded-For is ignored: the socket address is the client', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < THROTTLE.loginFreeFailuresPerIp + 1; i++) statuses.push(await failLogin(direct.url, 100 + i, { 'x-forwarded-for': `203.0.113.${i}` }));
+    for (let i = 0; i < THROTTLE.loginFreeFailuresPerIp + 1; i++)
+      statuses.push(await failLogin(direct.url, 100 + i, { 'x-forwarded-for': `203.0.113.${i}` }));
     expect(statuses.at(-1)).toBe(429);
   }, 120_000);
 
@@ -82,8 +92,14 @@ describe('forged X-Forwarded-For behind one trusted proxy', () => {
       const signup = await browser.request(new URL(/href="([^"]*\/inscription)"/.exec(page.html)![1]!, page.url).href, { headers });
       const form = /<form\b[^>]*action="([^"]*\/inscription)"[\s\S]*?name="_csrf" value="([^"]*)"/.exec(signup.html)!;
       const answer = await browser.request(new URL(form[1]!, signup.url).href, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-        body: new URLSearchParams({ _csrf: form[2]!, email: `nouveau${i}@example.fr`, password: STRONG_PASSWORD, passwordConfirmation: STRONG_PASSWORD }),
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams({
+          _csrf: form[2]!,
+          email: `nouveau${i}@example.fr`,
+          password: STRONG_PASSWORD,
+          passwordConfirmation: STRONG_PASSWORD,
+        }),
       });
       statuses.push(answer.status);
     }
@@ -94,7 +110,10 @@ describe('forged X-Forwarded-For behind one trusted proxy', () => {
   it('oidc-provider follows the same setting: X-Forwarded-Proto https from the trusted proxy makes its cookies Secure, and only there', async () => {
     const pending = await authorizationRequest(client);
     const path = pending.url.pathname + pending.url.search;
-    const viaProxy = await fetch(new URL(path, glc.url), { redirect: 'manual', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.30' } });
+    const viaProxy = await fetch(new URL(path, glc.url), {
+      redirect: 'manual',
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.30' },
+    });
     const interaction = viaProxy.headers.getSetCookie().filter((c) => c.startsWith('glc.interaction='));
     expect(interaction.length).toBeGreaterThan(0);
     expect(interaction.every((c) => /;\s*secure/i.test(c))).toBe(true);
@@ -107,16 +126,37 @@ describe('forged X-Forwarded-For behind one trusted proxy', () => {
 
 describe('in production', () => {
   let glc: TestGlc | undefined;
-  afterAll(async () => { await glc?.close(); });
+  afterAll(async () => {
+    await glc?.close();
+  });
 
   it('every cookie is Secure even when the request came in plain http with no X-Forwarded-Proto', async () => {
     glc = await startTestGlc({
-      NODE_ENV: 'production', ISSUER: 'https://connect.example.fr', SECRETS_KEY: 'b'.repeat(64), SMTP_URL: 'smtp://127.0.0.1:9',
-      FC_ISSUER: 'https://franceconnect.example.fr/api/v2', FC_CLIENT_ID: 'id', FC_CLIENT_SECRET: 'secret', SUPPORT_EMAIL: 'assistance@example.fr',
+      NODE_ENV: 'production',
+      ISSUER: 'https://connect.example.fr',
+      SECRETS_KEY: 'b'.repeat(64),
+      SMTP_URL: 'smtp://127.0.0.1:9',
+      FC_ISSUER: 'https://franceconnect.example.fr/api/v2',
+      FC_CLIENT_ID: 'id',
+      FC_CLIENT_SECRET: 'secret',
+      SUPPORT_EMAIL: 'assistance@example.fr',
     });
-    const client = await glc.services.clients.add({ name: 'Service', organisation: 'Commune', scope: 'openid', redirectUris: ['https://service.example.fr/callback'] });
+    const client = await glc.services.clients.add({
+      name: 'Service',
+      organisation: 'Commune',
+      scope: 'openid',
+      redirectUris: ['https://service.example.fr/callback'],
+    });
     const auth = new URL('/auth', glc.url);
-    auth.search = new URLSearchParams({ client_id: client.clientId, redirect_uri: 'https://service.example.fr/callback', response_type: 'code', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', state: 's' }).toString();
+    auth.search = new URLSearchParams({
+      client_id: client.clientId,
+      redirect_uri: 'https://service.example.fr/callback',
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+      state: 's',
+    }).toString();
     const fromProvider = (await fetch(auth, { redirect: 'manual' })).headers.getSetCookie();
     const fromGlc = (await fetch(new URL('/mot-de-passe-oublie', glc.url))).headers.getSetCookie();
     expect(fromProvider.some((c) => c.startsWith('glc.interaction='))).toBe(true);

@@ -19,7 +19,12 @@ let startedAt = 0;
 beforeAll(async () => {
   glc = await startTestGlc();
   startedAt = Date.now();
-  Object.assign(process.env, { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: glc.database.env.DATA_DIR, DATABASE_URL: glc.database.env.DATABASE_URL });
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: glc.database.env.DATA_DIR,
+    DATABASE_URL: glc.database.env.DATABASE_URL,
+  });
 });
 afterAll(async () => {
   process.env = saved;
@@ -29,8 +34,12 @@ afterAll(async () => {
 let n = 0;
 async function resident(lastActivity: Date, options: { email?: boolean; services?: string[] } = {}) {
   const email = options.email === false ? null : `inactif${++n}@example.fr`;
-  const account = await glc.services.accountStore.create({ email, passwordHash: null, emailVerifiedAt: email ? lastActivity : null }, lastActivity);
-  for (const clientId of options.services ?? []) await glc.services.deletion.recordSubject(account.id, clientId, `sub-${clientId}-${account.id}`, lastActivity);
+  const account = await glc.services.accountStore.create(
+    { email, passwordHash: null, emailVerifiedAt: email ? lastActivity : null },
+    lastActivity,
+  );
+  for (const clientId of options.services ?? [])
+    await glc.services.deletion.recordSubject(account.id, clientId, `sub-${clientId}-${account.id}`, lastActivity);
   return account;
 }
 const exists = async (id: string) => Boolean(await glc.services.accountStore.findById(id));
@@ -92,11 +101,18 @@ describe('warnings and deletion at term', () => {
     expect(mailsTo(warned.email)[0]!.subject).toBe('Votre compte GrandLyon Connect a été supprimé');
     expect(mailsTo(warned.email)[0]!.text).toContain('n’avait pas été utilisé depuis deux ans');
 
-    const records = await glc.services.db.selectFrom('deleted_accounts').select(['client_id', 'sub', 'reason', 'deleted_at']).where('client_id', '=', 'svc-commune').orderBy('sub').execute();
-    expect(records).toEqual([
-      { client_id: 'svc-commune', sub: `sub-svc-commune-${warned.id}`, reason: 'inactivity', deleted_at: at(1, 730, 1) },
-      { client_id: 'svc-commune', sub: `sub-svc-commune-${noEmail.id}`, reason: 'inactivity', deleted_at: at(1, 730, 1) },
-    ].sort((a, b) => a.sub.localeCompare(b.sub)));
+    const records = await glc.services.db
+      .selectFrom('deleted_accounts')
+      .select(['client_id', 'sub', 'reason', 'deleted_at'])
+      .where('client_id', '=', 'svc-commune')
+      .orderBy('sub')
+      .execute();
+    expect(records).toEqual(
+      [
+        { client_id: 'svc-commune', sub: `sub-svc-commune-${warned.id}`, reason: 'inactivity', deleted_at: at(1, 730, 1) },
+        { client_id: 'svc-commune', sub: `sub-svc-commune-${noEmail.id}`, reason: 'inactivity', deleted_at: at(1, 730, 1) },
+      ].sort((a, b) => a.sub.localeCompare(b.sub)),
+    );
 
     // `active` is warned again for its new period only: 30 days before its new term (day 705 + 700).
     expect((await purge(at(1, 1404))).warned).toEqual({ 7: 0, 30: 0 });
@@ -157,22 +173,42 @@ describe('robustness', () => {
     await sweep(5);
     const accounts = await Promise.all(Array.from({ length: 10 }, () => resident(at(5, 0), { services: ['svc-crash'] })));
     const broken = accounts[3]!;
-    await glc.services.db.insertInto('oidc_payloads').values({ model: 'Grant', id: `grant-${broken.id}`, payload: JSON.stringify({ accountId: broken.id, clientId: 'svc-crash' }), grant_id: null, uid: null, user_code: null, expires_at: null, consumed_at: null }).execute();
+    await glc.services.db
+      .insertInto('oidc_payloads')
+      .values({
+        model: 'Grant',
+        id: `grant-${broken.id}`,
+        payload: JSON.stringify({ accountId: broken.id, clientId: 'svc-crash' }),
+        grant_id: null,
+        uid: null,
+        user_code: null,
+        expires_at: null,
+        consumed_at: null,
+      })
+      .execute();
     await glc.services.accountStore.recordEvent(broken.id, 'login', { method: 'password' });
     // A failing statement inside the deleting transaction of that one account.
     await sql`create function glc_test_crash() returns trigger language plpgsql as $$ begin
       if old.id = ${sql.lit(broken.id)}::uuid then raise exception 'crash'; end if; return old; end $$`.execute(glc.services.db);
-    await sql`create trigger glc_test_crash before delete on accounts for each row execute function glc_test_crash()`.execute(glc.services.db);
+    await sql`create trigger glc_test_crash before delete on accounts for each row execute function glc_test_crash()`.execute(
+      glc.services.db,
+    );
 
     const first = await purge(at(5, 731), { batchSize: 5, workers: 1 });
     expect(first).toMatchObject({ deleted: 9, failed: 1 });
     // The failing account is whole: nothing of it went, no record was published.
     expect(await exists(broken.id)).toBe(true);
-    expect(await glc.services.db.selectFrom('account_subjects').select('sub').where('account_id', '=', broken.id).execute()).toHaveLength(1);
+    expect(await glc.services.db.selectFrom('account_subjects').select('sub').where('account_id', '=', broken.id).execute()).toHaveLength(
+      1,
+    );
     expect(await glc.services.db.selectFrom('account_events').select('id').where('account_id', '=', broken.id).execute()).toHaveLength(1);
     expect(await glc.services.db.selectFrom('oidc_payloads').select('id').where('id', '=', `grant-${broken.id}`).execute()).toHaveLength(1);
-    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('sub', '=', `sub-svc-crash-${broken.id}`).execute()).toHaveLength(0);
-    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-crash').execute()).toHaveLength(9);
+    expect(
+      await glc.services.db.selectFrom('deleted_accounts').select('id').where('sub', '=', `sub-svc-crash-${broken.id}`).execute(),
+    ).toHaveLength(0);
+    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-crash').execute()).toHaveLength(
+      9,
+    );
 
     await sql`drop trigger glc_test_crash on accounts`.execute(glc.services.db);
     await sql`drop function glc_test_crash()`.execute(glc.services.db);
@@ -180,14 +216,17 @@ describe('robustness', () => {
     expect(second).toMatchObject({ deleted: 1, failed: 0 });
     expect(await exists(broken.id)).toBe(false);
     expect(await glc.services.db.selectFrom('oidc_payloads').select('id').where('id', '=', `grant-${broken.id}`).execute()).toHaveLength(0);
-    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-crash').execute()).toHaveLength(10);
+    expect(await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-crash').execute()).toHaveLength(
+      10,
+    );
   });
 
   it('removes deletion records after DELETED_ACCOUNTS_RETENTION_DAYS', async () => {
     await sweep(6);
     await resident(at(6, 0), { services: ['svc-retention'] });
     await purge(at(6, 731));
-    const count = async () => (await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-retention').execute()).length;
+    const count = async () =>
+      (await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', 'svc-retention').execute()).length;
     expect(await count()).toBe(1);
     await glc.services.deletion.expireRecords(at(6, 731 + 399));
     expect(await count()).toBe(1);
@@ -200,27 +239,63 @@ describe('cleanups of other domains, per batch', () => {
   it('pseudonymises every consent chain of a batch with its own last entry, and removes the throttling counters', async () => {
     await sweep(8);
     const start = at(8, 0);
-    const { clientId: a } = await glc.services.clients.add({ name: 'Service A', scope: 'openid email', redirectUris: ['http://127.0.0.1:9/a'] });
-    const { clientId: b } = await glc.services.clients.add({ name: 'Service B', scope: 'openid email', redirectUris: ['http://127.0.0.1:9/b'] });
+    const { clientId: a } = await glc.services.clients.add({
+      name: 'Service A',
+      scope: 'openid email',
+      redirectUris: ['http://127.0.0.1:9/a'],
+    });
+    const { clientId: b } = await glc.services.clients.add({
+      name: 'Service B',
+      scope: 'openid email',
+      redirectUris: ['http://127.0.0.1:9/b'],
+    });
     const residents = await Promise.all(Array.from({ length: 4 }, () => resident(start)));
     const consent = glc.services.consent;
-    const give = (accountId: string, clientId: string) => glc.services.db.transaction().execute(async (trx) => {
-      await consent.store.upsert(trx, { accountId, clientId, claims: ['email'], declined: [], scopes: ['openid', 'email'], requestVersion: 1, purpose: null, method: 'web_form', grantedAt: start, updatedAt: start, expiresAt: at(8, 395) });
-      await consent.store.append(trx, { subject: consent.subjectOf(accountId), accountId, event: 'granted', clientId, at: start, detail: { claims: ['email'] } });
-    });
-    const [r1, r2, r3, r4] = residents as [typeof residents[0], typeof residents[0], typeof residents[0], typeof residents[0]];
+    const give = (accountId: string, clientId: string) =>
+      glc.services.db.transaction().execute(async (trx) => {
+        await consent.store.upsert(trx, {
+          accountId,
+          clientId,
+          claims: ['email'],
+          declined: [],
+          scopes: ['openid', 'email'],
+          requestVersion: 1,
+          purpose: null,
+          method: 'web_form',
+          grantedAt: start,
+          updatedAt: start,
+          expiresAt: at(8, 395),
+        });
+        await consent.store.append(trx, {
+          subject: consent.subjectOf(accountId),
+          accountId,
+          event: 'granted',
+          clientId,
+          at: start,
+          detail: { claims: ['email'] },
+        });
+      });
+    const [r1, r2, r3, r4] = residents as [(typeof residents)[0], (typeof residents)[0], (typeof residents)[0], (typeof residents)[0]];
     await give(r1.id, a);
     await give(r2.id, a);
     await give(r2.id, b);
     await glc.services.db.transaction().execute(async (trx) => {
       await consent.store.end(trx, r2.id, b, 'withdrawn', at(8, 1));
-      await consent.store.append(trx, { subject: consent.subjectOf(r2.id), accountId: r2.id, event: 'withdrawn', clientId: b, at: at(8, 1), detail: { claims: ['email'] } });
+      await consent.store.append(trx, {
+        subject: consent.subjectOf(r2.id),
+        accountId: r2.id,
+        event: 'withdrawn',
+        clientId: b,
+        at: at(8, 1),
+        detail: { claims: ['email'] },
+      });
     });
     await give(r3.id, b);
     // r4 never consented: no chain is started for it.
     for (const r of residents) await glc.services.throttle.recordFailure([`password:${r.id}`, `login:email:${r.email}`], start);
     await glc.services.throttle.consume([`mail:${r1.id}`, `email-change:${r1.id}`], 5, start);
-    const throttleKeys = residents.flatMap((r) => [`password:${r.id}`, `login:email:${r.email}`, `count:mail:${r.id}`, `count:email-change:${r.id}`])
+    const throttleKeys = residents
+      .flatMap((r) => [`password:${r.id}`, `login:email:${r.email}`, `count:mail:${r.id}`, `count:email-change:${r.id}`])
       .map((k) => glc.services.secrets.hmac('throttle', k));
     const counters = () => glc.services.db.selectFrom('rate_limits').select('key').where('key', 'in', throttleKeys).execute();
     expect((await counters()).length).toBe(10);
@@ -228,7 +303,10 @@ describe('cleanups of other domains, per batch', () => {
     // The consent domain is called once for the whole batch, not once per account.
     const calls: number[] = [];
     const batchCleanup = consent.onAccountsDeleted;
-    consent.onAccountsDeleted = async (trx, ids, now) => { calls.push(ids.length); return batchCleanup(trx, ids, now); };
+    consent.onAccountsDeleted = async (trx, ids, now) => {
+      calls.push(ids.length);
+      return batchCleanup(trx, ids, now);
+    };
     const now = at(8, 731);
     try {
       expect((await purge(now, { batchSize: 10, workers: 1 })).deleted).toBe(4);
@@ -237,7 +315,13 @@ describe('cleanups of other domains, per batch', () => {
     }
     expect(calls).toEqual([4]);
 
-    const chain = (accountId: string) => glc.services.db.selectFrom('consent_journal').selectAll().where('subject', '=', consent.subjectOf(accountId)).orderBy('seq').execute();
+    const chain = (accountId: string) =>
+      glc.services.db
+        .selectFrom('consent_journal')
+        .selectAll()
+        .where('subject', '=', consent.subjectOf(accountId))
+        .orderBy('seq')
+        .execute();
     const c1 = await chain(r1.id);
     const c2 = await chain(r2.id);
     const c3 = await chain(r3.id);
@@ -252,7 +336,17 @@ describe('cleanups of other domains, per batch', () => {
       expect(e.purge_after).toEqual(new Date(now.getTime() + glc.config.consentProofDays * DAY));
     }
     expect(await chain(r4.id)).toEqual([]);
-    expect(await glc.services.db.selectFrom('consents').select('client_id').where('account_id', 'in', residents.map((r) => r.id)).execute()).toEqual([]);
+    expect(
+      await glc.services.db
+        .selectFrom('consents')
+        .select('client_id')
+        .where(
+          'account_id',
+          'in',
+          residents.map((r) => r.id),
+        )
+        .execute(),
+    ).toEqual([]);
     expect((await consent.verifyJournal()).ok).toBe(true);
     expect(await counters()).toEqual([]);
   });
@@ -261,7 +355,13 @@ describe('cleanups of other domains, per batch', () => {
 describe('glc purge-inactive', () => {
   async function glcCommand(...args: string[]) {
     let out = '';
-    const code = await runCli(args, (t) => { out += t; }, { services: glc.services });
+    const code = await runCli(
+      args,
+      (t) => {
+        out += t;
+      },
+      { services: glc.services },
+    );
     return { code, out };
   }
 

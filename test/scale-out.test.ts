@@ -41,8 +41,17 @@ describe('two instances behind one issuer', () => {
   });
 
   it('finishes on one instance an authorization begun on the other', async () => {
-    const { clientId, clientSecret } = await a.services.clients.add({ name: 'Service', organisation: 'Métropole', scope: 'openid email', redirectUris: [redirectUri] });
-    await a.services.accountStore.create({ email: 'deux@example.fr', passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
+    const { clientId, clientSecret } = await a.services.clients.add({
+      name: 'Service',
+      organisation: 'Métropole',
+      scope: 'openid email',
+      redirectUris: [redirectUri],
+    });
+    await a.services.accountStore.create({
+      email: 'deux@example.fr',
+      passwordHash: await hashPassword(STRONG_PASSWORD),
+      emailVerifiedAt: new Date(),
+    });
     const browser = new Browser(issuer);
     const verifier = randomUrlSafe();
     const authorize = `${issuer}/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid email', state: 's', nonce: 'n', code_challenge: codeChallenge(verifier), code_challenge_method: 'S256' })}`;
@@ -63,7 +72,11 @@ describe('two instances behind one issuer', () => {
     await follow();
     expect(page.html).toMatch(/action="[^"]*\/login"/);
     const loginAction = /action="([^"]*\/login)"/.exec(page.html)![1]!;
-    page = await browser.submit({ ...page, url: on(next(), page.url) }, new RegExp(`${loginAction.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), { email: 'deux@example.fr', password: STRONG_PASSWORD });
+    page = await browser.submit(
+      { ...page, url: on(next(), page.url) },
+      new RegExp(`${loginAction.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+      { email: 'deux@example.fr', password: STRONG_PASSWORD },
+    );
     await follow();
     if (!page.location?.startsWith(redirectUri)) {
       page = await browser.submit({ ...page, url: on(next(), page.url) }, /\/consent$/);
@@ -77,7 +90,10 @@ describe('two instances behind one issuer', () => {
     // The code is redeemed on the instance that did not issue it last.
     const token = await fetch(on(next(), '/token'), {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: redirectUri, code_verifier: verifier }),
     });
     expect(token.status).toBe(200);
@@ -90,12 +106,21 @@ describe('two instances behind one issuer', () => {
   });
 
   it('applies on every instance at once a change made on one, or in the database by another process', async () => {
-    const { clientId, clientSecret } = await a.services.clients.add({ name: 'Commune', grantTypes: ['client_credentials'], scope: 'deleted_accounts:read', redirectUris: [] });
-    const tokenOn = (instance: RunningGlc) => fetch(on(instance, '/token'), {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
-    }).then((r) => r.status);
+    const { clientId, clientSecret } = await a.services.clients.add({
+      name: 'Commune',
+      grantTypes: ['client_credentials'],
+      scope: 'deleted_accounts:read',
+      redirectUris: [],
+    });
+    const tokenOn = (instance: RunningGlc) =>
+      fetch(on(instance, '/token'), {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
+      }).then((r) => r.status);
     /** The notification travels through PostgreSQL: wait for it, bounded. */
     const eventually = async (instance: RunningGlc, status: number) => {
       for (let i = 0; i < 100 && (await tokenOn(instance)) !== status; i++) await new Promise((r) => setTimeout(r, 20));

@@ -29,20 +29,49 @@ describe('scheduler', () => {
     const account = await glc.services.accountStore.create({ email: 'expire@example.fr', passwordHash: null, emailVerifiedAt: new Date() });
     const client = await registerClient(glc, { redirectUris: ['http://127.0.0.1:9/expire'] });
     const yesterday = new Date(Date.now() - 86_400_000);
-    await glc.services.db.insertInto('consents').values({
-      account_id: account.id, client_id: client.clientId, claims: ['email'], declined: [], scopes: ['openid', 'email'], request_version: 1,
-      method: 'web_form', status: 'active', granted_at: new Date(Date.now() - 400 * 86_400_000), updated_at: yesterday, expires_at: yesterday,
-      purpose: null, last_used_at: null, ended_at: null, grant_id: null,
-    }).execute();
+    await glc.services.db
+      .insertInto('consents')
+      .values({
+        account_id: account.id,
+        client_id: client.clientId,
+        claims: ['email'],
+        declined: [],
+        scopes: ['openid', 'email'],
+        request_version: 1,
+        method: 'web_form',
+        status: 'active',
+        granted_at: new Date(Date.now() - 400 * 86_400_000),
+        updated_at: yesterday,
+        expires_at: yesterday,
+        purpose: null,
+        last_used_at: null,
+        ended_at: null,
+        grant_id: null,
+      })
+      .execute();
 
-    const names = glc.scheduler.status().map((j) => j.name).sort();
-    expect(names).toEqual(['admin-purge', 'cleanup-expired', 'consent-maintenance', 'franceconnect-cleanup', 'inactivity-purge', 'purge-unverified-signups']);
+    const names = glc.scheduler
+      .status()
+      .map((j) => j.name)
+      .sort();
+    expect(names).toEqual([
+      'admin-purge',
+      'cleanup-expired',
+      'consent-maintenance',
+      'franceconnect-cleanup',
+      'inactivity-purge',
+      'purge-unverified-signups',
+    ]);
     await until(() => glc.scheduler.status().every((j) => j.runs + j.failures > 0), 'every job ran once');
     for (const job of glc.scheduler.status()) {
       expect(job, job.name).toMatchObject({ runs: 1, failures: 0, skipped: 0 });
       expect(job.nextRunAt!.getTime(), job.name).toBeGreaterThan(Date.now());
     }
-    const consent = await glc.services.db.selectFrom('consents').select(['status']).where('account_id', '=', account.id).executeTakeFirstOrThrow();
+    const consent = await glc.services.db
+      .selectFrom('consents')
+      .select(['status'])
+      .where('account_id', '=', account.id)
+      .executeTakeFirstOrThrow();
     expect(consent.status).toBe('expired');
     const journal = (await glc.services.consent.exportFor(account.id)).journal;
     expect(journal.map((e) => e.event)).toContain('expired');
@@ -61,10 +90,20 @@ describe('scheduler', () => {
 
   it('with two schedulers on one database, a turn runs on one of them only', async () => {
     let runs = 0;
-    const slow: Job = { name: 'test-once-per-turn', everyMs: 3_600_000, run: async () => { runs += 1; await new Promise((r) => setTimeout(r, 500)); } };
+    const slow: Job = {
+      name: 'test-once-per-turn',
+      everyMs: 3_600_000,
+      run: async () => {
+        runs += 1;
+        await new Promise((r) => setTimeout(r, 500));
+      },
+    };
     const a = startScheduler(glc.services.db, createLogger('silent'), [slow], { firstRunAfterMs: 50 });
     const b = startScheduler(glc.services.db, createLogger('silent'), [slow], { firstRunAfterMs: 50 });
-    await until(() => a.status()[0]!.runs + a.status()[0]!.skipped + b.status()[0]!.runs + b.status()[0]!.skipped === 2, 'both turns taken');
+    await until(
+      () => a.status()[0]!.runs + a.status()[0]!.skipped + b.status()[0]!.runs + b.status()[0]!.skipped === 2,
+      'both turns taken',
+    );
     await Promise.all([a.stop(), b.stop()]);
     expect(runs).toBe(1);
     expect(a.status()[0]!.skipped + b.status()[0]!.skipped).toBe(1);

@@ -4,31 +4,59 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { runCli } from '../src/cli/main.js';
-import { authorizationRequest, callbackUrl, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  newResidentAuthorizes,
+  registerClient,
+  startTestGlc,
+  type TestClient,
+  type TestGlc,
+} from './support/glc.js';
 import type { Browser } from './support/browser.js';
 
 let glc: TestGlc;
-beforeAll(async () => { glc = await startTestGlc(); }, 60_000);
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc();
+}, 60_000);
+afterAll(async () => {
+  await glc?.close();
+});
 
 async function subOf(browser: Browser, client: TestClient): Promise<string> {
   const pending = await authorizationRequest(client, { scope: 'openid' });
   let page = await browser.follow(await browser.get(pending.url.href), (u) => u.href.startsWith(client.redirectUri));
-  if (!page.location?.startsWith(client.redirectUri)) page = await browser.follow(await browser.submit(page, /\/consent$/), (u) => u.href.startsWith(client.redirectUri));
-  const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+  if (!page.location?.startsWith(client.redirectUri))
+    page = await browser.follow(await browser.submit(page, /\/consent$/), (u) => u.href.startsWith(client.redirectUri));
+  const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(page), {
+    pkceCodeVerifier: pending.verifier,
+    expectedState: pending.state,
+    expectedNonce: pending.nonce,
+  });
   return tokens.claims()!.sub;
 }
 
 describe('pairwise sectors', () => {
   it('two services on one host share the sub by default; with different sectors they do not', async () => {
-    const register = (path: string, sector?: string) => registerClient(glc, { scope: 'openid', claimsRequired: [], redirectUris: [`http://127.0.0.1:9/${path}`], ...(sector && { sector }) });
+    const register = (path: string, sector?: string) =>
+      registerClient(glc, { scope: 'openid', claimsRequired: [], redirectUris: [`http://127.0.0.1:9/${path}`], ...(sector && { sector }) });
     const bibliotheque = await register('bibliotheque');
     const piscine = await register('piscine');
     const cantine = await register('cantine', 'cantine.villeurbanne');
     const creche = await register('creche', 'creche.villeurbanne');
-    const { browser } = await newResidentAuthorizes(glc, bibliotheque, await authorizationRequest(bibliotheque, { scope: 'openid' }), 'secteurs@example.fr');
+    const { browser } = await newResidentAuthorizes(
+      glc,
+      bibliotheque,
+      await authorizationRequest(bibliotheque, { scope: 'openid' }),
+      'secteurs@example.fr',
+    );
 
-    const subs = { bibliotheque: await subOf(browser, bibliotheque), piscine: await subOf(browser, piscine), cantine: await subOf(browser, cantine), creche: await subOf(browser, creche) };
+    const subs = {
+      bibliotheque: await subOf(browser, bibliotheque),
+      piscine: await subOf(browser, piscine),
+      cantine: await subOf(browser, cantine),
+      creche: await subOf(browser, creche),
+    };
     expect(subs.piscine).toBe(subs.bibliotheque); // same host, no sector: one sector
     expect(subs.cantine).not.toBe(subs.bibliotheque);
     expect(subs.creche).not.toBe(subs.cantine);
@@ -41,10 +69,20 @@ describe('pairwise sectors', () => {
 
   it('glc client add --sector registers it; a malformed sector is refused', async () => {
     let out = '';
-    const code = await runCli(['client', 'add', '--name', 'Crèche', '--redirect-uri', 'https://www.villeurbanne.fr/creche/cb', '--sector', 'creche', '--json'], (t) => { out += t; }, { services: glc.services });
+    const code = await runCli(
+      ['client', 'add', '--name', 'Crèche', '--redirect-uri', 'https://www.villeurbanne.fr/creche/cb', '--sector', 'creche', '--json'],
+      (t) => {
+        out += t;
+      },
+      { services: glc.services },
+    );
     expect(code).toBe(0);
     const { client_id } = JSON.parse(out) as { client_id: string };
     expect((await glc.services.clientStore.find(client_id))!.metadata).toMatchObject({ glc_sector: 'creche' });
-    expect(await runCli(['client', 'add', '--name', 'X', '--redirect-uri', 'https://x.fr/cb', '--sector', 'Pas Bon!'], () => undefined, { services: glc.services })).toBe(2);
+    expect(
+      await runCli(['client', 'add', '--name', 'X', '--redirect-uri', 'https://x.fr/cb', '--sector', 'Pas Bon!'], () => undefined, {
+        services: glc.services,
+      }),
+    ).toBe(2);
   });
 });

@@ -14,16 +14,29 @@ let other: TestClient;
 let token: string;
 let otherToken: string;
 
-interface PollResponse { sets: Record<string, string>; moreAvailable: boolean }
+interface PollResponse {
+  sets: Record<string, string>;
+  moreAvailable: boolean;
+}
 
 beforeAll(async () => {
   glc = await startTestGlc();
-  commune = await registerClient(glc, { redirectUris: ['http://127.0.0.1:9/commune'], scope: 'openid profile email deleted_accounts:read', grantTypes: ['authorization_code', 'client_credentials'] });
-  other = await registerClient(glc, { redirectUris: ['http://localhost:9/autre'], scope: 'openid profile email deleted_accounts:read', grantTypes: ['authorization_code', 'client_credentials'] });
+  commune = await registerClient(glc, {
+    redirectUris: ['http://127.0.0.1:9/commune'],
+    scope: 'openid profile email deleted_accounts:read',
+    grantTypes: ['authorization_code', 'client_credentials'],
+  });
+  other = await registerClient(glc, {
+    redirectUris: ['http://localhost:9/autre'],
+    scope: 'openid profile email deleted_accounts:read',
+    grantTypes: ['authorization_code', 'client_credentials'],
+  });
   token = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
   otherToken = (await oidc.clientCredentialsGrant(other.config, { scope: 'deleted_accounts:read' })).access_token;
 });
-afterAll(async () => { await glc?.close(); });
+afterAll(async () => {
+  await glc?.close();
+});
 
 const post = (body: unknown, bearer: string | null = token, headers: Record<string, string> = {}) =>
   fetch(`${glc.config.issuer}/api/v1/security-events`, {
@@ -68,7 +81,12 @@ describe('Security Event Tokens', () => {
     const [jti, set] = Object.entries(p.sets)[0]!;
 
     const jwks = jose.createRemoteJWKSet(new URL(`${glc.config.issuer}/jwks`));
-    const { payload, protectedHeader } = await jose.jwtVerify(set, jwks, { issuer: glc.config.issuer, audience: commune.clientId, typ: 'secevent+jwt', algorithms: ['ES256'] });
+    const { payload, protectedHeader } = await jose.jwtVerify(set, jwks, {
+      issuer: glc.config.issuer,
+      audience: commune.clientId,
+      typ: 'secevent+jwt',
+      algorithms: ['ES256'],
+    });
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'secevent+jwt' });
     const signing = (await glc.services.keys.list(false)).find((k) => k.alg === 'ES256')!;
     expect(protectedHeader.kid).toBe(signing.kid);
@@ -103,7 +121,11 @@ describe('Security Event Tokens', () => {
     expect(Object.values(second.sets).map(subOf)).toEqual([subs[0], subs[2]]);
 
     // Poll with acknowledgement; a setErrs entry acknowledges too (the service could not process it).
-    const third = await poll({ ack: [jti1], setErrs: { [Object.keys(second.sets)[1]!]: { err: 'invalid_request', description: 'sub inconnu' } }, maxEvents: 10 });
+    const third = await poll({
+      ack: [jti1],
+      setErrs: { [Object.keys(second.sets)[1]!]: { err: 'invalid_request', description: 'sub inconnu' } },
+      maxEvents: 10,
+    });
     expect(Object.values(third.sets).map(subOf)).toEqual(subs.slice(3));
     expect(third.moreAvailable).toBe(false);
 
@@ -113,11 +135,25 @@ describe('Security Event Tokens', () => {
     expect((await poll({})).sets).toEqual({});
     // Everything is acknowledged now: the stream's mark moved past it; no row per SET is kept but
     // the one carrying the service's error report.
-    const stream = await glc.services.db.selectFrom('security_event_streams').select('acked_through').where('client_id', '=', commune.clientId).executeTakeFirstOrThrow();
-    const last = await glc.services.db.selectFrom('deleted_accounts').select('id').where('client_id', '=', commune.clientId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const stream = await glc.services.db
+      .selectFrom('security_event_streams')
+      .select('acked_through')
+      .where('client_id', '=', commune.clientId)
+      .executeTakeFirstOrThrow();
+    const last = await glc.services.db
+      .selectFrom('deleted_accounts')
+      .select('id')
+      .where('client_id', '=', commune.clientId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(Number(stream.acked_through)).toBe(last.id);
-    expect(await glc.services.db.selectFrom('security_event_acks').select(['err', 'description']).where('client_id', '=', commune.clientId).execute())
-      .toEqual([{ err: 'invalid_request', description: 'sub inconnu' }]);
+    expect(
+      await glc.services.db
+        .selectFrom('security_event_acks')
+        .select(['err', 'description'])
+        .where('client_id', '=', commune.clientId)
+        .execute(),
+    ).toEqual([{ err: 'invalid_request', description: 'sub inconnu' }]);
 
     // A later deletion comes next; another service's acknowledgement of our jti changes nothing.
     const [later] = await deletedResident([commune.clientId]);
@@ -160,7 +196,9 @@ describe('errors (RFC 8936 §2.4, RFC 6750)', () => {
     expect(await forbidden.json()).toMatchObject({ err: 'access_denied' });
 
     // Only POST is defined.
-    expect((await fetch(`${glc.config.issuer}/api/v1/security-events`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(405);
+    expect((await fetch(`${glc.config.issuer}/api/v1/security-events`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      405,
+    );
   });
 
   it.each([
@@ -184,7 +222,9 @@ describe('errors (RFC 8936 §2.4, RFC 6750)', () => {
 
 describe('description', () => {
   it('the OpenAPI document describes the poll endpoint', async () => {
-    const doc = (await (await fetch(`${glc.config.issuer}/api/v1/openapi.json`)).json()) as { paths: Record<string, { post?: { requestBody?: unknown; responses: Record<string, unknown> } }> };
+    const doc = (await (await fetch(`${glc.config.issuer}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, { post?: { requestBody?: unknown; responses: Record<string, unknown> } }>;
+    };
     const op = doc.paths['/security-events']?.post;
     expect(op?.requestBody).toBeTruthy();
     expect(Object.keys(op!.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));

@@ -11,7 +11,9 @@ import { projectPath } from '../src/paths.js';
 let database: TestDatabase;
 let child: ChildProcess | undefined;
 
-beforeAll(async () => { database = await createTestDatabase(); });
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
 afterAll(async () => {
   if (child?.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
   await database?.drop();
@@ -22,13 +24,25 @@ describe('SIGTERM under npm start (tsx)', () => {
     const port = await freePort();
     // What `npm start` runs, in its own process group (like a container's init would see it).
     child = spawn(projectPath('node_modules', '.bin', 'tsx'), ['src/main.ts'], {
-      cwd: projectPath(), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, NODE_ENV: 'test', PORT: String(port), ISSUER: `http://localhost:${port}`, LOG_LEVEL: 'silent', ...database.env },
+      cwd: projectPath(),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        PORT: String(port),
+        ISSUER: `http://localhost:${port}`,
+        LOG_LEVEL: 'silent',
+        ...database.env,
+      },
     });
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      child!.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('tourne sur')) resolve(); });
+      child!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('tourne sur')) resolve();
+      });
       child!.on('exit', (code) => reject(new Error(`GLC exited (${code}) before listening`)));
       setTimeout(() => reject(new Error('GLC did not start')), 60_000).unref();
     });
@@ -36,11 +50,22 @@ describe('SIGTERM under npm start (tsx)', () => {
     // A form post whose body is still arriving: the request is in flight.
     const body = 'email=lent%40example.fr&_csrf=x';
     const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/mot-de-passe-oublie', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, connection: 'close' } }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => { text += d.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/mot-de-passe-oublie',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, connection: 'close' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => {
+            text += d.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        },
+      );
       req.on('error', reject);
       req.write(body.slice(0, 10));
       setTimeout(() => {

@@ -9,8 +9,12 @@ import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
 import { createResident } from './accounts-support.js';
 
 let glc: TestGlc;
-beforeAll(async () => { glc = await startTestGlc({ TRUST_PROXY_HOPS: '1' }); }, 60_000);
-afterAll(async () => { await glc?.close(); });
+beforeAll(async () => {
+  glc = await startTestGlc({ TRUST_PROXY_HOPS: '1' });
+}, 60_000);
+afterAll(async () => {
+  await glc?.close();
+});
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -20,10 +24,13 @@ const quantile = (xs: number[], q: number) => {
 
 /** Times one form post (client side, whole answer). Each request from its own address: per-IP limits stay out of the way. */
 async function timed(browser: Browser, page: Page, action: RegExp, fields: Record<string, string>, ip: string): Promise<number> {
-  const form = [...page.html.matchAll(/<form\b[^>]*action="([^"]*)"[\s\S]*?name="_csrf" value="([^"]*)"/g)].find((m) => action.test(m[1]!))!;
+  const form = [...page.html.matchAll(/<form\b[^>]*action="([^"]*)"[\s\S]*?name="_csrf" value="([^"]*)"/g)].find((m) =>
+    action.test(m[1]!),
+  )!;
   const started = performance.now();
   const res = await browser.request(new URL(form[1]!.replace(/&amp;/g, '&'), page.url).href, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
     body: new URLSearchParams({ _csrf: form[2]!, ...fields }),
   });
   const ms = performance.now() - started;
@@ -32,11 +39,21 @@ async function timed(browser: Browser, page: Page, action: RegExp, fields: Recor
   return ms;
 }
 
-async function pairedDifferences(pairs: number, known: (i: number) => Promise<number>, unknown: (i: number) => Promise<number>): Promise<{ median: number; noise: number }> {
+async function pairedDifferences(
+  pairs: number,
+  known: (i: number) => Promise<number>,
+  unknown: (i: number) => Promise<number>,
+): Promise<{ median: number; noise: number }> {
   const d: number[] = [];
   for (let i = 0; i < pairs; i++) {
     let k: number, u: number;
-    if (Math.random() < 0.5) { k = await known(i); u = await unknown(i); } else { u = await unknown(i); k = await known(i); }
+    if (Math.random() < 0.5) {
+      k = await known(i);
+      u = await unknown(i);
+    } else {
+      u = await unknown(i);
+      k = await known(i);
+    }
     d.push(k - u);
   }
   return { median: quantile(d, 0.5), noise: Math.max((quantile(d, 0.75) - quantile(d, 0.25)) / 2, 1) };
@@ -50,9 +67,11 @@ describe('equal answer times for known and unknown addresses', () => {
     const browser = new Browser(glc.config.issuer);
     const page = await browser.get('/mot-de-passe-oublie');
     await timed(browser, page, /mot-de-passe-oublie$/, { email: 'echauffement@example.fr' }, '198.51.100.250'); // warm-up
-    const { median, noise } = await pairedDifferences(pairs,
+    const { median, noise } = await pairedDifferences(
+      pairs,
       (i) => timed(browser, page, /mot-de-passe-oublie$/, { email: `connu${i}@example.fr` }, `198.51.100.${i}`),
-      (i) => timed(browser, page, /mot-de-passe-oublie$/, { email: `inconnu${i}@example.fr` }, `198.51.100.${100 + i}`));
+      (i) => timed(browser, page, /mot-de-passe-oublie$/, { email: `inconnu${i}@example.fr` }, `198.51.100.${100 + i}`),
+    );
     expect(Math.abs(median)).toBeLessThanOrEqual(noise);
     expect(glc.mails().filter((m) => m.to.startsWith('connu'))).toHaveLength(pairs); // the known ones did get their link
   }, 120_000);
@@ -63,11 +82,14 @@ describe('equal answer times for known and unknown addresses', () => {
     const browser = new Browser(glc.config.issuer);
     const login = await browser.follow(await browser.get('/compte'));
     const page = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(login.html)![1]!, login.url).href);
-    const signUp = (email: string, ip: string) => timed(browser, page, /inscription$/, { email, password: STRONG_PASSWORD, passwordConfirmation: STRONG_PASSWORD }, ip);
+    const signUp = (email: string, ip: string) =>
+      timed(browser, page, /inscription$/, { email, password: STRONG_PASSWORD, passwordConfirmation: STRONG_PASSWORD }, ip);
     await signUp('echauffement@example.fr', '203.0.113.250');
-    const { median, noise } = await pairedDifferences(pairs,
+    const { median, noise } = await pairedDifferences(
+      pairs,
       (i) => signUp(`deja${i}@example.fr`, `203.0.113.${i}`),
-      (i) => signUp(`nouveau${i}@example.fr`, `203.0.113.${100 + i}`));
+      (i) => signUp(`nouveau${i}@example.fr`, `203.0.113.${100 + i}`),
+    );
     expect(Math.abs(median)).toBeLessThanOrEqual(noise);
     expect(await glc.services.accountStore.findByEmail('nouveau0@example.fr')).toBeDefined();
   }, 120_000);

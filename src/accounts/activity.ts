@@ -1,6 +1,9 @@
 // How the activity journal (account_events) reads on the security page, in French.
 const METHODS: Record<string, string> = {
-  pwd: 'mot de passe', password: 'mot de passe', fc: 'FranceConnect', franceconnect: 'FranceConnect',
+  pwd: 'mot de passe',
+  password: 'mot de passe',
+  fc: 'FranceConnect',
+  franceconnect: 'FranceConnect',
 };
 
 export function describeMethods(amr: string[]): string {

@@ -14,17 +14,24 @@ export function accountAreaRoutes(s: Services): Router {
     if (typeof ctx.query.error === 'string') return ctx.redirect('/compte/au-revoir');
     const returnTo = finishAccountSignIn(ctx);
     if (!returnTo) {
-      render(ctx, 'errors/generic.njk', {
-        title: 'Connexion interrompue',
-        message: 'La connexion n’a pas pu être vérifiée (elle a peut-être été ouverte dans un autre onglet). Recommencez.',
-        next: { href: '/compte', label: 'Me connecter à mon compte' },
-      }, 400);
+      render(
+        ctx,
+        'errors/generic.njk',
+        {
+          title: 'Connexion interrompue',
+          message: 'La connexion n’a pas pu être vérifiée (elle a peut-être été ouverte dans un autre onglet). Recommencez.',
+          next: { href: '/compte', label: 'Me connecter à mon compte' },
+        },
+        400,
+      );
       return;
     }
     ctx.redirect(returnTo);
   });
 
-  router.get('/au-revoir', (ctx) => render(ctx, 'accounts/goodbye.njk', { title: 'Vous êtes déconnecté', everywhere: ctx.query.partout === '1' }));
+  router.get('/au-revoir', (ctx) =>
+    render(ctx, 'accounts/goodbye.njk', { title: 'Vous êtes déconnecté', everywhere: ctx.query.partout === '1' }),
+  );
 
   // Sign-out goes through the provider's RP-initiated logout: every service of the session
   // is told (back-channel logout) and the session ends everywhere at once.

@@ -10,7 +10,10 @@ export function createDeferredWork(log?: Logger) {
     later(name: string, work: () => Promise<unknown>): void {
       const p: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
         .then(work)
-        .then(() => undefined, (err: Error) => log?.error({ event: name, err: { name: err.name, message: err.message } }, 'deferred work failed'))
+        .then(
+          () => undefined,
+          (err: Error) => log?.error({ event: name, err: { name: err.name, message: err.message } }, 'deferred work failed'),
+        )
         .finally(() => running.delete(p));
       running.add(p);
     },

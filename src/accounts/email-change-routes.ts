@@ -42,15 +42,24 @@ export function emailChangeRoutes(s: Services, self: SelfService): Router {
       render(ctx, 'accounts/email-changed.njk', { title: 'Adresse électronique modifiée' });
       return;
     }
-    render(ctx, 'errors/generic.njk', outcome === 'taken' ? {
-      title: 'Adresse déjà utilisée',
-      message: 'Cette adresse est désormais celle d’un autre compte GrandLyon Connect : elle ne peut pas devenir la vôtre. Votre adresse actuelle reste inchangée.',
-      next: { href: '/compte/adresse-electronique', label: 'Choisir une autre adresse' },
-    } : {
-      title: 'Lien expiré ou déjà utilisé',
-      message: 'Ce lien de changement d’adresse n’est plus valable (il a expiré, a déjà servi ou est incomplet). Votre adresse actuelle reste inchangée.',
-      next: { href: '/compte/adresse-electronique', label: 'Refaire la demande' },
-    }, 400);
+    render(
+      ctx,
+      'errors/generic.njk',
+      outcome === 'taken'
+        ? {
+            title: 'Adresse déjà utilisée',
+            message:
+              'Cette adresse est désormais celle d’un autre compte GrandLyon Connect : elle ne peut pas devenir la vôtre. Votre adresse actuelle reste inchangée.',
+            next: { href: '/compte/adresse-electronique', label: 'Choisir une autre adresse' },
+          }
+        : {
+            title: 'Lien expiré ou déjà utilisé',
+            message:
+              'Ce lien de changement d’adresse n’est plus valable (il a expiré, a déjà servi ou est incomplet). Votre adresse actuelle reste inchangée.',
+            next: { href: '/compte/adresse-electronique', label: 'Refaire la demande' },
+          },
+      400,
+    );
   });
 
   return router;

@@ -10,7 +10,6 @@ import { certifiedFields } from './self-service.js';
 
 export const EXPORT_FORMAT = 'glc-donnees-usager/1';
 
-
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const fromSeconds = (n: number | undefined) => (typeof n === 'number' ? new Date(n * 1000).toISOString() : null);
 
@@ -57,12 +56,15 @@ export async function exportAccountData(s: Services, accountId: string, now: Dat
       birthcountry: account.birthcountry,
       birthcountry_name: birthcountry ? countryLabel(birthcountry) : null,
       phone_number: account.phone_number,
-      address: account.address_street || account.address_locality ? {
-        street_address: account.address_street,
-        postal_code: account.address_postal_code,
-        locality: account.address_locality,
-        country: account.address_country,
-      } : null,
+      address:
+        account.address_street || account.address_locality
+          ? {
+              street_address: account.address_street,
+              postal_code: account.address_postal_code,
+              locality: account.address_locality,
+              country: account.address_country,
+            }
+          : null,
       certified_by_franceconnect: [...certified].sort(),
     },
     claims_released_to_services: accountClaims(account, '(identifiant propre à chaque service)'),
@@ -72,7 +74,7 @@ export async function exportAccountData(s: Services, accountId: string, now: Dat
       const p = g.payload;
       return {
         client_id: p.clientId ?? null,
-        name: p.clientId ? clientNames.get(p.clientId) ?? null : null,
+        name: p.clientId ? (clientNames.get(p.clientId) ?? null) : null,
         scope: p.openid?.scope ?? null,
         claims: p.openid?.claims ?? [],
         granted_at: fromSeconds(p.iat),

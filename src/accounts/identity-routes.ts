@@ -16,16 +16,21 @@ export function identityRoutes(s: Services, self: SelfService): Router {
 
   async function page(ctx: Context, account: Account, extra: Record<string, unknown> = {}, status = 200) {
     const certified = await certifiedFields(s, account.id);
-    render(ctx, 'accounts/identity.njk', {
-      title: 'Ma fiche d’identité',
-      account,
-      sheet: identityView(account, certified),
-      labels: FIELD_LABELS,
-      birthCountries: countryOptions({ includeFormer: true }),
-      addressCountries: countryOptions({ includeFormer: false }),
-      saved: ctx.query.enregistre === '1',
-      ...extra,
-    }, status);
+    render(
+      ctx,
+      'accounts/identity.njk',
+      {
+        title: 'Ma fiche d’identité',
+        account,
+        sheet: identityView(account, certified),
+        labels: FIELD_LABELS,
+        birthCountries: countryOptions({ includeFormer: true }),
+        addressCountries: countryOptions({ includeFormer: false }),
+        saved: ctx.query.enregistre === '1',
+        ...extra,
+      },
+      status,
+    );
   }
 
   router.get('/', requireResident(s), async (ctx) => {
@@ -47,11 +52,28 @@ export function identityRoutes(s: Services, self: SelfService): Router {
     }
     // Show back what was typed, with the errors next to the fields.
     const typed = { ...identityView(account, await certifiedFields(s, account.id)) } as Record<string, unknown>;
-    for (const key of ['given_name', 'family_name', 'preferred_username', 'gender', 'birthcountry', 'birthplace', 'phone_number', 'address_street', 'address_postal_code', 'address_locality', 'address_country']) {
+    for (const key of [
+      'given_name',
+      'family_name',
+      'preferred_username',
+      'gender',
+      'birthcountry',
+      'birthplace',
+      'phone_number',
+      'address_street',
+      'address_postal_code',
+      'address_locality',
+      'address_country',
+    ]) {
       if (typeof form[key] === 'string' && !(typed.certified as Record<string, boolean>)[key]) typed[key] = form[key];
     }
     if (!(typed.certified as Record<string, boolean>).birthdate) {
-      typed.birthdate = { ...(typed.birthdate as object), day: form.birthdate_day ?? '', month: form.birthdate_month ?? '', year: form.birthdate_year ?? '' };
+      typed.birthdate = {
+        ...(typed.birthdate as object),
+        day: form.birthdate_day ?? '',
+        month: form.birthdate_month ?? '',
+        year: form.birthdate_year ?? '',
+      };
     }
     await page(ctx, account, { sheet: typed, errors: result.errors, birthplaceChoices: result.birthplaceChoices }, 400);
   });

@@ -13,8 +13,18 @@ export type PivotField = (typeof PIVOT_FIELDS)[number];
 
 /** Fields of the identity sheet form, by name of the account column. */
 export const IDENTITY_FIELDS = [
-  'given_name', 'family_name', 'preferred_username', 'birthdate', 'gender', 'birthcountry', 'birthplace',
-  'phone_number', 'address_street', 'address_postal_code', 'address_locality', 'address_country',
+  'given_name',
+  'family_name',
+  'preferred_username',
+  'birthdate',
+  'gender',
+  'birthcountry',
+  'birthplace',
+  'phone_number',
+  'address_street',
+  'address_postal_code',
+  'address_locality',
+  'address_country',
 ] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
 
@@ -32,7 +42,6 @@ export const FIELD_LABELS: Record<IdentityField, string> = {
   address_locality: 'Ville',
   address_country: 'Pays',
 };
-
 
 export type IdentityForm = Partial<Record<string, string>>;
 export type IdentityErrors = Partial<Record<string, string>>;
@@ -97,7 +106,8 @@ export function resolveBirthplace(raw: string): { commune: InseeCommune } | { er
   const input = raw.trim();
   if (COMMUNE_CODE.test(input.toUpperCase())) {
     const commune = communeByCode(input);
-    if (!commune) return { error: 'Ce code ne correspond à aucune commune. Attention : le code INSEE de la commune n’est pas son code postal.' };
+    if (!commune)
+      return { error: 'Ce code ne correspond à aucune commune. Attention : le code INSEE de la commune n’est pas son code postal.' };
     return { commune };
   }
   if (/\d/.test(input)) return { error: 'Saisissez le nom de la commune ou son code INSEE à 5 caractères, par exemple 69123 pour Lyon.' };
@@ -120,7 +130,11 @@ export function validateIdentity(form: IdentityForm, account: Account, certified
   let birthplaceChoices: IdentityResult['birthplaceChoices'];
   const editable = (field: PivotField) => !certified.has(field);
 
-  for (const [field, example] of [['given_name', 'Marie Claire'], ['family_name', 'Dupont-Martin'], ['preferred_username', 'N’Diaye']] as const) {
+  for (const [field, example] of [
+    ['given_name', 'Marie Claire'],
+    ['family_name', 'Dupont-Martin'],
+    ['preferred_username', 'N’Diaye'],
+  ] as const) {
     if (field !== 'preferred_username' && !editable(field)) continue;
     const v = clean(form[field]);
     const problem = v ? checkName(v, FIELD_LABELS[field], example) : undefined;
@@ -150,7 +164,8 @@ export function validateIdentity(form: IdentityForm, account: Account, certified
   if (editable('birthplace')) {
     const place = clean(form.birthplace);
     if (!place) {
-      if (country === FRANCE_CODE) errors.birthplace = 'Pour une naissance en France, indiquez la commune de naissance (son nom ou son code INSEE).';
+      if (country === FRANCE_CODE)
+        errors.birthplace = 'Pour une naissance en France, indiquez la commune de naissance (son nom ou son code INSEE).';
       else values.birthplace = null;
     } else if (country && country !== FRANCE_CODE) {
       errors.birthplace = 'Pour une naissance hors de France, laissez la commune de naissance vide.';
@@ -189,25 +204,39 @@ export function validateIdentity(form: IdentityForm, account: Account, certified
     if (!postal) errors.address_postal_code = 'Indiquez le code postal, par exemple 69003.';
     else if (addressCountryCode === FRANCE_CODE) {
       if (!/^\d{5}$/.test(postal)) errors.address_postal_code = 'Un code postal français a 5 chiffres, par exemple 69003.';
-      else if (!isFrenchPostalCode(postal)) errors.address_postal_code = 'Ce code postal n’existe pas en France. Vérifiez-le, par exemple 69003.';
-    } else if (!/^[A-Z0-9][A-Z0-9 -]{1,11}$/.test(postal)) errors.address_postal_code = 'Le code postal contient des caractères non acceptés.';
+      else if (!isFrenchPostalCode(postal))
+        errors.address_postal_code = 'Ce code postal n’existe pas en France. Vérifiez-le, par exemple 69003.';
+    } else if (!/^[A-Z0-9][A-Z0-9 -]{1,11}$/.test(postal))
+      errors.address_postal_code = 'Le code postal contient des caractères non acceptés.';
     if (!locality) errors.address_locality = 'Indiquez la ville, par exemple Lyon.';
     else if (locality.length > MAX_NAME) errors.address_locality = `Ville : ${MAX_NAME} caractères au plus.`;
     if (!errors.address_street && !errors.address_postal_code && !errors.address_locality && !errors.address_country) {
-      Object.assign(values, { address_street: street, address_postal_code: postal, address_locality: locality, address_country: addressCountry!.name });
+      Object.assign(values, {
+        address_street: street,
+        address_postal_code: postal,
+        address_locality: locality,
+        address_country: addressCountry!.name,
+      });
     }
   }
 
   // Forged submissions of certified fields: refused, never silently ignored.
   for (const field of certified) {
-    const sent = field === 'birthdate'
-      ? (form.birthdate_year !== undefined ? parseBirthdate(form.birthdate_day ?? '', form.birthdate_month ?? '', form.birthdate_year, now) : undefined)
-      : form[field] !== undefined ? { value: clean(form[field]) } : undefined;
+    const sent =
+      field === 'birthdate'
+        ? form.birthdate_year !== undefined
+          ? parseBirthdate(form.birthdate_day ?? '', form.birthdate_month ?? '', form.birthdate_year, now)
+          : undefined
+        : form[field] !== undefined
+          ? { value: clean(form[field]) }
+          : undefined;
     if (!sent) continue;
     const current = (account as unknown as Record<string, string | null>)[field] ?? '';
     const value = 'value' in sent ? (sent.value ?? '') : undefined;
     const same = field === 'birthplace' && value ? value.toUpperCase() === current.toUpperCase() : value === current;
-    if (!same) errors[field] = `${FIELD_LABELS[field as IdentityField] ?? field} : cette donnée est certifiée par FranceConnect et ne peut pas être modifiée ici.`;
+    if (!same)
+      errors[field] =
+        `${FIELD_LABELS[field as IdentityField] ?? field} : cette donnée est certifiée par FranceConnect et ne peut pas être modifiée ici.`;
   }
 
   return birthplaceChoices ? { values, errors, birthplaceChoices } : { values, errors };

@@ -14,14 +14,24 @@ export async function registerAccountArea(s: Services): Promise<DomainParts> {
   await ensureAccountClient(s);
   const self = s.selfService;
   return {
-    routers: [accountAreaRoutes(s), identityRoutes(s, self), emailChangeRoutes(s, self), securityRoutes(s, self), rightsRoutes(s, self), passwordResetRoutes(s, self)],
-    jobs: [{
-      // Sign-ups whose address was never confirmed are removed after 7 days.
-      name: 'purge-unverified-signups', everyMs: 3600_000,
-      run: async (now) => {
-        const deleted = await self.purgeUnverifiedSignUps(now);
-        return deleted ? { unverifiedSignUpsDeleted: deleted } : undefined;
+    routers: [
+      accountAreaRoutes(s),
+      identityRoutes(s, self),
+      emailChangeRoutes(s, self),
+      securityRoutes(s, self),
+      rightsRoutes(s, self),
+      passwordResetRoutes(s, self),
+    ],
+    jobs: [
+      {
+        // Sign-ups whose address was never confirmed are removed after 7 days.
+        name: 'purge-unverified-signups',
+        everyMs: 3600_000,
+        run: async (now) => {
+          const deleted = await self.purgeUnverifiedSignUps(now);
+          return deleted ? { unverifiedSignUpsDeleted: deleted } : undefined;
+        },
       },
-    }],
+    ],
   };
 }

@@ -16,18 +16,34 @@ export interface InseeCommune {
 }
 
 interface RawCommune {
-  code: string; nom: string; type: string; departement?: string; commune?: string; chefLieu?: string;
-  anciensCodes?: string[]; codesPostaux?: string[];
+  code: string;
+  nom: string;
+  type: string;
+  departement?: string;
+  commune?: string;
+  chefLieu?: string;
+  anciensCodes?: string[];
+  codesPostaux?: string[];
 }
 
-interface Index { byCode: Map<string, InseeCommune>; byName: Map<string, InseeCommune[]>; postalCodes: Set<string> }
+interface Index {
+  byCode: Map<string, InseeCommune>;
+  byName: Map<string, InseeCommune[]>;
+  postalCodes: Set<string>;
+}
 
 let index: Index | undefined;
 
 export function normaliseName(name: string): string {
-  return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase()
-    .replace(/[’'`\-‐–]/g, ' ').replace(/\bst\b/g, 'saint').replace(/\bste\b/g, 'sainte')
-    .replace(/\s+/g, ' ').trim();
+  return name
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[’'`\-‐–]/g, ' ')
+    .replace(/\bst\b/g, 'saint')
+    .replace(/\bste\b/g, 'sainte')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function load(): Index {
@@ -52,7 +68,8 @@ function load(): Index {
   for (const c of raw) {
     if (c.type !== 'commune-actuelle') continue;
     for (const old of c.anciensCodes ?? []) {
-      if (!byCode.has(old)) byCode.set(old, { code: old, name: c.nom, departement: c.departement ?? old.slice(0, 2), partOf: c.code, former: true });
+      if (!byCode.has(old))
+        byCode.set(old, { code: old, name: c.nom, departement: c.departement ?? old.slice(0, 2), partOf: c.code, former: true });
     }
   }
   index = { byCode, byName, postalCodes };

@@ -8,7 +8,6 @@ import { RESET_TOKEN_HOURS, type SelfService } from './self-service.js';
 import { z } from 'zod';
 import { readForm, text } from '../http/forms.js';
 
-
 const INVALID_LINK = {
   title: 'Lien expiré ou déjà utilisé',
   message: `Ce lien de réinitialisation n’est plus valable : il a déjà servi, il date de plus d’${RESET_TOKEN_HOURS === 1 ? 'une heure' : `${RESET_TOKEN_HOURS} heures`} ou il est incomplet. Demandez un nouveau lien.`,
@@ -24,7 +23,8 @@ export function passwordResetRoutes(s: Services, self: SelfService): Router {
     const { email } = readForm(ctx, z.object({ email: text }));
     const result = await self.requestPasswordReset({ email, ip: ctx.ip }, new Date());
     if (!result.ok) {
-      if ('reason' in result) return render(ctx, 'accounts/forgot.njk', { title: 'Mot de passe oublié', email, retryAt: result.retryAt }, 429);
+      if ('reason' in result)
+        return render(ctx, 'accounts/forgot.njk', { title: 'Mot de passe oublié', email, retryAt: result.retryAt }, 429);
       return render(ctx, 'accounts/forgot.njk', { title: 'Mot de passe oublié', email, errors: result.errors }, 400);
     }
     render(ctx, 'accounts/forgot-sent.njk', { title: 'Vérifiez votre messagerie', validMinutes: RESET_TOKEN_HOURS * 60 });

@@ -11,8 +11,16 @@ const MAX_PASSWORD_LENGTH = 256;
 let zxcvbn: Promise<{ check(password: string, userInputs: string[]): { score: number } }> | undefined;
 function strengthChecker() {
   zxcvbn ??= (async () => {
-    const [{ ZxcvbnFactory }, common, fr] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-fr')]);
-    return new ZxcvbnFactory({ dictionary: { ...common.dictionary, ...fr.dictionary }, graphs: common.adjacencyGraphs, translations: fr.translations });
+    const [{ ZxcvbnFactory }, common, fr] = await Promise.all([
+      import('@zxcvbn-ts/core'),
+      import('@zxcvbn-ts/language-common'),
+      import('@zxcvbn-ts/language-fr'),
+    ]);
+    return new ZxcvbnFactory({
+      dictionary: { ...common.dictionary, ...fr.dictionary },
+      graphs: common.adjacencyGraphs,
+      translations: fr.translations,
+    });
   })();
   return zxcvbn;
 }

@@ -36,7 +36,12 @@ export function rightsRoutes(s: Services, self: SelfService): Router {
   async function deletePage(ctx: Context, errors: FieldErrors = {}, status = 200, retryAt?: Date) {
     const resident = (await residentSession(s, ctx))!;
     const account = await s.accountStore.findById(resident.accountId);
-    render(ctx, 'accounts/delete.njk', { title: 'Supprimer mon compte', hasPassword: Boolean(account?.password_hash), errors, retryAt }, status);
+    render(
+      ctx,
+      'accounts/delete.njk',
+      { title: 'Supprimer mon compte', hasPassword: Boolean(account?.password_hash), errors, retryAt },
+      status,
+    );
   }
 
   router.get('/supprimer', requireRecentLogin(s), (ctx) => deletePage(ctx));

@@ -11,14 +11,22 @@ export function accountRoutes(s: Services): Router {
     const token = typeof ctx.query.jeton === 'string' ? ctx.query.jeton : '';
     const account = token ? await s.accounts.verifyEmail(token, new Date()) : undefined;
     if (!account) {
-      render(ctx, 'errors/generic.njk', {
-        title: 'Lien expiré ou déjà utilisé',
-        message: 'Ce lien de confirmation n’est plus valable. Essayez de vous connecter : un nouveau lien vous sera envoyé.',
-      }, 400);
+      render(
+        ctx,
+        'errors/generic.njk',
+        {
+          title: 'Lien expiré ou déjà utilisé',
+          message: 'Ce lien de confirmation n’est plus valable. Essayez de vous connecter : un nouveau lien vous sera envoyé.',
+        },
+        400,
+      );
       return;
     }
     // Only an interaction id (not a URL) comes back: no open redirect.
-    const retour = typeof ctx.query.retour === 'string' && /^[A-Za-z0-9_-]{10,64}$/.test(ctx.query.retour) ? `/interaction/${ctx.query.retour}` : undefined;
+    const retour =
+      typeof ctx.query.retour === 'string' && /^[A-Za-z0-9_-]{10,64}$/.test(ctx.query.retour)
+        ? `/interaction/${ctx.query.retour}`
+        : undefined;
     render(ctx, 'accounts/email-verified.njk', { returnTo: retour });
   });
 

@@ -13,13 +13,16 @@ import { requireRecentLogin, requireResident, residentSession } from './session.
 import { z } from 'zod';
 import { readForm, text } from '../http/forms.js';
 
-
 export function securityRoutes(s: Services, self: SelfService): Router {
   const router = pageRouter(s, '/compte');
 
   router.get('/securite', requireResident(s), async (ctx) => {
     const resident = (await residentSession(s, ctx))!;
-    const [events, sessions, staffEntries] = await Promise.all([s.accountStore.listEvents(resident.accountId, 50), listSessions(s.db, resident.accountId), s.audit.forResident(resident.accountId)]);
+    const [events, sessions, staffEntries] = await Promise.all([
+      s.accountStore.listEvents(resident.accountId, 50),
+      listSessions(s.db, resident.accountId),
+      s.audit.forResident(resident.accountId),
+    ]);
     const names = new Map<string, string>();
     const sessionViews = [];
     for (const row of sessions) {
@@ -56,7 +59,12 @@ export function securityRoutes(s: Services, self: SelfService): Router {
   async function passwordPage(ctx: Context, errors: FieldErrors = {}, status = 200, retryAt?: Date) {
     const resident = (await residentSession(s, ctx))!;
     const account = await s.accountStore.findById(resident.accountId);
-    render(ctx, 'accounts/password.njk', { title: 'Changer mon mot de passe', hasPassword: Boolean(account?.password_hash), errors, retryAt }, status);
+    render(
+      ctx,
+      'accounts/password.njk',
+      { title: 'Changer mon mot de passe', hasPassword: Boolean(account?.password_hash), errors, retryAt },
+      status,
+    );
   }
 
   router.get('/mot-de-passe', requireRecentLogin(s), (ctx) => passwordPage(ctx));
@@ -66,10 +74,17 @@ export function securityRoutes(s: Services, self: SelfService): Router {
     const account = await s.accountStore.findById(resident.accountId);
     if (!account) return ctx.redirect('/compte/au-revoir');
     const form = readForm(ctx, z.object({ current: text, password: text, confirmation: text }));
-    const result = await self.changePassword(account, {
-      current: form.current, password: form.password, confirmation: form.confirmation,
-      sessionUid: resident.sessionUid, ip: ctx.ip,
-    }, new Date());
+    const result = await self.changePassword(
+      account,
+      {
+        current: form.current,
+        password: form.password,
+        confirmation: form.confirmation,
+        sessionUid: resident.sessionUid,
+        ip: ctx.ip,
+      },
+      new Date(),
+    );
     if (!result.ok) {
       if ('reason' in result) return passwordPage(ctx, {}, 429, result.retryAt);
       return passwordPage(ctx, result.errors, 400);

@@ -38,7 +38,12 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
     if (!account.email) return;
     if (!(await throttle.allow([throttleKeys.mailAccount(account.id), throttleKeys.mailTo(account.email)], EMAILS_PER_HOUR, now))) return;
     const token = randomToken();
-    await store.insertEmailToken({ tokenHash: hashEmailToken(token), accountId: account.id, purpose: 'verify_email', expiresAt: new Date(now.getTime() + EMAIL_TOKEN_HOURS * 3600_000) });
+    await store.insertEmailToken({
+      tokenHash: hashEmailToken(token),
+      accountId: account.id,
+      purpose: 'verify_email',
+      expiresAt: new Date(now.getTime() + EMAIL_TOKEN_HOURS * 3600_000),
+    });
     const link = new URL('/inscription/confirmer', issuer);
     link.searchParams.set('jeton', token);
     if (returnTo) link.searchParams.set('retour', returnTo);
@@ -53,19 +58,30 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
     settled: deferred.settled,
 
     /** Creates an unverified account; the same answer whether or not the email is taken. */
-    async signUp(input: { email: string; password: string; passwordConfirmation: string; ip?: string }, now: Date, returnTo?: string): Promise<SignUpResult> {
+    async signUp(
+      input: { email: string; password: string; passwordConfirmation: string; ip?: string },
+      now: Date,
+      returnTo?: string,
+    ): Promise<SignUpResult> {
       const errors: FieldErrors = {};
       const email = emailSchema.safeParse(input.email);
       if (!email.success) errors.email = 'Saisissez une adresse électronique valide, par exemple nom@exemple.fr.';
       const weak = await passwordProblem(input.password, email.success ? [email.data, ...email.data.split(/[@.]/)] : []);
       if (weak) errors.password = weak;
-      else if (input.password !== input.passwordConfirmation) errors.passwordConfirmation = 'Les deux mots de passe ne sont pas identiques.';
+      else if (input.password !== input.passwordConfirmation)
+        errors.passwordConfirmation = 'Les deux mots de passe ne sont pas identiques.';
       if (!email.success || Object.keys(errors).length) return { ok: false, errors };
       if (input.ip) {
         const quota = await throttle.consume([throttleKeys.signUpIp(input.ip)], THROTTLE.signUpsPerIp, now);
         if (!quota.ok) {
           const at = new Intl.DateTimeFormat('fr-FR', { timeStyle: 'short', timeZone: 'Europe/Paris' }).format(quota.retryAt);
-          return { ok: false, retryAt: quota.retryAt, errors: { email: `Trop de comptes ont été créés depuis votre connexion internet. Pour votre sécurité, réessayez à partir de ${at}.` } };
+          return {
+            ok: false,
+            retryAt: quota.retryAt,
+            errors: {
+              email: `Trop de comptes ont été créés depuis votre connexion internet. Pour votre sécurité, réessayez à partir de ${at}.`,
+            },
+          };
         }
       }
 
@@ -79,8 +95,13 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
           // Someone may be trying to find out whether this email has an account: answer as for a
           // new one, and tell the owner by mail instead (when not verified yet, resend the link).
           if (!existing.email_verified_at) await sendVerification(existing, now, returnTo);
-          else if (await throttle.allow([throttleKeys.mailAccount(existing.id), throttleKeys.mailTo(existing.email!)], EMAILS_PER_HOUR, now)) {
-            await mailer.send(existing.email!, 'signup-existing', { loginUrl: `${issuer}/compte`, resetUrl: `${issuer}/mot-de-passe-oublie` });
+          else if (
+            await throttle.allow([throttleKeys.mailAccount(existing.id), throttleKeys.mailTo(existing.email!)], EMAILS_PER_HOUR, now)
+          ) {
+            await mailer.send(existing.email!, 'signup-existing', {
+              loginUrl: `${issuer}/compte`,
+              resetUrl: `${issuer}/mot-de-passe-oublie`,
+            });
           }
           return;
         }
@@ -107,7 +128,9 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
       const admission = await throttle.admit([{ key: keys[0]! }, { key: keys[1]!, freeFailures: THROTTLE.loginFreeFailuresPerIp }], now);
       if (!admission.ok) return { ok: false, reason: 'blocked', until: admission.until };
       const account = email ? await store.findByEmail(email) : undefined;
-      const valid = account?.password_hash ? await verifyPassword(account.password_hash, input.password) : await verifyAgainstDecoy(input.password);
+      const valid = account?.password_hash
+        ? await verifyPassword(account.password_hash, input.password)
+        : await verifyAgainstDecoy(input.password);
       if (!account || !valid) {
         if (account) await store.recordEvent(account.id, 'login_failed', { method: 'password' });
         return { ok: false, reason: 'invalid' };

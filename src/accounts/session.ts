@@ -13,35 +13,51 @@ const PENDING_COOKIE = 'glc.compte.pending';
 /** Sensitive actions (email, password, export, deletion) need a login of less than 10 minutes. */
 export const RECENT_AUTH_SECONDS = 600;
 
-export interface ResidentSession { accountId: string; authTime: number; amr: string[]; sessionUid: string }
+export interface ResidentSession {
+  accountId: string;
+  authTime: number;
+  amr: string[];
+  sessionUid: string;
+}
 
 export async function ensureAccountClient(s: Services): Promise<void> {
   if (await s.clientStore.find(ACCOUNT_CLIENT_ID)) return;
-  await s.clientStore.insert({
-    clientId: ACCOUNT_CLIENT_ID,
-    name: 'Mon compte GrandLyon Connect',
-    organisation: 'Métropole de Lyon',
-    metadata: {
-      redirect_uris: [`${s.config.issuer}/compte/callback`],
-      post_logout_redirect_uris: [`${s.config.issuer}/compte/au-revoir`],
-      response_types: ['code'],
-      grant_types: ['authorization_code'],
-      scope: 'openid',
-      token_endpoint_auth_method: 'none',
-      subject_type: 'public',
-    },
-    secret: null, logo: null, claimsRequired: [], claimsOptional: [], purpose: null,
-  }).catch(async (err: unknown) => {
-    // Two instances starting together: the other one inserted it.
-    if (!(await s.clientStore.find(ACCOUNT_CLIENT_ID))) throw err;
-  });
+  await s.clientStore
+    .insert({
+      clientId: ACCOUNT_CLIENT_ID,
+      name: 'Mon compte GrandLyon Connect',
+      organisation: 'Métropole de Lyon',
+      metadata: {
+        redirect_uris: [`${s.config.issuer}/compte/callback`],
+        post_logout_redirect_uris: [`${s.config.issuer}/compte/au-revoir`],
+        response_types: ['code'],
+        grant_types: ['authorization_code'],
+        scope: 'openid',
+        token_endpoint_auth_method: 'none',
+        subject_type: 'public',
+      },
+      secret: null,
+      logo: null,
+      claimsRequired: [],
+      claimsOptional: [],
+      purpose: null,
+    })
+    .catch(async (err: unknown) => {
+      // Two instances starting together: the other one inserted it.
+      if (!(await s.clientStore.find(ACCOUNT_CLIENT_ID))) throw err;
+    });
 }
 
 export async function residentSession(s: Services, ctx: Context): Promise<ResidentSession | undefined> {
   if (ctx.state.resident !== undefined) return ctx.state.resident as ResidentSession | undefined;
   const session = await s.provider.Session.get(ctx as never);
   const resident = session.accountId
-    ? { accountId: session.accountId, authTime: session.authTime() ?? 0, amr: (session.amr as string[] | undefined) ?? [], sessionUid: session.uid }
+    ? {
+        accountId: session.accountId,
+        authTime: session.authTime() ?? 0,
+        amr: (session.amr as string[] | undefined) ?? [],
+        sessionUid: session.uid,
+      }
     : undefined;
   ctx.state.resident = resident;
   return resident;
@@ -88,7 +104,13 @@ export async function startAccountSignIn(s: Services, ctx: Context): Promise<voi
   const verifier = oidc.randomPKCECodeVerifier();
   const state = randomToken();
   const returnTo = safeLocalPath(typeof ctx.query.retour === 'string' ? ctx.query.retour : undefined);
-  ctx.cookies.set(PENDING_COOKIE, JSON.stringify({ state, returnTo }), { signed: true, httpOnly: true, sameSite: 'lax', maxAge: 3600_000, path: '/compte' });
+  ctx.cookies.set(PENDING_COOKIE, JSON.stringify({ state, returnTo }), {
+    signed: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    maxAge: 3600_000,
+    path: '/compte',
+  });
   const params = new URLSearchParams({
     client_id: ACCOUNT_CLIENT_ID,
     response_type: 'code',
@@ -110,7 +132,9 @@ export function finishAccountSignIn(ctx: Context): string | undefined {
   let pending: { state?: string; returnTo?: string } = {};
   try {
     pending = JSON.parse(ctx.cookies.get(PENDING_COOKIE, { signed: true }) ?? '{}') as typeof pending;
-  } catch { /* treated as missing */ }
+  } catch {
+    /* treated as missing */
+  }
   ctx.cookies.set(PENDING_COOKIE, null, { path: '/compte' });
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
   if (!pending.state || pending.state !== state || typeof ctx.query.code !== 'string') return undefined;

@@ -27,7 +27,8 @@ export function keysOfAccount(accountId: string, email: string | null): { failur
   return {
     failures: [throttleKeys.password(accountId), ...(email ? [throttleKeys.loginEmail(email)] : [])],
     counters: [
-      throttleKeys.mailAccount(accountId), throttleKeys.emailChange(accountId),
+      throttleKeys.mailAccount(accountId),
+      throttleKeys.emailChange(accountId),
       ...(email ? [throttleKeys.mailTo(email), throttleKeys.resetEmail(email)] : []),
     ],
   };

@@ -7,12 +7,21 @@ import { adminRoutes } from './routes.js';
 export function registerAdmin(s: Services): DomainParts {
   return {
     routers: [adminRoutes(s)],
-    jobs: [{
-      name: 'admin-purge', everyMs: 3600_000,
-      run: async (now) => {
-        const [sessions, auditEntries, tickets] = [await s.admin.purgeSessions(now), await s.audit.purge(now), await s.helpTickets.purge(now)];
-        return sessions || auditEntries || tickets ? { staffSessionsDeleted: sessions, auditEntriesPurged: auditEntries, helpTicketsDeleted: tickets } : undefined;
+    jobs: [
+      {
+        name: 'admin-purge',
+        everyMs: 3600_000,
+        run: async (now) => {
+          const [sessions, auditEntries, tickets] = [
+            await s.admin.purgeSessions(now),
+            await s.audit.purge(now),
+            await s.helpTickets.purge(now),
+          ];
+          return sessions || auditEntries || tickets
+            ? { staffSessionsDeleted: sessions, auditEntriesPurged: auditEntries, helpTicketsDeleted: tickets }
+            : undefined;
+        },
       },
-    }],
+    ],
   };
 }

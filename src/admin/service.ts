@@ -39,10 +39,23 @@ export interface AdminDeps extends SessionDeps {
   inactivityDeleteAfterDays: number;
 }
 
-export interface StaffMember { accountId: string; email: string; roles: StaffRole[] }
-export interface StaffSession extends StaffMember { idHash: string; secondFactorAt: Date | null; createdAt: Date }
+export interface StaffMember {
+  accountId: string;
+  email: string;
+  roles: StaffRole[];
+}
+export interface StaffSession extends StaffMember {
+  idHash: string;
+  secondFactorAt: Date | null;
+  createdAt: Date;
+}
 /** Who acts, under which role, why, in which request: what every journal entry carries. */
-export interface Actor { staff: StaffMember; role: StaffRole; reason: string; requestId: string }
+export interface Actor {
+  staff: StaffMember;
+  role: StaffRole;
+  reason: string;
+  requestId: string;
+}
 
 export const isStaffRole = (v: string): v is StaffRole => (STAFF_ROLES as readonly string[]).includes(v);
 
@@ -53,18 +66,37 @@ export function createAdminService(deps: AdminDeps) {
   const totpKey = (accountId: string) => `staff-2fa:${accountId}`;
   const totp = (now: Date) => authenticator.clone({ epoch: now.getTime(), window: 1 });
 
-  async function journal(actor: Actor, action: string, target: { accountId?: string; clientId?: string }, now: Date, detail: Record<string, unknown> = {}) {
-    await deps.audit.record({
-      staff_account_id: actor.staff.accountId, staff_email: actor.staff.email, role: actor.role, action,
-      target_account_id: target.accountId ?? null, target_client_id: target.clientId ?? null,
-      reason: actor.reason, request_id: actor.requestId, detail,
-    }, now);
+  async function journal(
+    actor: Actor,
+    action: string,
+    target: { accountId?: string; clientId?: string },
+    now: Date,
+    detail: Record<string, unknown> = {},
+  ) {
+    await deps.audit.record(
+      {
+        staff_account_id: actor.staff.accountId,
+        staff_email: actor.staff.email,
+        role: actor.role,
+        action,
+        target_account_id: target.accountId ?? null,
+        target_client_id: target.clientId ?? null,
+        reason: actor.reason,
+        request_id: actor.requestId,
+        detail,
+      },
+      now,
+    );
   }
 
   return {
     store,
 
-    async grant(email: string, role: StaffRole, by: string | null): Promise<{ ok: true; accountId: string; added: boolean } | { ok: false }> {
+    async grant(
+      email: string,
+      role: StaffRole,
+      by: string | null,
+    ): Promise<{ ok: true; accountId: string; added: boolean } | { ok: false }> {
       const account = await deps.accountStore.findByEmail(email.trim());
       if (!account) return { ok: false };
       return { ok: true, accountId: account.id, added: await store.grant(account.id, role, by) };
@@ -79,7 +111,10 @@ export function createAdminService(deps: AdminDeps) {
     },
 
     /** First step: the resident login routine (same throttling), then a role is required. */
-    async logIn(input: { email: string; password: string; ip: string }, now: Date): Promise<{ ok: true; token: string } | { ok: false; blockedUntil?: Date }> {
+    async logIn(
+      input: { email: string; password: string; ip: string },
+      now: Date,
+    ): Promise<{ ok: true; token: string } | { ok: false; blockedUntil?: Date }> {
       const result = await deps.accounts.logIn(input, now);
       if (!result.ok) return { ok: false, blockedUntil: result.reason === 'blocked' ? result.until : undefined };
       if ((await store.rolesOf(result.account.id)).length === 0) return { ok: false };
@@ -105,7 +140,14 @@ export function createAdminService(deps: AdminDeps) {
         return undefined;
       }
       await store.touchSession(idHash, now);
-      return { idHash, accountId: account.id, email: account.email, roles, secondFactorAt: row.second_factor_at, createdAt: row.created_at };
+      return {
+        idHash,
+        accountId: account.id,
+        email: account.email,
+        roles,
+        secondFactorAt: row.second_factor_at,
+        createdAt: row.created_at,
+      };
     },
     async logOut(token: string | undefined): Promise<void> {
       if (token) await store.deleteSession(sessionHash(token));
@@ -128,7 +170,11 @@ export function createAdminService(deps: AdminDeps) {
      * through the residents' throttle (5 free, then doubling delays). At enrolment, returns the
      * recovery codes, shown once.
      */
-    async secondFactor(session: StaffSession, code: string, now: Date): Promise<{ ok: true; recoveryCodes?: string[] } | { ok: false; blockedUntil?: Date }> {
+    async secondFactor(
+      session: StaffSession,
+      code: string,
+      now: Date,
+    ): Promise<{ ok: true; recoveryCodes?: string[] } | { ok: false; blockedUntil?: Date }> {
       const key = totpKey(session.accountId);
       const until = await deps.throttle.blockedUntil([key], now);
       if (until) return { ok: false, blockedUntil: until };
@@ -142,7 +188,11 @@ export function createAdminService(deps: AdminDeps) {
         if (delta !== null) {
           const step = Math.floor(now.getTime() / 30_000) + delta;
           if (!factor.confirmed_at) {
-            recoveryCodes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex').replace(/^(.{5})/, '$1-'));
+            recoveryCodes = Array.from({ length: RECOVERY_CODES }, () =>
+              randomBytes(5)
+                .toString('hex')
+                .replace(/^(.{5})/, '$1-'),
+            );
             ok = await store.confirmEnrolment(session.accountId, recoveryCodes.map(recoveryHash), step, now);
           } else {
             ok = await store.useStep(session.accountId, step);
@@ -180,14 +230,25 @@ export function createAdminService(deps: AdminDeps) {
       if (!account) return undefined;
       await journal(actor, 'account_viewed', { accountId }, now);
       const [fcLinked, certified, services, events, sessions, loginBlock, staffRoles, warnings] = await Promise.all([
-        store.linkedToFranceConnect(accountId), store.certifiedFields(accountId), store.connectedServices(accountId),
-        deps.accountStore.listEvents(accountId, 15), listSessions(deps.db, accountId),
+        store.linkedToFranceConnect(accountId),
+        store.certifiedFields(accountId),
+        store.connectedServices(accountId),
+        deps.accountStore.listEvents(accountId, 15),
+        listSessions(deps.db, accountId),
         deps.throttle.blockedUntil(keysOfAccount(accountId, account.email).failures, now),
-        store.rolesOf(accountId), store.inactivityWarnings(accountId),
+        store.rolesOf(accountId),
+        store.inactivityWarnings(accountId),
       ]);
       return {
-        account, fcLinked, certified: certified.map((c) => c.field), services: services.map((s) => s.name), events,
-        sessions: sessions.length, loginBlock, staffRoles, warnings,
+        account,
+        fcLinked,
+        certified: certified.map((c) => c.field),
+        services: services.map((s) => s.name),
+        events,
+        sessions: sessions.length,
+        loginBlock,
+        staffRoles,
+        warnings,
         purgeAt: new Date(account.last_activity_at.getTime() + deps.inactivityDeleteAfterDays * 86_400_000),
       };
     },

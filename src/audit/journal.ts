@@ -21,14 +21,27 @@ export interface AuditEntry {
 export function auditEntryHash(e: AuditEntry): string {
   // Named fields only: a stored row carries its own hash, which the hash cannot cover.
   const body = {
-    v: 1, seq: e.seq, staff_account_id: e.staff_account_id, staff_email: e.staff_email, role: e.role, action: e.action,
-    target_account_id: e.target_account_id, target_client_id: e.target_client_id, reason: e.reason, request_id: e.request_id,
-    detail: e.detail, at: e.at.toISOString(), prev_hash: e.prev_hash,
+    v: 1,
+    seq: e.seq,
+    staff_account_id: e.staff_account_id,
+    staff_email: e.staff_email,
+    role: e.role,
+    action: e.action,
+    target_account_id: e.target_account_id,
+    target_client_id: e.target_client_id,
+    reason: e.reason,
+    request_id: e.request_id,
+    detail: e.detail,
+    at: e.at.toISOString(),
+    prev_hash: e.prev_hash,
   };
   return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex');
 }
 
-export interface AuditBreak { seq: number; reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap' }
+export interface AuditBreak {
+  seq: number;
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap';
+}
 
 /**
  * Checks entries fed in seq order. The first entry kept after a retention purge is the anchor:

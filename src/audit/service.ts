@@ -5,7 +5,10 @@ import type { Db } from '../db/database.js';
 import { createAuditStore, type AuditFilter, type NewAuditEntry } from './store.js';
 import { createAuditVerifier } from './journal.js';
 
-export interface AuditDeps { db: Db; config: Pick<Config, 'auditRetentionDays'> }
+export interface AuditDeps {
+  db: Db;
+  config: Pick<Config, 'auditRetentionDays'>;
+}
 
 /** What the resident reads on /compte/securite, one phrase per action. */
 export const AUDIT_ACTIONS: Record<string, string> = {
@@ -47,7 +50,11 @@ export function createAuditService(deps: AuditDeps) {
     /** The entries about one resident, in French, newest first (never the staff member's name). */
     async forResident(accountId: string, limit = 50) {
       const rows = await store.forAccount(accountId, limit);
-      return rows.map((r) => ({ at: r.at, text: `${ROLE_NAMES[r.role] ?? 'GrandLyon Connect'} ${AUDIT_ACTIONS[r.action] ?? `a effectué une opération (${r.action})`}`, reason: r.reason }));
+      return rows.map((r) => ({
+        at: r.at,
+        text: `${ROLE_NAMES[r.role] ?? 'GrandLyon Connect'} ${AUDIT_ACTIONS[r.action] ?? `a effectué une opération (${r.action})`}`,
+        reason: r.reason,
+      }));
     },
 
     list(filter: AuditFilter, limit = 100, offset = 0) {

@@ -5,7 +5,13 @@ import type { Database } from '../db/schema.js';
 import { auditEntryHash, type AuditEntry } from './journal.js';
 
 export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'prev_hash'>;
-export interface AuditFilter { staff?: string; account?: string; action?: string; from?: Date; to?: Date }
+export interface AuditFilter {
+  staff?: string;
+  account?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+}
 
 /** One global chain: appends are serialised by a transaction-level advisory lock. */
 const CHAIN_LOCK = 7_013_001;
@@ -26,14 +32,23 @@ export function createAuditStore(db: Db) {
         await sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`.execute(t);
         const last = await t.selectFrom('audit_journal').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
         const full: AuditEntry = { ...entry, seq: (last?.seq ?? 0) + 1, prev_hash: last?.hash ?? null };
-        await t.insertInto('audit_journal').values({ ...full, detail: JSON.stringify(full.detail), hash: auditEntryHash(full) }).execute();
+        await t
+          .insertInto('audit_journal')
+          .values({ ...full, detail: JSON.stringify(full.detail), hash: auditEntryHash(full) })
+          .execute();
         return full.seq;
       };
       return trx ? run(trx) : db.transaction().execute(run);
     },
 
     forAccount(accountId: string, limit: number) {
-      return db.selectFrom('audit_journal').selectAll().where('target_account_id', '=', accountId).orderBy('seq', 'desc').limit(limit).execute();
+      return db
+        .selectFrom('audit_journal')
+        .selectAll()
+        .where('target_account_id', '=', accountId)
+        .orderBy('seq', 'desc')
+        .limit(limit)
+        .execute();
     },
 
     list(f: AuditFilter, limit: number, offset = 0) {
@@ -56,7 +71,11 @@ export function createAuditStore(db: Db) {
       return db.transaction().execute(async (t) => {
         await sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`.execute(t);
         await sql`select set_config('glc.audit_purge', 'on', true)`.execute(t);
-        const last = await t.selectFrom('audit_journal').select((eb) => eb.fn.max('seq').as('seq')).where('at', '<', cutoff).executeTakeFirst();
+        const last = await t
+          .selectFrom('audit_journal')
+          .select((eb) => eb.fn.max('seq').as('seq'))
+          .where('at', '<', cutoff)
+          .executeTakeFirst();
         if (last?.seq === null || last?.seq === undefined) return 0;
         const res = await t.deleteFrom('audit_journal').where('seq', '<=', last.seq).executeTakeFirst();
         return Number(res.numDeletedRows);

@@ -19,4 +19,6 @@ export interface AuditJournalTable {
   hash: string;
 }
 
-export interface AuditTables { audit_journal: AuditJournalTable }
+export interface AuditTables {
+  audit_journal: AuditJournalTable;
+}

@@ -14,7 +14,11 @@ export type Out = (human: string, json: unknown) => void;
 export type WithServices = <T>(fn: (s: Services) => Promise<T>) => Promise<T>;
 
 /** Domains add their own commands (consent verify, purge-inactive…) with these helpers. */
-export interface CliHelpers { withServices: WithServices; out: (cmd: Command) => Out; jsonOption: () => Option }
+export interface CliHelpers {
+  withServices: WithServices;
+  out: (cmd: Command) => Out;
+  jsonOption: () => Option;
+}
 
 /**
  * Opens what a command needs — the same composition root as the server — runs it, and closes the

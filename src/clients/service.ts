@@ -35,17 +35,32 @@ export const clientRegistrationSchema = z.object({
 export type ClientRegistration = z.input<typeof clientRegistrationSchema>;
 
 export interface ClientUpdate {
-  name?: string; organisation?: string; purpose?: string; logo?: { data: Buffer; type: string };
-  claimsRequired?: string[]; claimsOptional?: string[]; claimsInIdToken?: boolean;
-  redirectUris?: string[]; postLogoutRedirectUris?: string[]; backchannelLogoutUri?: string;
-  scope?: string; grantTypes?: ('authorization_code' | 'refresh_token' | 'client_credentials')[]; userinfoSignedAlg?: 'ES256' | 'RS256';
+  name?: string;
+  organisation?: string;
+  purpose?: string;
+  logo?: { data: Buffer; type: string };
+  claimsRequired?: string[];
+  claimsOptional?: string[];
+  claimsInIdToken?: boolean;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  backchannelLogoutUri?: string;
+  scope?: string;
+  grantTypes?: ('authorization_code' | 'refresh_token' | 'client_credentials')[];
+  userinfoSignedAlg?: 'ES256' | 'RS256';
 }
 
 /** The oidc-provider metadata as stored by add()/update(). */
 interface RegisteredMetadata {
-  redirect_uris: string[]; post_logout_redirect_uris?: string[]; backchannel_logout_uri?: string; scope: string;
-  token_endpoint_auth_method: 'client_secret_basic'; jwks_uri?: string; subject_type: 'pairwise' | 'public';
-  grant_types: ('authorization_code' | 'refresh_token' | 'client_credentials')[]; userinfo_signed_response_alg?: 'ES256' | 'RS256';
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+  backchannel_logout_uri?: string;
+  scope: string;
+  token_endpoint_auth_method: 'client_secret_basic';
+  jwks_uri?: string;
+  subject_type: 'pairwise' | 'public';
+  grant_types: ('authorization_code' | 'refresh_token' | 'client_credentials')[];
+  userinfo_signed_response_alg?: 'ES256' | 'RS256';
   glc_sector?: string;
 }
 
@@ -74,14 +89,21 @@ export function createClientService(store: ClientStore, options: { production: b
   function buildMetadata(input: z.output<typeof clientRegistrationSchema>) {
     const scopes = input.scope.split(/\s+/).filter(Boolean);
     const unknown = scopes.filter((s) => !SUPPORTED_SCOPES.includes(s));
-    if (unknown.length) throw new ClientInputError(`scope: unknown scope(s) ${unknown.join(', ')}; supported: ${SUPPORTED_SCOPES.join(' ')}`);
+    if (unknown.length)
+      throw new ClientInputError(`scope: unknown scope(s) ${unknown.join(', ')}; supported: ${SUPPORTED_SCOPES.join(' ')}`);
     const interactive = input.grantTypes.includes('authorization_code');
-    if (input.grantTypes.includes('refresh_token') && !interactive) throw new ClientInputError('grant-type: refresh_token needs authorization_code');
-    if (scopes.includes('offline_access') && !input.grantTypes.includes('refresh_token')) throw new ClientInputError('scope: offline_access needs --grant-type refresh_token');
-    if (scopes.includes('deleted_accounts:read') && !input.grantTypes.includes('client_credentials')) throw new ClientInputError('scope: deleted_accounts:read needs --grant-type client_credentials');
-    if (interactive && !scopes.includes('openid')) throw new ClientInputError('scope: openid is required for a client that logs residents in');
-    if (interactive && input.redirectUris.length === 0) throw new ClientInputError('redirect-uri: at least one is required with authorization_code');
-    if (input.authMethod === 'none' && input.grantTypes.includes('client_credentials')) throw new ClientInputError('auth-method: a public client cannot use client_credentials');
+    if (input.grantTypes.includes('refresh_token') && !interactive)
+      throw new ClientInputError('grant-type: refresh_token needs authorization_code');
+    if (scopes.includes('offline_access') && !input.grantTypes.includes('refresh_token'))
+      throw new ClientInputError('scope: offline_access needs --grant-type refresh_token');
+    if (scopes.includes('deleted_accounts:read') && !input.grantTypes.includes('client_credentials'))
+      throw new ClientInputError('scope: deleted_accounts:read needs --grant-type client_credentials');
+    if (interactive && !scopes.includes('openid'))
+      throw new ClientInputError('scope: openid is required for a client that logs residents in');
+    if (interactive && input.redirectUris.length === 0)
+      throw new ClientInputError('redirect-uri: at least one is required with authorization_code');
+    if (input.authMethod === 'none' && input.grantTypes.includes('client_credentials'))
+      throw new ClientInputError('auth-method: a public client cannot use client_credentials');
     if (input.authMethod === 'private_key_jwt' && !input.jwksUri) throw new ClientInputError('jwks-uri: required with private_key_jwt');
     input.redirectUris.forEach((u) => checkUri(u, 'redirect-uri', options.production));
     input.postLogoutRedirectUris.forEach((u) => checkUri(u, 'post-logout-redirect-uri', options.production));
@@ -89,7 +111,8 @@ export function createClientService(store: ClientStore, options: { production: b
     if (input.jwksUri) checkUri(input.jwksUri, 'jwks-uri', options.production);
     if (interactive && input.subjectType === 'pairwise') {
       const hosts = new Set(input.redirectUris.map((u) => new URL(u).host));
-      if (hosts.size > 1) throw new ClientInputError('redirect-uri: a pairwise client needs all its redirect URIs on one host (one sector)');
+      if (hosts.size > 1)
+        throw new ClientInputError('redirect-uri: a pairwise client needs all its redirect URIs on one host (one sector)');
     }
     return {
       scopes,
@@ -101,7 +124,10 @@ export function createClientService(store: ClientStore, options: { production: b
         scope: scopes.join(' '),
         token_endpoint_auth_method: input.authMethod,
         subject_type: input.subjectType,
-        ...(input.backchannelLogoutUri && { backchannel_logout_uri: input.backchannelLogoutUri, backchannel_logout_session_required: true }),
+        ...(input.backchannelLogoutUri && {
+          backchannel_logout_uri: input.backchannelLogoutUri,
+          backchannel_logout_session_required: true,
+        }),
         ...(input.jwksUri && { jwks_uri: input.jwksUri }),
         ...(input.userinfoSignedAlg && { userinfo_signed_response_alg: input.userinfoSignedAlg }),
         ...(input.sector && { glc_sector: input.sector }),
@@ -126,7 +152,11 @@ export function createClientService(store: ClientStore, options: { production: b
       const input = parsed.data;
       const { scopes, metadata } = buildMetadata(input);
       // Without an explicit list, every personal claim of the scopes is required.
-      const claimsRequired = input.claimsRequired ?? [...claimsOfScopes(scopes)].filter((c) => (CONSENTABLE_CLAIMS as readonly string[]).includes(c) && !(input.claimsOptional ?? []).includes(c));
+      const claimsRequired =
+        input.claimsRequired ??
+        [...claimsOfScopes(scopes)].filter(
+          (c) => (CONSENTABLE_CLAIMS as readonly string[]).includes(c) && !(input.claimsOptional ?? []).includes(c),
+        );
       const claimsOptional = input.claimsOptional ?? [];
       checkClaims(scopes, claimsRequired, claimsOptional);
       const clientId = `glc_${randomToken(16)}`;
@@ -177,8 +207,15 @@ export function createClientService(store: ClientStore, options: { production: b
       checkClaims(scopes, required, optional);
       const requestChanged = changes.claimsRequired !== undefined || changes.claimsOptional !== undefined || changes.purpose !== undefined;
       await store.update(clientId, {
-        name: changes.name, organisation: changes.organisation, purpose: changes.purpose, logo: changes.logo,
-        metadata, claimsRequired: required, claimsOptional: optional, bumpRequestVersion: requestChanged, claimsInIdToken: changes.claimsInIdToken,
+        name: changes.name,
+        organisation: changes.organisation,
+        purpose: changes.purpose,
+        logo: changes.logo,
+        metadata,
+        claimsRequired: required,
+        claimsOptional: optional,
+        bumpRequestVersion: requestChanged,
+        claimsInIdToken: changes.claimsInIdToken,
       });
     },
 

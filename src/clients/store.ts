@@ -50,26 +50,33 @@ export function createClientStore(db: Db, secrets: Secrets) {
     invalidate,
 
     async insert(c: ClientInsert): Promise<void> {
-      await db.insertInto('clients').values({
-        client_id: c.clientId,
-        name: c.name,
-        organisation: c.organisation,
-        metadata: JSON.stringify(c.metadata),
-        secret_encrypted: c.secret ? secrets.encrypt(c.secret) : null,
-        logo: c.logo?.data ?? null,
-        logo_type: c.logo?.type ?? null,
-        claims_required: c.claimsRequired,
-        claims_optional: c.claimsOptional,
-        purpose: c.purpose,
-        claims_in_id_token: c.claimsInIdToken ?? false,
-        enabled: true,
-        updated_at: new Date(),
-      }).execute();
+      await db
+        .insertInto('clients')
+        .values({
+          client_id: c.clientId,
+          name: c.name,
+          organisation: c.organisation,
+          metadata: JSON.stringify(c.metadata),
+          secret_encrypted: c.secret ? secrets.encrypt(c.secret) : null,
+          logo: c.logo?.data ?? null,
+          logo_type: c.logo?.type ?? null,
+          claims_required: c.claimsRequired,
+          claims_optional: c.claimsOptional,
+          purpose: c.purpose,
+          claims_in_id_token: c.claimsInIdToken ?? false,
+          enabled: true,
+          updated_at: new Date(),
+        })
+        .execute();
       invalidate();
     },
 
-    async update(clientId: string, changes: Partial<Omit<ClientInsert, 'clientId' | 'secret'>> & { bumpRequestVersion?: boolean }): Promise<boolean> {
-      const result = await db.updateTable('clients')
+    async update(
+      clientId: string,
+      changes: Partial<Omit<ClientInsert, 'clientId' | 'secret'>> & { bumpRequestVersion?: boolean },
+    ): Promise<boolean> {
+      const result = await db
+        .updateTable('clients')
         .set((eb) => ({
           ...(changes.name !== undefined && { name: changes.name }),
           ...(changes.organisation !== undefined && { organisation: changes.organisation }),
@@ -89,15 +96,21 @@ export function createClientStore(db: Db, secrets: Secrets) {
     },
 
     async setSecret(clientId: string, secret: string): Promise<boolean> {
-      const result = await db.updateTable('clients').set({ secret_encrypted: secrets.encrypt(secret), updated_at: new Date() })
-        .where('client_id', '=', clientId).executeTakeFirst();
+      const result = await db
+        .updateTable('clients')
+        .set({ secret_encrypted: secrets.encrypt(secret), updated_at: new Date() })
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
       invalidate();
       return result.numUpdatedRows > 0n;
     },
 
     async setEnabled(clientId: string, enabled: boolean): Promise<boolean> {
-      const result = await db.updateTable('clients').set({ enabled, updated_at: new Date() })
-        .where('client_id', '=', clientId).executeTakeFirst();
+      const result = await db
+        .updateTable('clients')
+        .set({ enabled, updated_at: new Date() })
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
       invalidate();
       return result.numUpdatedRows > 0n;
     },
@@ -108,9 +121,25 @@ export function createClientStore(db: Db, secrets: Secrets) {
     },
 
     async list(): Promise<Omit<Client, 'logo' | 'secret_encrypted'>[]> {
-      return db.selectFrom('clients')
-        .select(['client_id', 'name', 'organisation', 'metadata', 'enabled', 'logo_type', 'claims_required', 'claims_optional', 'purpose', 'request_version', 'claims_in_id_token', 'created_at', 'updated_at'])
-        .orderBy('created_at').execute();
+      return db
+        .selectFrom('clients')
+        .select([
+          'client_id',
+          'name',
+          'organisation',
+          'metadata',
+          'enabled',
+          'logo_type',
+          'claims_required',
+          'claims_optional',
+          'purpose',
+          'request_version',
+          'claims_in_id_token',
+          'created_at',
+          'updated_at',
+        ])
+        .orderBy('created_at')
+        .execute();
     },
 
     /** Whether the service receives its consented claims in the ID token too. */

@@ -8,15 +8,18 @@ import { consentRoutes } from './routes.js';
 export function registerConsent(s: Services): DomainParts {
   return {
     routers: consentRoutes(s),
-    jobs: [{
-      // Consents past CONSENT_TTL_DAYS end (journalled, grant revoked); pseudonymised journal
-      // entries go after CONSENT_PROOF_DAYS.
-      name: 'consent-maintenance', everyMs: 60 * 60_000,
-      run: async (now) => {
-        const expired = await s.consent.expireDue(now);
-        const purged = await s.consent.purgeJournal(now);
-        return expired || purged ? { consentsExpired: expired, journalEntriesPurged: purged } : undefined;
+    jobs: [
+      {
+        // Consents past CONSENT_TTL_DAYS end (journalled, grant revoked); pseudonymised journal
+        // entries go after CONSENT_PROOF_DAYS.
+        name: 'consent-maintenance',
+        everyMs: 60 * 60_000,
+        run: async (now) => {
+          const expired = await s.consent.expireDue(now);
+          const purged = await s.consent.purgeJournal(now);
+          return expired || purged ? { consentsExpired: expired, journalEntriesPurged: purged } : undefined;
+        },
       },
-    }],
+    ],
   };
 }

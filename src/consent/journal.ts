@@ -22,7 +22,9 @@ export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
@@ -51,7 +53,10 @@ export interface ChainBreak {
   detail: string;
 }
 
-export interface StoredEntry extends ChainedEntry { id: number; hash: string }
+export interface StoredEntry extends ChainedEntry {
+  id: number;
+  hash: string;
+}
 
 /**
  * Checks chains incrementally: feed entries ordered by (subject, seq); the first break of each
@@ -88,8 +93,13 @@ export function createChainVerifier() {
         breaks.push({ subject: e.subject, entryId: e.id, seq: e.seq, reason, detail });
         brokenSubject = e.subject;
       };
-      if (e.seq !== expectedSeq) return fail('sequence_gap', `expected entry #${expectedSeq} of the chain, found #${e.seq} (entries removed or inserted)`);
-      if (e.prev_hash !== previousHash) return fail('prev_hash_mismatch', `prev_hash ${e.prev_hash ?? 'null'} does not match the previous entry's hash ${previousHash ?? 'null'}`);
+      if (e.seq !== expectedSeq)
+        return fail('sequence_gap', `expected entry #${expectedSeq} of the chain, found #${e.seq} (entries removed or inserted)`);
+      if (e.prev_hash !== previousHash)
+        return fail(
+          'prev_hash_mismatch',
+          `prev_hash ${e.prev_hash ?? 'null'} does not match the previous entry's hash ${previousHash ?? 'null'}`,
+        );
       if (!(JOURNAL_EVENTS as readonly string[]).includes(e.event)) return fail('unknown_event', `unknown event « ${e.event} »`);
       const computed = entryHash(e);
       if (computed !== e.hash) return fail('hash_mismatch', `stored hash ${e.hash} but content hashes to ${computed} (entry altered)`);
@@ -114,23 +124,56 @@ export function createChainVerifier() {
 export type VerifyReport = ReturnType<ReturnType<typeof createChainVerifier>['result']>;
 
 /** What an entry says: its event and detail (the store adds subject, sequence, time and hashes). */
-export interface JournalRecord { event: JournalEvent; detail: Record<string, unknown> }
+export interface JournalRecord {
+  event: JournalEvent;
+  detail: Record<string, unknown>;
+}
 
 /** The consent as the journal describes it when it ends. */
-interface EndingConsent { claims: string[]; request_version: number; expires_at: Date }
+interface EndingConsent {
+  claims: string[];
+  request_version: number;
+  expires_at: Date;
+}
 
 /**
  * One constructor per event: every entry of a kind has the same fields, whoever writes it.
  * Claims are given in the canonical order of the caller (consent/service.ts).
  */
 export const journalEntries = {
-  granted: (o: { claims: string[]; declined: string[]; requestVersion: number; purpose: string | null; expiresAt: Date }): JournalRecord => ({
+  granted: (o: {
+    claims: string[];
+    declined: string[];
+    requestVersion: number;
+    purpose: string | null;
+    expiresAt: Date;
+  }): JournalRecord => ({
     event: 'granted',
-    detail: { request_version: o.requestVersion, purpose: o.purpose, method: 'web_form', claims: o.claims, declined: o.declined, expires_at: o.expiresAt.toISOString() },
+    detail: {
+      request_version: o.requestVersion,
+      purpose: o.purpose,
+      method: 'web_form',
+      claims: o.claims,
+      declined: o.declined,
+      expires_at: o.expiresAt.toISOString(),
+    },
   }),
-  extended: (o: { added: string[]; declined: string[]; consented: string[]; requestVersion: number; purpose: string | null }): JournalRecord => ({
+  extended: (o: {
+    added: string[];
+    declined: string[];
+    consented: string[];
+    requestVersion: number;
+    purpose: string | null;
+  }): JournalRecord => ({
     event: 'extended',
-    detail: { request_version: o.requestVersion, purpose: o.purpose, method: 'web_form', claims: o.added, declined: o.declined, consented: o.consented },
+    detail: {
+      request_version: o.requestVersion,
+      purpose: o.purpose,
+      method: 'web_form',
+      claims: o.added,
+      declined: o.declined,
+      consented: o.consented,
+    },
   }),
   expired: (consent: EndingConsent, claims: string[]): JournalRecord => ({
     event: 'expired',

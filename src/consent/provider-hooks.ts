@@ -17,7 +17,9 @@ export function consentGrantLoader(consent: Pick<ConsentService, 'grantFor'>): N
     }
     const accountId = ctx.oidc.account?.accountId ?? ctx.oidc.session?.accountId;
     if (!accountId) return undefined;
-    const scopes = String(ctx.oidc.params?.scope ?? '').split(' ').filter(Boolean);
+    const scopes = String(ctx.oidc.params?.scope ?? '')
+      .split(' ')
+      .filter(Boolean);
     return consent.grantFor(ctx.oidc.provider.Grant, accountId, clientId, scopes);
   };
 }

@@ -29,28 +29,59 @@ async function consentContext(s: Services, details: Interaction) {
   return { accountId, client, request, plan, now };
 }
 
-async function grantAndFinish(s: Services, ctx: Context, c: Awaited<ReturnType<typeof consentContext>>, acceptedOptional: string[]): Promise<void> {
-  const { grantId, plan } = await s.consent.decide(s.provider.Grant, { accountId: c.accountId, clientId: c.client.client_id, request: c.request, acceptedOptional, now: c.now });
+async function grantAndFinish(
+  s: Services,
+  ctx: Context,
+  c: Awaited<ReturnType<typeof consentContext>>,
+  acceptedOptional: string[],
+): Promise<void> {
+  const { grantId, plan } = await s.consent.decide(s.provider.Grant, {
+    accountId: c.accountId,
+    clientId: c.client.client_id,
+    request: c.request,
+    acceptedOptional,
+    now: c.now,
+  });
   s.metrics.consentDecision(plan.kind === 'nothing_new' ? 'reused' : plan.kind === 'first' ? 'granted' : 'extended');
-  s.log.info({ event: `consent_${plan.kind === 'nothing_new' ? 'reused' : plan.kind === 'first' ? 'granted' : 'extended'}`, clientId: c.client.client_id, data: plan.newRequired.length + plan.newOptional.length, optionalAccepted: acceptedOptional.length }, 'consent recorded');
+  s.log.info(
+    {
+      event: `consent_${plan.kind === 'nothing_new' ? 'reused' : plan.kind === 'first' ? 'granted' : 'extended'}`,
+      clientId: c.client.client_id,
+      data: plan.newRequired.length + plan.newOptional.length,
+      optionalAccepted: acceptedOptional.length,
+    },
+    'consent recorded',
+  );
   await finishInteraction(s, ctx, { consent: { grantId } });
 }
 
-async function showConsentPage(s: Services, ctx: Context, view: Record<string, unknown>, c: Awaited<ReturnType<typeof consentContext>>, status = 200, notice?: string): Promise<void> {
+async function showConsentPage(
+  s: Services,
+  ctx: Context,
+  view: Record<string, unknown>,
+  c: Awaited<ReturnType<typeof consentContext>>,
+  status = 200,
+  notice?: string,
+): Promise<void> {
   const data = await s.consent.describeData(c.accountId, [...c.plan.newRequired, ...c.plan.newOptional]);
-  render(ctx, 'consent/consent.njk', {
-    ...view,
-    title: `Autoriser ${c.client.name} à accéder à vos informations`,
-    purpose: c.client.purpose,
-    kind: c.plan.kind,
-    required: data.filter((d) => c.plan.newRequired.includes(d.name)),
-    optional: data.filter((d) => c.plan.newOptional.includes(d.name)),
-    alreadyConsented: labels(c.plan.alreadyConsented),
-    offline: c.request.scopes.includes('offline_access'),
-    shown: shownKey(c.plan),
-    ttlMonths: Math.round(s.config.consentTtlDays / 30.4),
-    notice,
-  }, status);
+  render(
+    ctx,
+    'consent/consent.njk',
+    {
+      ...view,
+      title: `Autoriser ${c.client.name} à accéder à vos informations`,
+      purpose: c.client.purpose,
+      kind: c.plan.kind,
+      required: data.filter((d) => c.plan.newRequired.includes(d.name)),
+      optional: data.filter((d) => c.plan.newOptional.includes(d.name)),
+      alreadyConsented: labels(c.plan.alreadyConsented),
+      offline: c.request.scopes.includes('offline_access'),
+      shown: shownKey(c.plan),
+      ttlMonths: Math.round(s.config.consentTtlDays / 30.4),
+      notice,
+    },
+    status,
+  );
 }
 
 /** GET /interaction/:uid at the consent prompt (called by interactions/routes.ts). */
@@ -66,9 +97,21 @@ export async function consentSubmit(s: Services, ctx: Context, details: Interact
   const c = await consentContext(s, details);
   const form = readForm(ctx, z.object({ shown: text, optional: listField }));
   if (c.plan.kind !== 'nothing_new' && form.shown !== shownKey(c.plan)) {
-    return showConsentPage(s, ctx, view, c, 409, 'La demande du service a changé pendant que vous lisiez cette page. Vérifiez les informations ci-dessous.');
+    return showConsentPage(
+      s,
+      ctx,
+      view,
+      c,
+      409,
+      'La demande du service a changé pendant que vous lisiez cette page. Vérifiez les informations ci-dessous.',
+    );
   }
-  await grantAndFinish(s, ctx, c, form.optional.filter((x) => c.plan.newOptional.includes(x)));
+  await grantAndFinish(
+    s,
+    ctx,
+    c,
+    form.optional.filter((x) => c.plan.newOptional.includes(x)),
+  );
 }
 
 export function consentRoutes(s: Services): Router[] {
@@ -82,12 +125,18 @@ export function consentRoutes(s: Services): Router[] {
     const services = rows.map((r) => {
       const active = r.status === 'active' && r.expires_at.getTime() > now;
       return {
-        clientId: r.client_id, name: r.name, organisation: r.organisation, active,
+        clientId: r.client_id,
+        name: r.name,
+        organisation: r.organisation,
+        active,
         status: active ? 'active' : r.status === 'withdrawn' ? 'withdrawn' : 'expired',
         data: r.claims.map((c) => ({ name: c, label: CLAIM_LABELS[c] ?? c, optional: r.claims_optional.includes(c) })),
         optionalShared: r.claims.filter((c) => r.claims_optional.includes(c)).map((c) => ({ name: c, label: CLAIM_LABELS[c] ?? c })),
         declined: labels(r.declined),
-        grantedAt: r.granted_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, endedAt: r.ended_at,
+        grantedAt: r.granted_at,
+        lastUsedAt: r.last_used_at,
+        expiresAt: r.expires_at,
+        endedAt: r.ended_at,
       };
     });
     const done = typeof ctx.query.fait === 'string' ? ctx.query.fait : undefined;
@@ -96,7 +145,8 @@ export function consentRoutes(s: Services): Router[] {
       title: 'Mes services connectés',
       active: services.filter((x) => x.active),
       ended: services.filter((x) => !x.active),
-      done, doneService,
+      done,
+      doneService,
     });
   });
 
@@ -119,7 +169,8 @@ export function consentRoutes(s: Services): Router[] {
     const kept = new Set(form.keep);
     const untick = row ? row.claims.filter((c) => row.claims_optional.includes(c) && !kept.has(c)) : [];
     const removed = untick.length ? await s.consent.withdrawClaims(resident.accountId, clientId, untick, new Date()) : [];
-    if (removed.length) s.log.info({ event: 'consent_partially_withdrawn', clientId, data: removed.length }, 'consent partially withdrawn by the resident');
+    if (removed.length)
+      s.log.info({ event: 'consent_partially_withdrawn', clientId, data: removed.length }, 'consent partially withdrawn by the resident');
     ctx.status = 303;
     ctx.redirect(`/compte/services?${new URLSearchParams({ fait: removed.length ? 'partiel' : 'rien', service: clientId })}`);
   });

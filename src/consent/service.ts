@@ -30,12 +30,18 @@ const FREE_CLAIMS = new Set(['sub', 'updated_at']);
 const DAY_MS = 24 * 3600_000;
 
 /** email_verified → email, phone_number_verified → phone_number; other claims are their own base. */
-const baseOf = (claim: string): string => (FREE_CLAIMS.has(claim) ? claim : COMPANION_CLAIMS[claim] ?? claim);
-const companionsOf = (claim: string): string[] => Object.entries(COMPANION_CLAIMS).filter(([c, b]) => b === claim && !FREE_CLAIMS.has(c)).map(([c]) => c);
+const baseOf = (claim: string): string => (FREE_CLAIMS.has(claim) ? claim : (COMPANION_CLAIMS[claim] ?? claim));
+const companionsOf = (claim: string): string[] =>
+  Object.entries(COMPANION_CLAIMS)
+    .filter(([c, b]) => b === claim && !FREE_CLAIMS.has(c))
+    .map(([c]) => c);
 /** How a consent ends (see endConsent). */
 type Ending = { kind: 'withdrawn' } | { kind: 'expired' } | { kind: 'partially_withdrawn'; claims: string[]; optional: string[] };
 
-const inOrder = (claims: Iterable<string>): string[] => { const set = new Set(claims); return PERSONAL.filter((c) => set.has(c)); };
+const inOrder = (claims: Iterable<string>): string[] => {
+  const set = new Set(claims);
+  return PERSONAL.filter((c) => set.has(c));
+};
 
 /** What a service asks for in one authorization request, reduced to what it registered for. */
 export interface ConsentRequest {
@@ -53,14 +59,23 @@ export interface ConsentPlan {
   alreadyConsented: string[];
 }
 
-export interface DatumView { name: string; label: string; value: string | null; certified: boolean }
+export interface DatumView {
+  name: string;
+  label: string;
+  value: string | null;
+  certified: boolean;
+}
 
 function registeredOf(client: Pick<Client, 'claims_required' | 'claims_optional'>): Set<string> {
   return new Set([...client.claims_required, ...client.claims_optional]);
 }
 
 /** Parses the scope and `claims` parameters of a request; never throws on bad input. */
-export function analyseRequest(client: Pick<Client, 'claims_required' | 'claims_optional'>, scopeParam: unknown, claimsParam: unknown): ConsentRequest {
+export function analyseRequest(
+  client: Pick<Client, 'claims_required' | 'claims_optional'>,
+  scopeParam: unknown,
+  claimsParam: unknown,
+): ConsentRequest {
   const scopes = typeof scopeParam === 'string' ? [...new Set(scopeParam.split(' ').filter(Boolean))] : [];
   const asked = new Set<string>();
   for (const scope of scopes) ((SCOPE_CLAIMS as Record<string, readonly string[]>)[scope] ?? []).forEach((c) => asked.add(baseOf(c)));
@@ -71,7 +86,9 @@ export function analyseRequest(client: Pick<Client, 'claims_required' | 'claims_
         const wanted = parsed?.[target];
         if (wanted && typeof wanted === 'object') Object.keys(wanted).forEach((c) => asked.add(baseOf(c)));
       }
-    } catch { /* the provider already validated it; nothing more to ask */ }
+    } catch {
+      /* the provider already validated it; nothing more to ask */
+    }
   }
   const registered = registeredOf(client);
   return { scopes, data: inOrder([...asked].filter((c) => registered.has(c))) };
@@ -79,13 +96,23 @@ export function analyseRequest(client: Pick<Client, 'claims_required' | 'claims_
 
 /** Consent that still lets a service receive data at `now` under its current request. */
 function isCurrent(consent: Consent | undefined, client: Pick<Client, 'request_version'>, now: Date): consent is Consent {
-  return !!consent && consent.status === 'active' && consent.expires_at.getTime() > now.getTime() && consent.request_version === client.request_version;
+  return (
+    !!consent &&
+    consent.status === 'active' &&
+    consent.expires_at.getTime() > now.getTime() &&
+    consent.request_version === client.request_version
+  );
 }
 
 export function planConsent(client: Client, request: ConsentRequest, consent: Consent | undefined, now: Date): ConsentPlan {
   const required = new Set(client.claims_required);
   if (!isCurrent(consent, client, now)) {
-    return { kind: 'first', newRequired: request.data.filter((c) => required.has(c)), newOptional: request.data.filter((c) => !required.has(c)), alreadyConsented: [] };
+    return {
+      kind: 'first',
+      newRequired: request.data.filter((c) => required.has(c)),
+      newOptional: request.data.filter((c) => !required.has(c)),
+      alreadyConsented: [],
+    };
   }
   const decided = new Set([...consent.claims, ...consent.declined]);
   const fresh = request.data.filter((c) => !decided.has(c));
@@ -103,14 +130,23 @@ export function planConsent(client: Client, request: ConsentRequest, consent: Co
  * provider asks again. Claims never consented by this resident for this service are rejected.
  * Returns the scopes granted.
  */
-export function applyToGrant(grant: Grant, client: Client, consent: { claims: string[]; declined: string[] }, scopes: Iterable<string>): string[] {
+export function applyToGrant(
+  grant: Grant,
+  client: Client,
+  consent: { claims: string[]; declined: string[] },
+  scopes: Iterable<string>,
+): string[] {
   const registered = registeredOf(client);
   const consented = new Set(consent.claims);
   const declined = new Set(consent.declined);
   const decided = new Set([...consented, ...declined]);
   const granted: string[] = [];
   for (const scope of new Set(scopes)) {
-    if (scope === 'openid' || scope === 'offline_access') { grant.addOIDCScope(scope); granted.push(scope); continue; }
+    if (scope === 'openid' || scope === 'offline_access') {
+      grant.addOIDCScope(scope);
+      granted.push(scope);
+      continue;
+    }
     const claims = (SCOPE_CLAIMS as Record<string, readonly string[]>)[scope];
     if (!claims) {
       if ((TECHNICAL_SCOPES as readonly string[]).includes(scope)) grant.rejectOIDCScope(scope);
@@ -118,18 +154,26 @@ export function applyToGrant(grant: Grant, client: Client, consent: { claims: st
     }
     const own = claims.map(baseOf).filter((c) => registered.has(c));
     if (!own.every((c) => decided.has(c))) continue;
-    if (own.some((c) => consented.has(c))) { grant.addOIDCScope(scope); granted.push(scope); } else grant.rejectOIDCScope(scope);
+    if (own.some((c) => consented.has(c))) {
+      grant.addOIDCScope(scope);
+      granted.push(scope);
+    } else grant.rejectOIDCScope(scope);
   }
   const allowed = allowedClaims(consent.claims);
   grant.addOIDCClaims([...allowed]);
-  const refused = ALL_CLAIMS.filter((c) => !allowed.has(c) && !FREE_CLAIMS.has(c) && (!registered.has(baseOf(c)) || declined.has(baseOf(c))));
+  const refused = ALL_CLAIMS.filter(
+    (c) => !allowed.has(c) && !FREE_CLAIMS.has(c) && (!registered.has(baseOf(c)) || declined.has(baseOf(c))),
+  );
   if (refused.length) grant.rejectOIDCClaims(refused);
   return granted;
 }
 
 function allowedClaims(consented: string[]): Set<string> {
   const allowed = new Set<string>(FREE_CLAIMS);
-  for (const c of consented) { allowed.add(c); companionsOf(c).forEach((x) => allowed.add(x)); }
+  for (const c of consented) {
+    allowed.add(c);
+    companionsOf(c).forEach((x) => allowed.add(x));
+  }
   // `name` is made of the names: released when the given names and a last name are.
   if (allowed.has('given_name') && (allowed.has('family_name') || allowed.has('preferred_username'))) allowed.add('name');
   return allowed;
@@ -218,11 +262,19 @@ export function createConsentService(s: ConsentDeps) {
   }
 
   /** Saves the grant matching the consent and remembers it on the consent record. */
-  async function saveGrant(GrantModel: GrantClass, accountId: string, client: Client, consent: Pick<Consent, 'claims' | 'declined' | 'scopes'>, requestedScopes: string[], reuseGrantId?: string): Promise<string> {
+  async function saveGrant(
+    GrantModel: GrantClass,
+    accountId: string,
+    client: Client,
+    consent: Pick<Consent, 'claims' | 'declined' | 'scopes'>,
+    requestedScopes: string[],
+    reuseGrantId?: string,
+  ): Promise<string> {
     const existing = reuseGrantId ? await GrantModel.find(reuseGrantId) : undefined;
-    const grant = existing && existing.accountId === accountId && existing.clientId === client.client_id
-      ? existing
-      : new GrantModel({ accountId, clientId: client.client_id });
+    const grant =
+      existing && existing.accountId === accountId && existing.clientId === client.client_id
+        ? existing
+        : new GrantModel({ accountId, clientId: client.client_id });
     const granted = applyToGrant(grant, client, consent, [...consent.scopes, ...requestedScopes]);
     const grantId = await grant.save();
     await store.setGrant(accountId, client.client_id, grantId, [...new Set([...consent.scopes, ...granted])]);
@@ -250,12 +302,22 @@ export function createConsentService(s: ConsentDeps) {
     const toAppend = [...new Set([...withChain, ...[...activeServices.keys()].map(subjectOf)])];
     await store.lockChains(trx, toAppend);
     const heads = new Map((toAppend.length ? await store.chainHeads(trx, toAppend) : []).map((h) => [h.subject, h]));
-    await store.appendChained(trx, toAppend.map((subject) => {
-      const head = heads.get(subject);
-      const services = [...(activeServices.get(subjects.get(subject)!) ?? [])].sort();
-      const entry = { subject, seq: (head?.seq ?? 0) + 1, ...journalEntries.deletedWithAccount(services), client_id: null, at: now, prev_hash: head?.hash ?? null };
-      return { ...entry, hash: entryHash(entry), accountId: null };
-    }));
+    await store.appendChained(
+      trx,
+      toAppend.map((subject) => {
+        const head = heads.get(subject);
+        const services = [...(activeServices.get(subjects.get(subject)!) ?? [])].sort();
+        const entry = {
+          subject,
+          seq: (head?.seq ?? 0) + 1,
+          ...journalEntries.deletedWithAccount(services),
+          client_id: null,
+          at: now,
+          prev_hash: head?.hash ?? null,
+        };
+        return { ...entry, hash: entryHash(entry), accountId: null };
+      }),
+    );
     await store.pseudonymiseMany(trx, [...subjects.keys()], new Date(now.getTime() + proofMs));
     await store.deleteForAccounts(trx, accountIds);
   }
@@ -271,7 +333,12 @@ export function createConsentService(s: ConsentDeps) {
    * and the data no longer consented (nothing ends if the consent is not active, not expired yet
    * for an expiry, or has none of the data to remove).
    */
-  async function endConsent(accountId: string, clientId: string, ending: Ending, now: Date): Promise<{ ended: boolean; removed: string[] }> {
+  async function endConsent(
+    accountId: string,
+    clientId: string,
+    ending: Ending,
+    now: Date,
+  ): Promise<{ ended: boolean; removed: string[] }> {
     const NOTHING = { ended: false, removed: [] as string[] };
     const result = await s.db.transaction().execute(async (trx) => {
       const current = await store.findForUpdate(trx, accountId, clientId);
@@ -289,7 +356,10 @@ export function createConsentService(s: ConsentDeps) {
       if (ending.kind === 'expired' && current.expires_at.getTime() > now.getTime()) return NOTHING;
       await store.end(trx, accountId, clientId, ending.kind, now);
       const claims = inOrder(current.claims);
-      await store.append(trx, { ...base, ...(ending.kind === 'expired' ? journalEntries.expired(current, claims) : journalEntries.withdrawn(current, claims)) });
+      await store.append(trx, {
+        ...base,
+        ...(ending.kind === 'expired' ? journalEntries.expired(current, claims) : journalEntries.withdrawn(current, claims)),
+      });
       return { ended: true, removed: current.claims };
     });
     if (result.ended) await revoke(accountId, clientId);
@@ -313,14 +383,22 @@ export function createConsentService(s: ConsentDeps) {
       claims = await applyClaimSources(s.claimSources, accountId, claims);
       const vc = claims.verified_claims;
       const certified = new Set(Object.keys(((Array.isArray(vc) ? vc[0] : vc) as { claims?: object } | undefined)?.claims ?? {}));
-      return data.map((name) => ({ name, label: CLAIM_LABELS[name] ?? name, value: displayValue(name, claims[name]), certified: name !== 'verified_claims' && certified.has(name) }));
+      return data.map((name) => ({
+        name,
+        label: CLAIM_LABELS[name] ?? name,
+        value: displayValue(name, claims[name]),
+        certified: name !== 'verified_claims' && certified.has(name),
+      }));
     },
 
     /**
      * The resident answered the consent page (or there was nothing new to ask): records the
      * consent and its journal entry in one transaction, then saves the matching grant.
      */
-    async decide(GrantModel: GrantClass, input: { accountId: string; clientId: string; request: ConsentRequest; acceptedOptional: string[]; now: Date }): Promise<{ grantId: string; plan: ConsentPlan }> {
+    async decide(
+      GrantModel: GrantClass,
+      input: { accountId: string; clientId: string; request: ConsentRequest; acceptedOptional: string[]; now: Date },
+    ): Promise<{ grantId: string; plan: ConsentPlan }> {
       const { accountId, request, now } = input;
       const client = await clientOrThrow(input.clientId);
       const subject = subjectOf(accountId);
@@ -331,21 +409,73 @@ export function createConsentService(s: ConsentDeps) {
         const refused = plan.newOptional.filter((c) => !accepted.includes(c));
         if (plan.kind === 'first') {
           if (current?.status === 'active' && current.expires_at.getTime() <= now.getTime()) {
-            await store.append(trx, { subject, accountId, clientId: client.client_id, at: now, ...journalEntries.expired(current, inOrder(current.claims)) });
+            await store.append(trx, {
+              subject,
+              accountId,
+              clientId: client.client_id,
+              at: now,
+              ...journalEntries.expired(current, inOrder(current.claims)),
+            });
           }
           const claims = inOrder([...plan.newRequired, ...accepted]);
           const expiresAt = new Date(now.getTime() + ttlMs);
           const consent = { claims, declined: refused, scopes: [] as string[] };
-          await store.upsert(trx, { accountId, clientId: client.client_id, ...consent, requestVersion: client.request_version, purpose: client.purpose, method: 'web_form', grantedAt: now, updatedAt: now, expiresAt });
-          await store.append(trx, { subject, accountId, clientId: client.client_id, at: now, ...journalEntries.granted({ claims, declined: refused, requestVersion: client.request_version, purpose: client.purpose, expiresAt }) });
+          await store.upsert(trx, {
+            accountId,
+            clientId: client.client_id,
+            ...consent,
+            requestVersion: client.request_version,
+            purpose: client.purpose,
+            method: 'web_form',
+            grantedAt: now,
+            updatedAt: now,
+            expiresAt,
+          });
+          await store.append(trx, {
+            subject,
+            accountId,
+            clientId: client.client_id,
+            at: now,
+            ...journalEntries.granted({
+              claims,
+              declined: refused,
+              requestVersion: client.request_version,
+              purpose: client.purpose,
+              expiresAt,
+            }),
+          });
           return { plan, consent, reuse: undefined };
         }
         const c = current!;
         if (plan.kind === 'nothing_new') return { plan, consent: c, reuse: c.grant_id ?? undefined };
         const claims = inOrder([...c.claims, ...plan.newRequired, ...accepted]);
         const declined = inOrder([...c.declined, ...refused]);
-        await store.upsert(trx, { accountId, clientId: client.client_id, claims, declined, scopes: c.scopes, requestVersion: c.request_version, purpose: c.purpose, method: c.method, grantedAt: c.granted_at, updatedAt: now, expiresAt: c.expires_at });
-        await store.append(trx, { subject, accountId, clientId: client.client_id, at: now, ...journalEntries.extended({ added: inOrder([...plan.newRequired, ...accepted]), declined: refused, consented: claims, requestVersion: client.request_version, purpose: client.purpose }) });
+        await store.upsert(trx, {
+          accountId,
+          clientId: client.client_id,
+          claims,
+          declined,
+          scopes: c.scopes,
+          requestVersion: c.request_version,
+          purpose: c.purpose,
+          method: c.method,
+          grantedAt: c.granted_at,
+          updatedAt: now,
+          expiresAt: c.expires_at,
+        });
+        await store.append(trx, {
+          subject,
+          accountId,
+          clientId: client.client_id,
+          at: now,
+          ...journalEntries.extended({
+            added: inOrder([...plan.newRequired, ...accepted]),
+            declined: refused,
+            consented: claims,
+            requestVersion: client.request_version,
+            purpose: client.purpose,
+          }),
+        });
         return { plan, consent: { claims, declined, scopes: c.scopes }, reuse: c.grant_id ?? undefined };
       });
       const grantId = await saveGrant(GrantModel, accountId, client, result.consent, request.scopes, result.reuse);
@@ -379,8 +509,13 @@ export function createConsentService(s: ConsentDeps) {
       const client = await s.clientStore.find(clientId);
       const registered = client ? registeredOf(client) : new Set<string>();
       // Bookkeeping, not a condition of the answer: written beside it, not before it.
-      void store.touchUsed(accountId, clientId, new Date()).catch((err: Error) => s.log.warn({ err: { message: err.message } }, 'consent last use not recorded'));
-      return filterReleasedClaims(claims, consent.claims.filter((c) => registered.has(c)));
+      void store
+        .touchUsed(accountId, clientId, new Date())
+        .catch((err: Error) => s.log.warn({ err: { message: err.message } }, 'consent last use not recorded'));
+      return filterReleasedClaims(
+        claims,
+        consent.claims.filter((c) => registered.has(c)),
+      );
     },
 
     /** « Retirer mon consentement »: nothing more is released, every token dies, the service is told. */
@@ -391,7 +526,8 @@ export function createConsentService(s: ConsentDeps) {
     /** Unticks optional data: the service keeps the rest but must sign the resident in again. */
     async withdrawClaims(accountId: string, clientId: string, claims: string[], now: Date): Promise<string[]> {
       const client = await clientOrThrow(clientId);
-      return (await endConsent(accountId, clientId, { kind: 'partially_withdrawn', claims, optional: client.claims_optional }, now)).removed;
+      return (await endConsent(accountId, clientId, { kind: 'partially_withdrawn', claims, optional: client.claims_optional }, now))
+        .removed;
     },
 
     /** Job: consents past their expiry end, are journaled, and their tokens revoked. */
@@ -423,10 +559,28 @@ export function createConsentService(s: ConsentDeps) {
       return {
         consents: consents.map((c) => ({
           service: { client_id: c.client_id, name: c.name, organisation: c.organisation },
-          status: c.status, data: c.claims, declined: c.declined, scopes: c.scopes, request_version: c.request_version, purpose: c.purpose,
-          method: c.method, granted_at: c.granted_at, updated_at: c.updated_at, expires_at: c.expires_at, last_used_at: c.last_used_at, ended_at: c.ended_at,
+          status: c.status,
+          data: c.claims,
+          declined: c.declined,
+          scopes: c.scopes,
+          request_version: c.request_version,
+          purpose: c.purpose,
+          method: c.method,
+          granted_at: c.granted_at,
+          updated_at: c.updated_at,
+          expires_at: c.expires_at,
+          last_used_at: c.last_used_at,
+          ended_at: c.ended_at,
         })),
-        journal: journal.map((e) => ({ seq: e.seq, event: e.event, client_id: e.client_id, detail: e.detail, at: e.at, prev_hash: e.prev_hash, hash: e.hash })),
+        journal: journal.map((e) => ({
+          seq: e.seq,
+          event: e.event,
+          client_id: e.client_id,
+          detail: e.detail,
+          at: e.at,
+          prev_hash: e.prev_hash,
+          hash: e.hash,
+        })),
       };
     },
 

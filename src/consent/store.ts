@@ -41,42 +41,88 @@ export function createConsentStore(db: Q) {
 
     /** The consent that lets data flow now: active, not expired (compared in SQL). */
     findInForce: (accountId: string, clientId: string, now?: Date): Promise<Consent | undefined> =>
-      db.selectFrom('consents').selectAll()
-        .where('account_id', '=', accountId).where('client_id', '=', clientId).where('status', '=', 'active')
+      db
+        .selectFrom('consents')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('client_id', '=', clientId)
+        .where('status', '=', 'active')
         .where('expires_at', '>', now ?? sql<Date>`now()`)
         .executeTakeFirst(),
 
     /** Locks the row for the rest of the transaction. */
     findForUpdate: (q: Q, accountId: string, clientId: string): Promise<Consent | undefined> =>
-      q.selectFrom('consents').selectAll().where('account_id', '=', accountId).where('client_id', '=', clientId).forUpdate().executeTakeFirst(),
+      q
+        .selectFrom('consents')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('client_id', '=', clientId)
+        .forUpdate()
+        .executeTakeFirst(),
 
     async upsert(q: Q, c: ConsentWrite): Promise<void> {
       const row = {
-        account_id: c.accountId, client_id: c.clientId, status: 'active' as const, claims: c.claims, declined: c.declined, scopes: c.scopes,
-        request_version: c.requestVersion, purpose: c.purpose, method: c.method, granted_at: c.grantedAt, updated_at: c.updatedAt,
-        expires_at: c.expiresAt, ended_at: null, grant_id: null,
+        account_id: c.accountId,
+        client_id: c.clientId,
+        status: 'active' as const,
+        claims: c.claims,
+        declined: c.declined,
+        scopes: c.scopes,
+        request_version: c.requestVersion,
+        purpose: c.purpose,
+        method: c.method,
+        granted_at: c.grantedAt,
+        updated_at: c.updatedAt,
+        expires_at: c.expiresAt,
+        ended_at: null,
+        grant_id: null,
       };
-      await q.insertInto('consents').values(row)
-        .onConflict((oc) => oc.columns(['account_id', 'client_id']).doUpdateSet({
-          status: row.status, claims: row.claims, declined: row.declined, scopes: row.scopes, request_version: row.request_version,
-          purpose: row.purpose, method: row.method, granted_at: row.granted_at, updated_at: row.updated_at, expires_at: row.expires_at, ended_at: null,
-        }))
+      await q
+        .insertInto('consents')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['account_id', 'client_id']).doUpdateSet({
+            status: row.status,
+            claims: row.claims,
+            declined: row.declined,
+            scopes: row.scopes,
+            request_version: row.request_version,
+            purpose: row.purpose,
+            method: row.method,
+            granted_at: row.granted_at,
+            updated_at: row.updated_at,
+            expires_at: row.expires_at,
+            ended_at: null,
+          }),
+        )
         .execute();
     },
 
     async setClaims(q: Q, accountId: string, clientId: string, claims: string[], now: Date): Promise<void> {
-      await q.updateTable('consents').set({ claims, updated_at: now, grant_id: null })
-        .where('account_id', '=', accountId).where('client_id', '=', clientId).execute();
+      await q
+        .updateTable('consents')
+        .set({ claims, updated_at: now, grant_id: null })
+        .where('account_id', '=', accountId)
+        .where('client_id', '=', clientId)
+        .execute();
     },
 
     async end(q: Q, accountId: string, clientId: string, status: Exclude<ConsentStatus, 'active'>, now: Date): Promise<void> {
-      await q.updateTable('consents').set({ status, ended_at: now, updated_at: now, grant_id: null })
-        .where('account_id', '=', accountId).where('client_id', '=', clientId).execute();
+      await q
+        .updateTable('consents')
+        .set({ status, ended_at: now, updated_at: now, grant_id: null })
+        .where('account_id', '=', accountId)
+        .where('client_id', '=', clientId)
+        .execute();
     },
 
     async setGrant(accountId: string, clientId: string, grantId: string, scopes: string[]): Promise<void> {
-      await db.updateTable('consents').set({ grant_id: grantId, scopes })
-        .where('account_id', '=', accountId).where('client_id', '=', clientId).execute();
+      await db
+        .updateTable('consents')
+        .set({ grant_id: grantId, scopes })
+        .where('account_id', '=', accountId)
+        .where('client_id', '=', clientId)
+        .execute();
     },
 
     /** Last use by the service, written at most every five minutes (by this process: not even a round trip). */
@@ -86,24 +132,51 @@ export function createConsentStore(db: Q) {
       if (last !== undefined && now.getTime() - last < 300_000) return;
       if (lastTouched.size >= 100_000) lastTouched.clear();
       lastTouched.set(key, now.getTime());
-      await db.updateTable('consents').set({ last_used_at: now })
-        .where('account_id', '=', accountId).where('client_id', '=', clientId)
+      await db
+        .updateTable('consents')
+        .set({ last_used_at: now })
+        .where('account_id', '=', accountId)
+        .where('client_id', '=', clientId)
         .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(now.getTime() - 300_000))]))
         .execute();
     },
 
     listExpired: (now: Date, limit: number) =>
-      db.selectFrom('consents').select(['account_id', 'client_id']).where('status', '=', 'active').where('expires_at', '<=', now).limit(limit).execute(),
+      db
+        .selectFrom('consents')
+        .select(['account_id', 'client_id'])
+        .where('status', '=', 'active')
+        .where('expires_at', '<=', now)
+        .limit(limit)
+        .execute(),
 
     listForAccount: (accountId: string, q: Q = db) =>
-      q.selectFrom('consents').innerJoin('clients', 'clients.client_id', 'consents.client_id')
+      q
+        .selectFrom('consents')
+        .innerJoin('clients', 'clients.client_id', 'consents.client_id')
         .select([
-          'consents.client_id', 'consents.status', 'consents.claims', 'consents.declined', 'consents.scopes', 'consents.request_version',
-          'consents.purpose', 'consents.method', 'consents.granted_at', 'consents.updated_at', 'consents.expires_at', 'consents.last_used_at',
-          'consents.ended_at', 'clients.name', 'clients.organisation', 'clients.claims_optional', 'clients.claims_required',
+          'consents.client_id',
+          'consents.status',
+          'consents.claims',
+          'consents.declined',
+          'consents.scopes',
+          'consents.request_version',
+          'consents.purpose',
+          'consents.method',
+          'consents.granted_at',
+          'consents.updated_at',
+          'consents.expires_at',
+          'consents.last_used_at',
+          'consents.ended_at',
+          'clients.name',
+          'clients.organisation',
+          'clients.claims_optional',
+          'clients.claims_required',
         ])
         .where('consents.account_id', '=', accountId)
-        .orderBy('consents.status').orderBy('clients.name').execute(),
+        .orderBy('consents.status')
+        .orderBy('clients.name')
+        .execute(),
 
     async deleteForAccount(q: Q, accountId: string): Promise<void> {
       await q.deleteFrom('consents').where('account_id', '=', accountId).execute();
@@ -115,31 +188,67 @@ export function createConsentStore(db: Q) {
      */
     async append(q: Q, e: JournalAppend): Promise<StoredEntry> {
       await sql`select pg_advisory_xact_lock(hashtextextended(${`consent-journal:${e.subject}`}, 0))`.execute(q);
-      const last = await q.selectFrom('consent_journal').select(['seq', 'hash'])
-        .where('subject', '=', e.subject).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const entry = { subject: e.subject, seq: (last?.seq ?? 0) + 1, event: e.event, client_id: e.clientId, detail: e.detail, at: e.at, prev_hash: last?.hash ?? null };
+      const last = await q
+        .selectFrom('consent_journal')
+        .select(['seq', 'hash'])
+        .where('subject', '=', e.subject)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const entry = {
+        subject: e.subject,
+        seq: (last?.seq ?? 0) + 1,
+        event: e.event,
+        client_id: e.clientId,
+        detail: e.detail,
+        at: e.at,
+        prev_hash: last?.hash ?? null,
+      };
       const hash = entryHash(entry);
-      const { id } = await q.insertInto('consent_journal').values({
-        subject: entry.subject, account_id: e.accountId, seq: entry.seq, event: entry.event, client_id: entry.client_id,
-        detail: JSON.stringify(entry.detail), at: entry.at, prev_hash: entry.prev_hash, hash,
-      }).returning('id').executeTakeFirstOrThrow();
+      const { id } = await q
+        .insertInto('consent_journal')
+        .values({
+          subject: entry.subject,
+          account_id: e.accountId,
+          seq: entry.seq,
+          event: entry.event,
+          client_id: entry.client_id,
+          detail: JSON.stringify(entry.detail),
+          at: entry.at,
+          prev_hash: entry.prev_hash,
+          hash,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       return { ...entry, id, hash };
     },
 
     journalOf: (subject: string, q: Q = db) =>
-      q.selectFrom('consent_journal').select([...JOURNAL_COLUMNS]).where('subject', '=', subject).orderBy('seq').execute(),
+      q
+        .selectFrom('consent_journal')
+        .select([...JOURNAL_COLUMNS])
+        .where('subject', '=', subject)
+        .orderBy('seq')
+        .execute(),
 
     /** Keyset pages over every chain, ordered by (subject, seq). */
     journalPage: (after: { subject: string; seq: number } | null, limit: number) => {
       let query = db.selectFrom('consent_journal').select([...JOURNAL_COLUMNS]);
-      if (after) query = query.where((eb) => eb.or([eb('subject', '>', after.subject), eb.and([eb('subject', '=', after.subject), eb('seq', '>', after.seq)])]));
+      if (after)
+        query = query.where((eb) =>
+          eb.or([eb('subject', '>', after.subject), eb.and([eb('subject', '=', after.subject), eb('seq', '>', after.seq)])]),
+        );
       return query.orderBy('subject').orderBy('seq').limit(limit).execute();
     },
 
     /** Account deleted: entries keep only the pseudonym, and are removed after the proof period. */
     async pseudonymise(q: Q, subject: string, purgeAfter: Date): Promise<number> {
-      const result = await q.updateTable('consent_journal').set({ account_id: null, purge_after: purgeAfter })
-        .where('subject', '=', subject).where('purge_after', 'is', null).executeTakeFirst();
+      const result = await q
+        .updateTable('consent_journal')
+        .set({ account_id: null, purge_after: purgeAfter })
+        .where('subject', '=', subject)
+        .where('purge_after', 'is', null)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
 
@@ -147,12 +256,20 @@ export function createConsentStore(db: Q) {
 
     /** The consents of the accounts, locked: no withdrawal or expiry can append to their chains meanwhile. */
     consentsOfAccounts: (q: Q, accountIds: string[]) =>
-      q.selectFrom('consents').select(['account_id', 'client_id', 'status'])
-        .where(sql<boolean>`account_id = any(${accountIds}::uuid[])`).orderBy('account_id').orderBy('client_id').forUpdate().execute(),
+      q
+        .selectFrom('consents')
+        .select(['account_id', 'client_id', 'status'])
+        .where(sql<boolean>`account_id = any(${accountIds}::uuid[])`)
+        .orderBy('account_id')
+        .orderBy('client_id')
+        .forUpdate()
+        .execute(),
 
     /** Subjects among `subjects` that have a chain. */
     async subjectsWithChain(q: Q, subjects: string[]): Promise<string[]> {
-      const { rows } = await sql<{ subject: string }>`select distinct subject from consent_journal where subject = any(${subjects}::text[])`.execute(q);
+      const { rows } = await sql<{
+        subject: string;
+      }>`select distinct subject from consent_journal where subject = any(${subjects}::text[])`.execute(q);
       return rows.map((r) => r.subject);
     },
 
@@ -166,25 +283,46 @@ export function createConsentStore(db: Q) {
     /** The last entry (head) of each chain, read after lockChains. */
     chainHeads: (q: Q, subjects: string[]) =>
       sql<{ subject: string; seq: number; hash: string }>`select distinct on (subject) subject, seq, hash from consent_journal
-        where subject = any(${subjects}::text[]) order by subject, seq desc`.execute(q).then((r) => r.rows),
+        where subject = any(${subjects}::text[]) order by subject, seq desc`
+        .execute(q)
+        .then((r) => r.rows),
 
     /** Appends already-chained entries (seq, prev_hash and hash computed by the caller) in one statement. */
     async appendChained(q: Q, entries: (ChainedEntry & { hash: string; accountId: string | null })[]): Promise<void> {
       if (!entries.length) return;
-      await q.insertInto('consent_journal').values(entries.map((e) => ({
-        subject: e.subject, account_id: e.accountId, seq: e.seq, event: e.event, client_id: e.client_id,
-        detail: JSON.stringify(e.detail), at: e.at, prev_hash: e.prev_hash, hash: e.hash,
-      }))).execute();
+      await q
+        .insertInto('consent_journal')
+        .values(
+          entries.map((e) => ({
+            subject: e.subject,
+            account_id: e.accountId,
+            seq: e.seq,
+            event: e.event,
+            client_id: e.client_id,
+            detail: JSON.stringify(e.detail),
+            at: e.at,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+          })),
+        )
+        .execute();
     },
 
     async pseudonymiseMany(q: Q, subjects: string[], purgeAfter: Date): Promise<number> {
-      const result = await q.updateTable('consent_journal').set({ account_id: null, purge_after: purgeAfter })
-        .where(sql<boolean>`subject = any(${subjects}::text[])`).where('purge_after', 'is', null).executeTakeFirst();
+      const result = await q
+        .updateTable('consent_journal')
+        .set({ account_id: null, purge_after: purgeAfter })
+        .where(sql<boolean>`subject = any(${subjects}::text[])`)
+        .where('purge_after', 'is', null)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
 
     async deleteForAccounts(q: Q, accountIds: string[]): Promise<void> {
-      await q.deleteFrom('consents').where(sql<boolean>`account_id = any(${accountIds}::uuid[])`).execute();
+      await q
+        .deleteFrom('consents')
+        .where(sql<boolean>`account_id = any(${accountIds}::uuid[])`)
+        .execute();
     },
 
     async purge(now: Date): Promise<number> {

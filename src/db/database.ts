@@ -25,7 +25,11 @@ export function poolStats(db: Db): { total: number; idle: number; waiting: numbe
 // timestamptz as Date and bigint as number are what the domain code expects.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string; embeddedDbPort?: number | undefined }): Promise<Db> {
+export async function openDatabase(options: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  embeddedDbPort?: number | undefined;
+}): Promise<Db> {
   if (options.databaseUrl) return connect(options.databaseUrl);
   const server = await acquireEmbeddedPostgres({ dataDir: options.dataDir, port: options.embeddedDbPort });
   const db = connect(server.url);
@@ -74,7 +78,9 @@ export function listen(db: Db, channel: string, onNotify: () => void): void {
       if (client === c && !closed) retry = setTimeout(open, 1_000).unref();
     };
     c.on('error', reopen);
-    c.on('notification', (n) => { if (n.channel === channel) onNotify(); });
+    c.on('notification', (n) => {
+      if (n.channel === channel) onNotify();
+    });
     c.connect()
       .then(() => c.query(`listen ${pg.escapeIdentifier(channel)}`))
       .then(() => onNotify(), reopen);

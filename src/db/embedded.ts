@@ -14,8 +14,23 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync,
-  renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, fstatSync,
+  chmodSync,
+  chownSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  fstatSync,
 } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -40,7 +55,10 @@ const SUPERUSER = 'postgres';
 const LOCK_WAIT_MS = 120_000;
 const START_WAIT_MS = 60_000;
 
-interface Holder { count: number; ready: Promise<{ url: string }> }
+interface Holder {
+  count: number;
+  ready: Promise<{ url: string }>;
+}
 const held = new Map<string, Holder>();
 
 export async function acquireEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
@@ -93,7 +111,10 @@ async function leave(dir: string): Promise<void> {
   if (liveUsers(dir).length > 0) return;
   const running = readPostmaster(dir);
   if (!running) return;
-  for (const [signal, waitMs] of [['SIGTERM', 5_000], ['SIGINT', 30_000]] as const) {
+  for (const [signal, waitMs] of [
+    ['SIGTERM', 5_000],
+    ['SIGINT', 30_000],
+  ] as const) {
     try {
       process.kill(running.pid, signal);
     } catch {
@@ -114,7 +135,9 @@ function liveUsers(dir: string): number[] {
     let recorded = '';
     try {
       recorded = readFileSync(path.join(users, name), 'utf8');
-    } catch { /* removed meanwhile */ }
+    } catch {
+      /* removed meanwhile */
+    }
     // The start time tells a live user from an unrelated process that reused its pid.
     if (Number.isInteger(pid) && isAlive(pid) && (recorded === '' || identity(pid) === recorded)) alive.push(pid);
     else rmSync(path.join(users, name), { force: true });
@@ -126,7 +149,11 @@ function liveUsers(dir: string): number[] {
 // The server's state, read from PostgreSQL's own lock file data/postmaster.pid:
 // line 1 pid, line 4 port, line 8 status (starting, ready, stopping).
 
-interface Postmaster { pid: number; port: number; status: string }
+interface Postmaster {
+  pid: number;
+  port: number;
+  status: string;
+}
 
 function readPostmaster(dir: string): Postmaster | undefined {
   let text: string;
@@ -171,9 +198,15 @@ function removeStalePidFile(dir: string): void {
 // ---------------------------------------------------------------------------------------------
 // Initialise and start.
 
-interface Account { uid: number; gid: number }
+interface Account {
+  uid: number;
+  gid: number;
+}
 
-interface Binaries { initdb: string; postgres: string }
+interface Binaries {
+  initdb: string;
+  postgres: string;
+}
 
 function initialise(dir: string, bin: Binaries, account: Account | undefined): void {
   // initdb into a temporary folder renamed at the end: a crash mid-way never leaves a half cluster.
@@ -188,10 +221,24 @@ function initialise(dir: string, bin: Binaries, account: Account | undefined): v
       chownSync(tmp, account.uid, account.gid);
       chownSync(pwfile, account.uid, account.gid);
     }
-    execFileSync(bin.initdb, [
-      `--pgdata=${tmp}`, `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, '--auth=scram-sha-256',
-      '--encoding=UTF8', '--locale=C', '--no-instructions',
-    ], { ...(account ?? {}), cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      bin.initdb,
+      [
+        `--pgdata=${tmp}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-instructions',
+      ],
+      {
+        ...(account ?? {}),
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     const detail = (err as { stderr?: Buffer }).stderr?.toString().trim() ?? (err as Error).message;
@@ -217,10 +264,18 @@ async function start(dir: string, bin: Binaries, account: Account | undefined, o
     // Another program took the port between our check and PostgreSQL's bind: try the next one.
     if (!/could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(result.error)) break;
   }
-  throw new Error(`PostgreSQL embarqué : le serveur n’a pas pu démarrer (${lastError})${options.port !== undefined ? ' — changez EMBEDDED_DB_PORT' : ''}`);
+  throw new Error(
+    `PostgreSQL embarqué : le serveur n’a pas pu démarrer (${lastError})${options.port !== undefined ? ' — changez EMBEDDED_DB_PORT' : ''}`,
+  );
 }
 
-async function startOn(dir: string, bin: Binaries, account: Account | undefined, port: number, settings: Record<string, string>): Promise<{ ok: true } | { ok: false; error: string }> {
+async function startOn(
+  dir: string,
+  bin: Binaries,
+  account: Account | undefined,
+  port: number,
+  settings: Record<string, string>,
+): Promise<{ ok: true } | { ok: false; error: string }> {
   const logFile = path.join(dir, 'server.log');
   // Keep the log small: it is only read to explain a failed start.
   if (existsSync(logFile) && statSync(logFile).size > 5_000_000) rmSync(logFile);
@@ -236,15 +291,22 @@ async function startOn(dir: string, bin: Binaries, account: Account | undefined,
   try {
     // detached: its own process group, so a Ctrl-C meant for GLC does not stop it under GLC's feet.
     child = spawn(bin.postgres, ['-D', path.join(dir, 'data'), '-p', String(port), ...flags], {
-      ...(account ?? {}), cwd: dir, detached: true, stdio: ['ignore', fd, fd],
+      ...(account ?? {}),
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', fd, fd],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
     });
   } finally {
     closeSync(fd);
   }
   let exited = false;
-  child.once('exit', () => { exited = true; });
-  child.once('error', () => { exited = true; });
+  child.once('exit', () => {
+    exited = true;
+  });
+  child.once('error', () => {
+    exited = true;
+  });
   child.unref();
   const deadline = Date.now() + START_WAIT_MS;
   while (Date.now() < deadline) {
@@ -255,7 +317,12 @@ async function startOn(dir: string, bin: Binaries, account: Account | undefined,
   }
   if (!exited) child.kill('SIGKILL');
   const log = readFileSync(logFile, 'utf8').slice(logStart);
-  const error = log.split('\n').filter((l) => /FATAL|ERROR|could not/.test(l)).slice(-3).join(' ').trim();
+  const error = log
+    .split('\n')
+    .filter((l) => /FATAL|ERROR|could not/.test(l))
+    .slice(-3)
+    .join(' ')
+    .trim();
   return { ok: false, error: error || (exited ? 'le processus postgres s’est arrêté' : 'pas prêt à temps') };
 }
 
@@ -286,12 +353,19 @@ async function serverAccount(): Promise<Account | undefined> {
   if (found) return found;
   try {
     execFileSync('groupadd', ['--system', SUPERUSER], { stdio: 'ignore' });
-  } catch { /* the group may exist already */ }
+  } catch {
+    /* the group may exist already */
+  }
   try {
-    execFileSync('useradd', ['--system', '-g', SUPERUSER, '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER], { stdio: 'ignore' });
-  } catch { /* another process may have created it meanwhile */ }
+    execFileSync('useradd', ['--system', '-g', SUPERUSER, '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER], {
+      stdio: 'ignore',
+    });
+  } catch {
+    /* another process may have created it meanwhile */
+  }
   const created = lookup();
-  if (!created) throw new Error('PostgreSQL embarqué : GLC tourne en root et n’a pas pu créer l’utilisateur système « postgres » (useradd)');
+  if (!created)
+    throw new Error('PostgreSQL embarqué : GLC tourne en root et n’a pas pu créer l’utilisateur système « postgres » (useradd)');
   return created;
 }
 
@@ -304,7 +378,9 @@ function prepareFolders(dataDir: string, dir: string, account: Account | undefin
   for (const folder of [root, dir]) chmodSync(folder, statSync(folder).mode | 0o001);
   const blocked = firstBlockedAncestor(path.dirname(root), account);
   if (blocked) {
-    throw new Error(`PostgreSQL embarqué : l’utilisateur système « postgres » ne peut pas traverser ${blocked} pour atteindre DATA_DIR (${root}). Choisissez un DATA_DIR ailleurs (par exemple /var/lib/glc) ou donnez DATABASE_URL.`);
+    throw new Error(
+      `PostgreSQL embarqué : l’utilisateur système « postgres » ne peut pas traverser ${blocked} pour atteindre DATA_DIR (${root}). Choisissez un DATA_DIR ailleurs (par exemple /var/lib/glc) ou donnez DATABASE_URL.`,
+    );
   }
 }
 
@@ -329,7 +405,9 @@ async function binaries(account: Account | undefined): Promise<Binaries> {
   try {
     found = (await import(pkg)) as Binaries;
   } catch {
-    throw new Error(`PostgreSQL embarqué : le paquet ${pkg} n’est pas installé pour cette plateforme (npm install), ou donnez DATABASE_URL`);
+    throw new Error(
+      `PostgreSQL embarqué : le paquet ${pkg} n’est pas installé pour cette plateforme (npm install), ou donnez DATABASE_URL`,
+    );
   }
   let native = path.dirname(path.dirname(found.postgres));
   hydrateSymlinks(native);
@@ -356,7 +434,9 @@ function hydrateSymlinks(native: string): void {
     if (existsSync(at)) continue;
     try {
       symlinkSync(path.relative(path.dirname(at), path.join(base, source)), at);
-    } catch { /* read-only install: postgres will say what is missing */ }
+    } catch {
+      /* read-only install: postgres will say what is missing */
+    }
   }
 }
 
@@ -454,7 +534,9 @@ function breakStaleLock(file: string): void {
     if (holderAlive) return;
     const ino = fstatSync(fd).ino;
     if (statSync(file).ino === ino) unlinkSync(file);
-  } catch { /* gone meanwhile */ } finally {
+  } catch {
+    /* gone meanwhile */
+  } finally {
     closeSync(fd);
   }
 }

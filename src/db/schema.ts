@@ -13,7 +13,6 @@ import type { CreatedAt, Json, Timestamp } from './types.js';
 
 export type { CreatedAt, Json, Timestamp } from './types.js';
 
-
 export interface OidcPayloadTable {
   model: string;
   id: string;
@@ -103,7 +102,8 @@ export interface RateLimitTable {
 }
 
 // Each domain declares its own tables next to its store (src/<domain>/tables.ts).
-export interface Database extends AccountAreaTables, AdminTables, AuditTables, ConsentTables, HelpTables, DeletionTables, FranceConnectTables {
+export interface Database
+  extends AccountAreaTables, AdminTables, AuditTables, ConsentTables, HelpTables, DeletionTables, FranceConnectTables {
   oidc_payloads: OidcPayloadTable;
   clients: ClientTable;
   signing_keys: SigningKeyTable;

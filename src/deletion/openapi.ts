@@ -15,11 +15,11 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       title: 'GrandLyon Connect — API des comptes supprimés',
       version: '1.0.0',
       description:
-        'Liste, pour le service appelant, les comptes GrandLyon Connect supprimés (à la demande de l’usager, après inactivité ou par un opérateur) '
-        + 'qu’il connaissait, avec le `sub` exact qu’il a reçu. Le service supprime alors ses propres données de ces usagers. '
-        + 'Pagination par curseur stable : gardez le dernier `next_cursor` et repartez-en au prochain appel. '
-        + 'Les mêmes enregistrements existent sous forme de Security Event Tokens (RFC 8417, événement OpenID RISC `account-purged`) '
-        + 'livrés par interrogation avec accusés de réception (RFC 8936) : `POST /security-events`.',
+        'Liste, pour le service appelant, les comptes GrandLyon Connect supprimés (à la demande de l’usager, après inactivité ou par un opérateur) ' +
+        'qu’il connaissait, avec le `sub` exact qu’il a reçu. Le service supprime alors ses propres données de ces usagers. ' +
+        'Pagination par curseur stable : gardez le dernier `next_cursor` et repartez-en au prochain appel. ' +
+        'Les mêmes enregistrements existent sous forme de Security Event Tokens (RFC 8417, événement OpenID RISC `account-purged`) ' +
+        'livrés par interrogation avec accusés de réception (RFC 8936) : `POST /security-events`.',
     },
     servers: [{ url: `${issuer}/api/v1` }],
     security: [{ clientCredentials: ['deleted_accounts:read'] }],
@@ -29,8 +29,22 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           operationId: 'listDeletedAccounts',
           summary: 'Comptes supprimés que le service connaissait, du plus ancien au plus récent',
           parameters: [
-            { name: 'cursor', in: 'query', required: false, schema: { type: 'string' }, description: 'Valeur `next_cursor` d’une réponse précédente. Sans curseur ni `since` : depuis le plus ancien enregistrement conservé.' },
-            { name: 'since', in: 'query', required: false, schema: { type: 'string', format: 'date-time' }, description: 'Date ISO 8601 avec fuseau : commencer au premier compte supprimé à cette date ou après. Incompatible avec `cursor`.' },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+              description:
+                'Valeur `next_cursor` d’une réponse précédente. Sans curseur ni `since` : depuis le plus ancien enregistrement conservé.',
+            },
+            {
+              name: 'since',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', format: 'date-time' },
+              description:
+                'Date ISO 8601 avec fuseau : commencer au premier compte supprimé à cette date ou après. Incompatible avec `cursor`.',
+            },
             { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
           ],
           responses: {
@@ -38,9 +52,25 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
               description: 'Une page d’enregistrements',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Page' } } },
             },
-            400: error('Paramètre invalide (nommé dans `parameter`)', { error: 'invalid_request', error_description: 'limit: an integer from 1 to 1000', parameter: 'limit' }),
-            401: { ...error('Jeton absent, inconnu, expiré ou révoqué', { error: 'invalid_token', error_description: 'the access token is unknown, expired or revoked' }), headers: challenge },
-            403: { ...error('Le jeton n’a pas le scope deleted_accounts:read', { error: 'insufficient_scope', error_description: 'the access token lacks the scope deleted_accounts:read' }), headers: challenge },
+            400: error('Paramètre invalide (nommé dans `parameter`)', {
+              error: 'invalid_request',
+              error_description: 'limit: an integer from 1 to 1000',
+              parameter: 'limit',
+            }),
+            401: {
+              ...error('Jeton absent, inconnu, expiré ou révoqué', {
+                error: 'invalid_token',
+                error_description: 'the access token is unknown, expired or revoked',
+              }),
+              headers: challenge,
+            },
+            403: {
+              ...error('Le jeton n’a pas le scope deleted_accounts:read', {
+                error: 'insufficient_scope',
+                error_description: 'the access token lacks the scope deleted_accounts:read',
+              }),
+              headers: challenge,
+            },
           },
         },
       },
@@ -49,13 +79,18 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           operationId: 'pollSecurityEvents',
           summary: 'Security Event Tokens des comptes supprimés, par interrogation (RFC 8936)',
           description:
-            'Accuse réception des SET traités (`ack`, `setErrs`) et reçoit les suivants, du plus ancien au plus récent. '
-            + 'Un SET non acquitté est livré de nouveau à chaque appel ; un SET acquitté ne l’est plus jamais. '
-            + 'Sans `returnImmediately: true`, la réponse attend jusqu’à 15 s qu’un SET soit disponible (long polling). '
-            + 'Chaque SET est un JWT signé ES256 (`typ: secevent+jwt`) vérifiable avec les clés publiées à `/jwks`.',
+            'Accuse réception des SET traités (`ack`, `setErrs`) et reçoit les suivants, du plus ancien au plus récent. ' +
+            'Un SET non acquitté est livré de nouveau à chaque appel ; un SET acquitté ne l’est plus jamais. ' +
+            'Sans `returnImmediately: true`, la réponse attend jusqu’à 15 s qu’un SET soit disponible (long polling). ' +
+            'Chaque SET est un JWT signé ES256 (`typ: secevent+jwt`) vérifiable avec les clés publiées à `/jwks`.',
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/PollRequest' }, example: { ack: ['1289-4f0e9a1c2b3d4e5f'], maxEvents: 100, returnImmediately: true } } },
+            content: {
+              'application/json': {
+                schema: { $ref: '#/components/schemas/PollRequest' },
+                example: { ack: ['1289-4f0e9a1c2b3d4e5f'], maxEvents: 100, returnImmediately: true },
+              },
+            },
           },
           responses: {
             200: {
@@ -63,8 +98,20 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
               content: { 'application/json': { schema: { $ref: '#/components/schemas/PollResponse' } } },
             },
             400: setError('Requête invalide', { err: 'invalid_request', description: 'maxEvents: a non-negative integer' }),
-            401: { ...setError('Jeton absent, inconnu, expiré ou révoqué', { err: 'authentication_failed', description: 'the access token is unknown, expired or revoked' }), headers: challenge },
-            403: { ...setError('Le jeton n’a pas le scope deleted_accounts:read', { err: 'access_denied', description: 'the access token lacks the scope deleted_accounts:read' }), headers: challenge },
+            401: {
+              ...setError('Jeton absent, inconnu, expiré ou révoqué', {
+                err: 'authentication_failed',
+                description: 'the access token is unknown, expired or revoked',
+              }),
+              headers: challenge,
+            },
+            403: {
+              ...setError('Le jeton n’a pas le scope deleted_accounts:read', {
+                err: 'access_denied',
+                description: 'the access token lacks the scope deleted_accounts:read',
+              }),
+              headers: challenge,
+            },
           },
         },
       },
@@ -74,7 +121,12 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         clientCredentials: {
           type: 'oauth2',
           description: 'Jeton d’accès obtenu par le client du service (grant client_credentials), envoyé en `Authorization: Bearer …`.',
-          flows: { clientCredentials: { tokenUrl: `${issuer}/token`, scopes: { 'deleted_accounts:read': 'lire les comptes supprimés connus du service' } } },
+          flows: {
+            clientCredentials: {
+              tokenUrl: `${issuer}/token`,
+              scopes: { 'deleted_accounts:read': 'lire les comptes supprimés connus du service' },
+            },
+          },
         },
       },
       schemas: {
@@ -83,8 +135,15 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           required: ['items', 'next_cursor', 'has_more'],
           properties: {
             items: { type: 'array', items: { $ref: '#/components/schemas/DeletedAccount' } },
-            next_cursor: { type: 'string', description: 'À garder : le prochain appel avec ce curseur renvoie exactement les enregistrements suivants, y compris ceux créés entre-temps.' },
-            has_more: { type: 'boolean', description: 'Vrai si d’autres enregistrements suivent déjà : rappeler tout de suite avec `next_cursor`.' },
+            next_cursor: {
+              type: 'string',
+              description:
+                'À garder : le prochain appel avec ce curseur renvoie exactement les enregistrements suivants, y compris ceux créés entre-temps.',
+            },
+            has_more: {
+              type: 'boolean',
+              description: 'Vrai si d’autres enregistrements suivent déjà : rappeler tout de suite avec `next_cursor`.',
+            },
           },
         },
         DeletedAccount: {
@@ -100,22 +159,48 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           type: 'object',
           description: 'RFC 8936 § 2.1. Tous les membres sont facultatifs.',
           properties: {
-            ack: { type: 'array', items: { type: 'string' }, maxItems: 10000, description: 'Les `jti` des SET traités : ils ne seront plus livrés.' },
+            ack: {
+              type: 'array',
+              items: { type: 'string' },
+              maxItems: 10000,
+              description: 'Les `jti` des SET traités : ils ne seront plus livrés.',
+            },
             setErrs: {
               type: 'object',
-              description: 'SET reçus mais impossibles à traiter, par `jti` : ils comptent comme acquittés (l’erreur est conservée pour l’exploitation).',
-              additionalProperties: { type: 'object', required: ['err'], properties: { err: { type: 'string' }, description: { type: 'string' } } },
+              description:
+                'SET reçus mais impossibles à traiter, par `jti` : ils comptent comme acquittés (l’erreur est conservée pour l’exploitation).',
+              additionalProperties: {
+                type: 'object',
+                required: ['err'],
+                properties: { err: { type: 'string' }, description: { type: 'string' } },
+              },
             },
-            maxEvents: { type: 'integer', minimum: 0, default: 100, description: 'Nombre maximal de SET dans la réponse (plafonné à 1000). 0 : acquitter seulement.' },
-            returnImmediately: { type: 'boolean', default: false, description: 'Vrai : répondre tout de suite même sans SET ; faux : attendre jusqu’à 15 s.' },
+            maxEvents: {
+              type: 'integer',
+              minimum: 0,
+              default: 100,
+              description: 'Nombre maximal de SET dans la réponse (plafonné à 1000). 0 : acquitter seulement.',
+            },
+            returnImmediately: {
+              type: 'boolean',
+              default: false,
+              description: 'Vrai : répondre tout de suite même sans SET ; faux : attendre jusqu’à 15 s.',
+            },
           },
         },
         PollResponse: {
           type: 'object',
           required: ['sets', 'moreAvailable'],
           properties: {
-            sets: { type: 'object', additionalProperties: { type: 'string', description: 'Le SET (JWS compact).' }, description: 'Les SET livrés, par `jti`.' },
-            moreAvailable: { type: 'boolean', description: 'Vrai si d’autres SET attendent déjà : rappeler tout de suite (en acquittant ceux-ci).' },
+            sets: {
+              type: 'object',
+              additionalProperties: { type: 'string', description: 'Le SET (JWS compact).' },
+              description: 'Les SET livrés, par `jti`.',
+            },
+            moreAvailable: {
+              type: 'boolean',
+              description: 'Vrai si d’autres SET attendent déjà : rappeler tout de suite (en acquittant ceux-ci).',
+            },
           },
         },
         SecurityEventToken: {
@@ -137,7 +222,11 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
                   type: 'object',
                   properties: {
                     subject: { $ref: '#/components/schemas/IssSubSubject' },
-                    reason: { type: 'string', enum: ['inactivity', 'user_request', 'operator'], description: 'Extension GLC : la cause de la suppression.' },
+                    reason: {
+                      type: 'string',
+                      enum: ['inactivity', 'user_request', 'operator'],
+                      description: 'Extension GLC : la cause de la suppression.',
+                    },
                   },
                 },
               },
@@ -147,12 +236,19 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         IssSubSubject: {
           type: 'object',
           required: ['format', 'iss', 'sub'],
-          properties: { format: { type: 'string', const: 'iss_sub' }, iss: { type: 'string', const: issuer }, sub: { type: 'string', description: 'Le `sub` exact reçu par ce service.' } },
+          properties: {
+            format: { type: 'string', const: 'iss_sub' },
+            iss: { type: 'string', const: issuer },
+            sub: { type: 'string', description: 'Le `sub` exact reçu par ce service.' },
+          },
         },
         SetError: {
           type: 'object',
           required: ['err'],
-          properties: { err: { type: 'string', enum: ['invalid_request', 'authentication_failed', 'access_denied'] }, description: { type: 'string' } },
+          properties: {
+            err: { type: 'string', enum: ['invalid_request', 'authentication_failed', 'access_denied'] },
+            description: { type: 'string' },
+          },
         },
         Error: {
           type: 'object',

@@ -21,10 +21,19 @@ export const LONG_POLL_MS = 15_000;
 const LONG_POLL_STEP_MS = 1_000;
 const MAX_ACKS = 10_000;
 /** Error codes of the poll endpoint (IANA « Security Event Token Error Codes », RFC 8935 / 8936 §2.4). */
-const SET_ERR: Record<string, string> = { invalid_token: 'authentication_failed', insufficient_scope: 'access_denied', invalid_request: 'invalid_request' };
+const SET_ERR: Record<string, string> = {
+  invalid_token: 'authentication_failed',
+  insufficient_scope: 'access_denied',
+  invalid_request: 'invalid_request',
+};
 
 class ApiError extends Error {
-  constructor(readonly status: number, readonly error: string, readonly description: string, readonly extra: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+    readonly extra: Record<string, string> = {},
+  ) {
     super(description);
   }
 }
@@ -57,21 +66,33 @@ export function cursorCodec(s: Services) {
 async function authenticate(s: Services, ctx: Context): Promise<string> {
   const header = ctx.get('authorization');
   if (typeof ctx.query.access_token !== 'undefined') {
-    throw new ApiError(400, 'invalid_request', 'send the access token in the Authorization header, not in the URL', { 'WWW-Authenticate': bearerChallenge('invalid_request', 'token in the query string is refused') });
+    throw new ApiError(400, 'invalid_request', 'send the access token in the Authorization header, not in the URL', {
+      'WWW-Authenticate': bearerChallenge('invalid_request', 'token in the query string is refused'),
+    });
   }
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!header || !/^Bearer\b/i.test(header)) {
     // RFC 6750 §3.1: no credentials at all → a challenge without error code.
-    throw new ApiError(401, 'invalid_token', 'a Bearer access token (client credentials, scope deleted_accounts:read) is required', { 'WWW-Authenticate': bearerChallenge(undefined, undefined, FEED_SCOPE) });
+    throw new ApiError(401, 'invalid_token', 'a Bearer access token (client credentials, scope deleted_accounts:read) is required', {
+      'WWW-Authenticate': bearerChallenge(undefined, undefined, FEED_SCOPE),
+    });
   }
-  if (!m) throw new ApiError(400, 'invalid_request', 'malformed Authorization header', { 'WWW-Authenticate': bearerChallenge('invalid_request', 'malformed Authorization header') });
-  const invalid = () => new ApiError(401, 'invalid_token', 'the access token is unknown, expired or revoked', { 'WWW-Authenticate': bearerChallenge('invalid_token', 'the access token is unknown, expired or revoked') });
+  if (!m)
+    throw new ApiError(400, 'invalid_request', 'malformed Authorization header', {
+      'WWW-Authenticate': bearerChallenge('invalid_request', 'malformed Authorization header'),
+    });
+  const invalid = () =>
+    new ApiError(401, 'invalid_token', 'the access token is unknown, expired or revoked', {
+      'WWW-Authenticate': bearerChallenge('invalid_token', 'the access token is unknown, expired or revoked'),
+    });
   const token = await s.provider.ClientCredentials.find(m[1]!);
   if (!token || token.isExpired || token.isSenderConstrained()) throw invalid();
   const client = await s.clientStore.find(token.clientId!);
   if (!client?.enabled) throw invalid();
   if (!token.scopes.has(FEED_SCOPE)) {
-    throw new ApiError(403, 'insufficient_scope', `the access token lacks the scope ${FEED_SCOPE}`, { 'WWW-Authenticate': bearerChallenge('insufficient_scope', `scope ${FEED_SCOPE} required`, FEED_SCOPE) });
+    throw new ApiError(403, 'insufficient_scope', `the access token lacks the scope ${FEED_SCOPE}`, {
+      'WWW-Authenticate': bearerChallenge('insufficient_scope', `scope ${FEED_SCOPE} required`, FEED_SCOPE),
+    });
   }
   return client.client_id;
 }
@@ -103,7 +124,10 @@ export function deletionApiRoutes(s: Services): Router {
       ctx.body = ctx.path.endsWith('/security-events')
         ? { err: SET_ERR[err.error] ?? err.error, description: err.description }
         : { error: err.error, error_description: err.description, ...(parameter && { parameter }) };
-      s.log.info({ requestId: ctx.state.requestId, path: ctx.path, status: err.status, error: err.error, parameter }, 'api request refused');
+      s.log.info(
+        { requestId: ctx.state.requestId, path: ctx.path, status: err.status, error: err.error, parameter },
+        'api request refused',
+      );
     }
   });
 
@@ -119,10 +143,12 @@ export function deletionApiRoutes(s: Services): Router {
     const rawSince = single(ctx, 'since');
     let limit = DEFAULT_LIMIT;
     if (rawLimit !== undefined) {
-      if (!/^\d{1,7}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_LIMIT) throw badParameter('limit', `an integer from 1 to ${MAX_LIMIT}`);
+      if (!/^\d{1,7}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_LIMIT)
+        throw badParameter('limit', `an integer from 1 to ${MAX_LIMIT}`);
       limit = Number(rawLimit);
     }
-    if (rawCursor !== undefined && rawSince !== undefined) throw badParameter('since', 'cannot be combined with cursor (the cursor already says where to resume)');
+    if (rawCursor !== undefined && rawSince !== undefined)
+      throw badParameter('since', 'cannot be combined with cursor (the cursor already says where to resume)');
     let afterId = 0;
     if (rawCursor !== undefined) {
       const id = cursors.decode(clientId, rawCursor);
@@ -141,37 +167,67 @@ export function deletionApiRoutes(s: Services): Router {
 
   // Security Event Tokens by poll (RFC 8936): acknowledge what was processed, receive what is next.
   const jsonBody = bodyParser({
-    enableTypes: ['json'], jsonLimit: '1mb', jsonStrict: true,
-    onError: () => { throw new ApiError(400, 'invalid_request', 'the request body could not be read as JSON (1 MB at most)'); },
+    enableTypes: ['json'],
+    jsonLimit: '1mb',
+    jsonStrict: true,
+    onError: () => {
+      throw new ApiError(400, 'invalid_request', 'the request body could not be read as JSON (1 MB at most)');
+    },
   });
-  router.post('/security-events', async (ctx, next) => {
-    ctx.state.clientId = await authenticate(s, ctx);
-    if (!ctx.is('application/json')) throw new ApiError(400, 'invalid_request', 'the poll request must be a JSON object (Content-Type: application/json)');
-    await next();
-  }, jsonBody, async (ctx) => {
-    const clientId = ctx.state.clientId as string;
-    if (hasControlCharacters(ctx.request.body)) throw new ApiError(400, 'invalid_request', 'control characters are not allowed');
-    const poll = parsePollRequest(ctx.request.body);
-    const now = new Date();
-    const acked = await s.deletion.securityEvents.acknowledge(clientId, poll.ack, poll.setErrs, now);
-    let result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, now);
-    // Long poll: wait for a first SET unless told not to (or nothing was asked for).
-    if (!poll.returnImmediately && poll.maxEvents > 0 && !Object.keys(result.sets).length) {
-      let gone = false;
-      ctx.res.once('close', () => { gone = true; });
-      for (let waited = 0; waited < LONG_POLL_MS && !gone && !s.shuttingDown && !Object.keys(result.sets).length; waited += LONG_POLL_STEP_MS) {
-        await new Promise((resolve) => setTimeout(resolve, LONG_POLL_STEP_MS));
-        result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, new Date());
+  router.post(
+    '/security-events',
+    async (ctx, next) => {
+      ctx.state.clientId = await authenticate(s, ctx);
+      if (!ctx.is('application/json'))
+        throw new ApiError(400, 'invalid_request', 'the poll request must be a JSON object (Content-Type: application/json)');
+      await next();
+    },
+    jsonBody,
+    async (ctx) => {
+      const clientId = ctx.state.clientId as string;
+      if (hasControlCharacters(ctx.request.body)) throw new ApiError(400, 'invalid_request', 'control characters are not allowed');
+      const poll = parsePollRequest(ctx.request.body);
+      const now = new Date();
+      const acked = await s.deletion.securityEvents.acknowledge(clientId, poll.ack, poll.setErrs, now);
+      let result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, now);
+      // Long poll: wait for a first SET unless told not to (or nothing was asked for).
+      if (!poll.returnImmediately && poll.maxEvents > 0 && !Object.keys(result.sets).length) {
+        let gone = false;
+        ctx.res.once('close', () => {
+          gone = true;
+        });
+        for (
+          let waited = 0;
+          waited < LONG_POLL_MS && !gone && !s.shuttingDown && !Object.keys(result.sets).length;
+          waited += LONG_POLL_STEP_MS
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, LONG_POLL_STEP_MS));
+          result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, new Date());
+        }
       }
-    }
-    ctx.body = result;
-    s.log.info({ event: 'security_events_poll', clientId, delivered: Object.keys(result.sets).length, moreAvailable: result.moreAvailable, ...acked }, 'security events polled');
-  });
+      ctx.body = result;
+      s.log.info(
+        {
+          event: 'security_events_poll',
+          clientId,
+          delivered: Object.keys(result.sets).length,
+          moreAvailable: result.moreAvailable,
+          ...acked,
+        },
+        'security events polled',
+      );
+    },
+  );
 
   return router;
 }
 
-interface PollRequest { ack: string[]; setErrs: Record<string, SetError>; maxEvents: number; returnImmediately: boolean }
+interface PollRequest {
+  ack: string[];
+  setErrs: Record<string, SetError>;
+  maxEvents: number;
+  returnImmediately: boolean;
+}
 
 /** RFC 8936 §2.1 request members; anything else is ignored. */
 function parsePollRequest(body: unknown): PollRequest {
@@ -181,9 +237,18 @@ function parsePollRequest(body: unknown): PollRequest {
   const ack = b.ack ?? [];
   if (!Array.isArray(ack) || ack.some((j) => typeof j !== 'string')) throw bad('ack: an array of jti strings');
   const setErrs = b.setErrs ?? {};
-  if (typeof setErrs !== 'object' || setErrs === null || Array.isArray(setErrs)
-    || Object.values(setErrs).some((e) => typeof e !== 'object' || e === null || typeof (e as SetError).err !== 'string'
-      || ((e as SetError).description !== undefined && typeof (e as SetError).description !== 'string'))) {
+  if (
+    typeof setErrs !== 'object' ||
+    setErrs === null ||
+    Array.isArray(setErrs) ||
+    Object.values(setErrs).some(
+      (e) =>
+        typeof e !== 'object' ||
+        e === null ||
+        typeof (e as SetError).err !== 'string' ||
+        ((e as SetError).description !== undefined && typeof (e as SetError).description !== 'string'),
+    )
+  ) {
     throw bad('setErrs: an object of jti → { "err": string, "description"?: string }');
   }
   if (ack.length + Object.keys(setErrs).length > MAX_ACKS) throw bad(`ack and setErrs: at most ${MAX_ACKS} jti per request`);

@@ -14,10 +14,20 @@ export const ACCOUNT_PURGED = 'https://schemas.openid.net/secevent/risc/event-ty
 export const MAX_EVENTS = 1000;
 export const DEFAULT_MAX_EVENTS = 100;
 
-export interface SetError { err: string; description?: string }
-export interface PollOutcome { sets: Record<string, string>; moreAvailable: boolean }
+export interface SetError {
+  err: string;
+  description?: string;
+}
+export interface PollOutcome {
+  sets: Record<string, string>;
+  moreAvailable: boolean;
+}
 /** acknowledged: well-formed jtis received (ack and setErrs); errors: of them, setErrs; ignored: malformed or forged jtis. */
-export interface AckOutcome { acknowledged: number; errors: number; ignored: number }
+export interface AckOutcome {
+  acknowledged: number;
+  errors: number;
+  ignored: number;
+}
 
 export interface SecurityEvents {
   /** The SET identifier of a record: stable, unique for this issuer, not guessable. */
@@ -105,7 +115,9 @@ export function createSecurityEvents(s: SecurityEventsDeps, store: DeletionStore
       if (page.length) {
         const { kid, key } = await signingKey();
         const tokens = await Promise.all(page.map((r) => sign(r, clientId, kid, key, now)));
-        page.forEach((r, i) => { sets[jtiOf(r.id)] = tokens[i]!; });
+        page.forEach((r, i) => {
+          sets[jtiOf(r.id)] = tokens[i]!;
+        });
       }
       return { sets, moreAvailable: rows.length > limit };
     },

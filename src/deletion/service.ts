@@ -24,7 +24,10 @@ export type DeletionCleanup = (trx: Transaction<Database>, accountId: string, no
 /** The same, once per batch of accounts (faster for the purge of many accounts). */
 export type DeletionBatchCleanup = (trx: Transaction<Database>, accountIds: string[], now: Date) => Promise<void>;
 
-export interface DeletionResult { deleted: string[]; records: number }
+export interface DeletionResult {
+  deleted: string[];
+  records: number;
+}
 
 export interface PurgeReport {
   now: string;
@@ -132,7 +135,11 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     const gone = accounts.filter((a) => deleted.has(a.id));
     // Back-channel logouts and (with SMTP) the notices are queued in this transaction: they go
     // out, with retries, if and only if the deletion commits.
-    await queueBackchannelLogouts(s, targets.filter((t) => deleted.has(t.accountId)), trx);
+    await queueBackchannelLogouts(
+      s,
+      targets.filter((t) => deleted.has(t.accountId)),
+      trx,
+    );
     const notified = s.mailer.sendInTransaction ? await queueNotices(trx, gone, reason) : false;
     return { deleted: gone, records: records.length, notified };
   }
@@ -140,7 +147,10 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
   // Only to a verified address: the notice must not go to someone who never owned the account.
   const noticeRecipients = (deleted: AccountToDelete[]) => deleted.flatMap((a) => (a.email && a.email_verified_at ? [a.email] : []));
   const noticeVars = (reason: DeletionReason) => ({
-    reason, inactivity: durationFr(deleteAfterDays), signUpUrl: `${s.config.issuer}/compte`, helpUrl: `${s.config.issuer}/aide`,
+    reason,
+    inactivity: durationFr(deleteAfterDays),
+    signUpUrl: `${s.config.issuer}/compte`,
+    helpUrl: `${s.config.issuer}/aide`,
   });
 
   async function queueNotices(trx: Transaction<Database>, deleted: AccountToDelete[], reason: DeletionReason): Promise<true> {
@@ -153,13 +163,15 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     if (result.notified) return;
     const recipients = noticeRecipients(result.deleted);
     for (let i = 0; i < recipients.length; i += MAIL_CONCURRENCY) {
-      await Promise.all(recipients.slice(i, i + MAIL_CONCURRENCY).map(async (email) => {
-        try {
-          await s.mailer.send(email, 'account-deleted', noticeVars(reason));
-        } catch (err) {
-          s.log.warn({ event: 'account_deleted_mail_failed', error: (err as Error).message }, 'deletion notice not sent');
-        }
-      }));
+      await Promise.all(
+        recipients.slice(i, i + MAIL_CONCURRENCY).map(async (email) => {
+          try {
+            await s.mailer.send(email, 'account-deleted', noticeVars(reason));
+          } catch (err) {
+            s.log.warn({ event: 'account_deleted_mail_failed', error: (err as Error).message }, 'deletion notice not sent');
+          }
+        }),
+      );
     }
   }
 
@@ -221,10 +233,14 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     const failedIds: string[] = [];
     let consecutiveFailures = 0;
     /** One transaction: lock (re-checking inactivity against the cutoff), delete, record. */
-    const deleteLocked = (pick: (trx: Transaction<Database>) => Promise<AccountToDelete[]>) => s.db.transaction().execute(async (trx) => {
-      const accounts = await pick(trx);
-      return { selected: accounts.length, result: accounts.length ? await deleteInTransaction(trx, accounts, 'inactivity', now) : undefined };
-    });
+    const deleteLocked = (pick: (trx: Transaction<Database>) => Promise<AccountToDelete[]>) =>
+      s.db.transaction().execute(async (trx) => {
+        const accounts = await pick(trx);
+        return {
+          selected: accounts.length,
+          result: accounts.length ? await deleteInTransaction(trx, accounts, 'inactivity', now) : undefined,
+        };
+      });
     /** Retry of a rolled-back batch account by account: one account that cannot be deleted stays intact, the others go. */
     const oneByOne = async (): Promise<boolean> => {
       const ids = await store.inactiveIds(cutoff, batchSize, failedIds);
@@ -259,7 +275,10 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
         }
         if (!batch.result) return;
         report.deleted += batch.result.deleted.length;
-        s.log.info({ event: 'purge_batch', accounts: batch.result.deleted.length, records: batch.result.records }, 'inactive accounts deleted');
+        s.log.info(
+          { event: 'purge_batch', accounts: batch.result.deleted.length, records: batch.result.records },
+          'inactive accounts deleted',
+        );
         await afterCommit(batch.result, 'inactivity');
         if (batch.selected < batchSize) return;
       }
@@ -273,8 +292,17 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     const dryRun = options.dryRun === true;
     const batchSize = options.batchSize ?? 500;
     const report: PurgeReport = {
-      now: now.toISOString(), dryRun, warned: {}, cannotBeWarned: 0, warningsFailed: 0, deleted: 0, skipped: 0, failed: 0,
-      staleWarningsRemoved: 0, recordsExpired: 0, ms: 0,
+      now: now.toISOString(),
+      dryRun,
+      warned: {},
+      cannotBeWarned: 0,
+      warningsFailed: 0,
+      deleted: 0,
+      skipped: 0,
+      failed: 0,
+      staleWarningsRemoved: 0,
+      recordsExpired: 0,
+      ms: 0,
     };
     if (dryRun) {
       await sendWarnings(now, true, batchSize, report);
@@ -322,4 +350,3 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     securityEvents: createSecurityEvents(s, store),
   };
 }
-

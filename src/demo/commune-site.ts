@@ -10,7 +10,12 @@ import type { Services } from '../services.js';
 export const COMMUNE_SITE_URL = 'http://localhost:3001';
 export const COMMUNE_SITE_FILE = 'commune-site.json';
 
-export interface CommuneSiteCredentials { issuer: string; siteUrl: string; clientId: string; clientSecret: string }
+export interface CommuneSiteCredentials {
+  issuer: string;
+  siteUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
 
 export function communeSiteRegistration(siteUrl: string) {
   return {
@@ -33,7 +38,7 @@ export async function ensureCommuneSiteClient(s: Services, siteUrl = COMMUNE_SIT
   const file = path.resolve(s.config.dataDir, COMMUNE_SITE_FILE);
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as CommuneSiteCredentials;
-    if (saved.siteUrl === siteUrl && saved.issuer === s.config.issuer && await s.clientStore.find(saved.clientId)) return saved;
+    if (saved.siteUrl === siteUrl && saved.issuer === s.config.issuer && (await s.clientStore.find(saved.clientId))) return saved;
   }
   const logoFile = projectPath('examples', 'commune-site', 'public', 'logo-valfleuri.png');
   const logo = existsSync(logoFile) ? { data: readFileSync(logoFile), type: 'image/png' } : undefined;

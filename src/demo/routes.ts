@@ -8,7 +8,10 @@ import type { Context } from 'koa';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 
-interface DemoClient { clientId: string; clientSecret: string }
+interface DemoClient {
+  clientId: string;
+  clientSecret: string;
+}
 const COOKIE = 'glc.demo';
 const SCOPE = 'openid profile email birth identite_certifiee';
 
@@ -38,8 +41,14 @@ export function demoRoutes(s: Services, demo: DemoClient): Router {
   const redirectUri = `${s.config.issuer}/demo/callback`;
   let configuration: Promise<oidc.Configuration> | undefined;
   const config = () => {
-    configuration ??= oidc.discovery(new URL(s.config.issuer), demo.clientId, demo.clientSecret, oidc.ClientSecretBasic(demo.clientSecret), { execute: [oidc.allowInsecureRequests] })
-      .catch((e: unknown) => { configuration = undefined; throw e; });
+    configuration ??= oidc
+      .discovery(new URL(s.config.issuer), demo.clientId, demo.clientSecret, oidc.ClientSecretBasic(demo.clientSecret), {
+        execute: [oidc.allowInsecureRequests],
+      })
+      .catch((e: unknown) => {
+        configuration = undefined;
+        throw e;
+      });
     return configuration;
   };
   const readCookie = (ctx: Context) => {
@@ -68,8 +77,12 @@ export function demoRoutes(s: Services, demo: DemoClient): Router {
     const nonce = oidc.randomNonce();
     writeCookie(ctx, { verifier, state, nonce });
     const url = oidc.buildAuthorizationUrl(await config(), {
-      redirect_uri: redirectUri, scope: SCOPE, state, nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: redirectUri,
+      scope: SCOPE,
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     ctx.redirect(url.href);
   });
@@ -79,7 +92,11 @@ export function demoRoutes(s: Services, demo: DemoClient): Router {
     if (!pending?.verifier) return ctx.redirect('/demo');
     try {
       const current = new URL(ctx.originalUrl, s.config.issuer);
-      const tokens = await oidc.authorizationCodeGrant(await config(), current, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce });
+      const tokens = await oidc.authorizationCodeGrant(await config(), current, {
+        pkceCodeVerifier: pending.verifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+      });
       const idTokenClaims = tokens.claims()!;
       const userinfo = await oidc.fetchUserInfo(await config(), tokens.access_token, idTokenClaims.sub);
       writeCookie(ctx, { claims: JSON.stringify(userinfo), idTokenClaims: JSON.stringify(idTokenClaims), idToken: tokens.id_token! });
@@ -95,7 +112,9 @@ export function demoRoutes(s: Services, demo: DemoClient): Router {
     const session = readCookie(ctx);
     writeCookie(ctx, null);
     if (!session?.idToken) return ctx.redirect('/demo');
-    ctx.redirect(oidc.buildEndSessionUrl(await config(), { id_token_hint: session.idToken, post_logout_redirect_uri: `${s.config.issuer}/demo` }).href);
+    ctx.redirect(
+      oidc.buildEndSessionUrl(await config(), { id_token_hint: session.idToken, post_logout_redirect_uri: `${s.config.issuer}/demo` }).href,
+    );
   });
 
   return router;

@@ -71,7 +71,11 @@ export function createFranceConnectClient(options: FcClientOptions) {
   async function discover(): Promise<Metadata> {
     if (metadata && Date.now() - metadata.at < CACHE_MS) return metadata.value;
     stats.discoveryFetches++;
-    const res = await fetchOrFail(`${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } }, 'discovery');
+    const res = await fetchOrFail(
+      `${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`,
+      { headers: { accept: 'application/json' } },
+      'discovery',
+    );
     if (!res.ok) throw new FcProtocolError('discovery_http_' + res.status, res.status >= 500);
     const doc = (await res.json().catch(() => ({}))) as Partial<Metadata>;
     if (doc.issuer !== options.issuer) throw new FcProtocolError('discovery_issuer_mismatch');
@@ -96,7 +100,8 @@ export function createFranceConnectClient(options: FcClientOptions) {
   async function keyFor(header: JWTHeaderParameters) {
     if (header.alg !== alg) throw new FcProtocolError('jwt_alg_not_allowed');
     if (typeof header.kid !== 'string' || !header.kid) throw new FcProtocolError('jwt_kid_missing');
-    const find = (keys: JWK[]) => keys.find((k) => k.kid === header.kid && (k.use === undefined || k.use === 'sig') && (k.alg === undefined || k.alg === alg));
+    const find = (keys: JWK[]) =>
+      keys.find((k) => k.kid === header.kid && (k.use === undefined || k.use === 'sig') && (k.alg === undefined || k.alg === alg));
     const fresh = jwks && Date.now() - jwks.at < CACHE_MS;
     let jwk = fresh ? find(jwks!.keys) : undefined;
     if (!jwk) jwk = find(await loadJwks());
@@ -152,25 +157,38 @@ export function createFranceConnectClient(options: FcClientOptions) {
     /** Code for tokens at once (codes live 30 s), client_secret_post, then the ID token checks. */
     async exchangeCode(code: string, expectedNonce: string, now: Date): Promise<FcTokens> {
       const meta = await discover();
-      const res = await fetchOrFail(meta.token_endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code', code, redirect_uri: options.redirectUri,
-          client_id: options.clientId, client_secret: options.clientSecret,
-        }),
-      }, 'token');
+      const res = await fetchOrFail(
+        meta.token_endpoint,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            redirect_uri: options.redirectUri,
+            client_id: options.clientId,
+            client_secret: options.clientSecret,
+          }),
+        },
+        'token',
+      );
       const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
       if (!res.ok) {
         const error = typeof body.error === 'string' && /^[a-z_]{1,40}$/.test(body.error) ? body.error : 'http_' + res.status;
         throw new FcProtocolError(`token_${error}`, res.status >= 500);
       }
       const { id_token: idToken, access_token: accessToken, token_type: tokenType } = body;
-      if (typeof idToken !== 'string' || typeof accessToken !== 'string' || typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') {
+      if (
+        typeof idToken !== 'string' ||
+        typeof accessToken !== 'string' ||
+        typeof tokenType !== 'string' ||
+        tokenType.toLowerCase() !== 'bearer'
+      ) {
         throw new FcProtocolError('token_response_invalid');
       }
       const claims = await verify(idToken, 'id_token', now);
-      if (typeof claims.nonce !== 'string' || !sameString(claims.nonce, expectedNonce)) throw new FcProtocolError('id_token_nonce_mismatch');
+      if (typeof claims.nonce !== 'string' || !sameString(claims.nonce, expectedNonce))
+        throw new FcProtocolError('id_token_nonce_mismatch');
       if (claims.acr !== 'eidas1') throw new FcProtocolError('id_token_acr_not_eidas1');
       if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp === undefined) throw new FcProtocolError('id_token_azp_missing');
       if (claims.azp !== undefined && claims.azp !== options.clientId) throw new FcProtocolError('id_token_azp_mismatch');
@@ -184,9 +202,13 @@ export function createFranceConnectClient(options: FcClientOptions) {
 
     /** Userinfo is a signed JWT at FranceConnect, never plain JSON; its sub must be the ID token's. */
     async userinfo(accessToken: string, expectedSub: string, now: Date): Promise<JWTPayload> {
-      const res = await fetchOrFail((await discover()).userinfo_endpoint, {
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/jwt' },
-      }, 'userinfo');
+      const res = await fetchOrFail(
+        (await discover()).userinfo_endpoint,
+        {
+          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/jwt' },
+        },
+        'userinfo',
+      );
       if (!res.ok) throw new FcProtocolError('userinfo_http_' + res.status, res.status >= 500);
       const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/jwt') throw new FcProtocolError('userinfo_not_jwt');

@@ -11,12 +11,15 @@ export function registerFranceConnect(s: Services): DomainParts {
   return {
     middlewares: s.franceConnectMock ? [s.franceConnectMock] : [],
     routers: franceConnectRoutes(s),
-    jobs: [{
-      name: 'franceconnect-cleanup', everyMs: 10 * 60_000,
-      run: async (now) => {
-        const deleted = await s.franceConnect.cleanup(now);
-        return deleted ? { franceConnectRowsDeleted: deleted } : undefined;
+    jobs: [
+      {
+        name: 'franceconnect-cleanup',
+        everyMs: 10 * 60_000,
+        run: async (now) => {
+          const deleted = await s.franceConnect.cleanup(now);
+          return deleted ? { franceConnectRowsDeleted: deleted } : undefined;
+        },
       },
-    }],
+    ],
   };
 }

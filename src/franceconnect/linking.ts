@@ -13,13 +13,24 @@ import { FC_SESSION_TTL_MS, hashSub, type PendingChoice, type PendingLogin } fro
  * The one link sequence: link the sub (replacing an older one), certify the identity
  * FranceConnect vouched for with that sub, journal the event.
  */
-export async function linkIdentity(store: FranceConnectStore, trx: Executor, link: { accountId: string; sub: string; certify: FcIdentity | undefined }, now: Date, event: { type: string; detail?: Record<string, unknown> }): Promise<void> {
+export async function linkIdentity(
+  store: FranceConnectStore,
+  trx: Executor,
+  link: { accountId: string; sub: string; certify: FcIdentity | undefined },
+  now: Date,
+  event: { type: string; detail?: Record<string, unknown> },
+): Promise<void> {
   await store.upsertLink(trx, link.accountId, link.sub, now);
   if (link.certify?.sub === link.sub) await store.certify(trx, link.accountId, link.certify, now);
   await store.recordEvent(trx, link.accountId, event.type, event.detail ?? {});
 }
 
-export interface LinkingDeps { store: FranceConnectStore; accountStore: AccountStore; accounts: AccountService; log: Logger }
+export interface LinkingDeps {
+  store: FranceConnectStore;
+  accountStore: AccountStore;
+  accounts: AccountService;
+  log: Logger;
+}
 
 export function createLinking(deps: LinkingDeps) {
   const { store, accountStore, accounts, log } = deps;
@@ -29,12 +40,24 @@ export function createLinking(deps: LinkingDeps) {
    * linked and certified, and the FranceConnect session kept for logout. Undefined if the attempt
    * was already used (a second tab, a replay).
    */
-  async function finishRoundTrip(pending: PendingLogin, browserHash: string, now: Date, event: { type: string; detail: Record<string, unknown> }, account: string | ((trx: Executor) => Promise<string>)): Promise<string | undefined> {
+  async function finishRoundTrip(
+    pending: PendingLogin,
+    browserHash: string,
+    now: Date,
+    event: { type: string; detail: Record<string, unknown> },
+    account: string | ((trx: Executor) => Promise<string>),
+  ): Promise<string | undefined> {
     const done = await store.transaction(async (trx) => {
       if (!(await store.finishAttempt(trx, pending.id, now, pending.outcome))) return undefined;
       const id = typeof account === 'string' ? account : await account(trx);
       await linkIdentity(store, trx, { accountId: id, sub: pending.identity.sub, certify: pending.identity }, now, event);
-      await store.insertSession(trx, { accountId: id, browserHash, idTokenEncrypted: pending.idTokenEncrypted, expiresAt: new Date(now.getTime() + FC_SESSION_TTL_MS), now });
+      await store.insertSession(trx, {
+        accountId: id,
+        browserHash,
+        idTokenEncrypted: pending.idTokenEncrypted,
+        expiresAt: new Date(now.getTime() + FC_SESSION_TTL_MS),
+        now,
+      });
       return id;
     });
     if (done) await accountStore.touchActivity(done, now);
@@ -78,14 +101,29 @@ export function createLinking(deps: LinkingDeps) {
         linked: link !== undefined,
         linked_at: link?.linked_at.toISOString() ?? null,
         last_login_at: link?.last_login_at.toISOString() ?? null,
-        certified: fields.map((f) => ({ field: f.field, value: f.value, source: f.source, acr: f.acr, certified_at: f.certified_at.toISOString() })),
+        certified: fields.map((f) => ({
+          field: f.field,
+          value: f.value,
+          source: f.source,
+          acr: f.acr,
+          certified_at: f.certified_at.toISOString(),
+        })),
       };
     },
 
     /** What the account area shows. */
     async status(accountId: string) {
-      const [link, fields, account] = await Promise.all([store.findLinkByAccount(accountId), store.certifiedFields(accountId), accountStore.findById(accountId)]);
-      return { linked: link !== undefined, linkedAt: link?.linked_at, fields, canUnlink: link !== undefined && Boolean(account?.password_hash) };
+      const [link, fields, account] = await Promise.all([
+        store.findLinkByAccount(accountId),
+        store.certifiedFields(accountId),
+        accountStore.findById(accountId),
+      ]);
+      return {
+        linked: link !== undefined,
+        linkedAt: link?.linked_at,
+        fields,
+        canUnlink: link !== undefined && Boolean(account?.password_hash),
+      };
     },
 
     /** Refused when FranceConnect is the only way to log in (no password). Values stay, as declared. */

@@ -12,7 +12,18 @@ import type { FranceConnectStore } from './store.js';
 import type { FranceConnectAttemptTable, FranceConnectPurpose } from './tables.js';
 import { linkIdentity, type Linking } from './linking.js';
 import type { createRecoveryRequests } from './recovery.js';
-import { ATTEMPT_TTL_MS, FC_SESSION_TTL_MS, hashState, hashSub, pendingFrom, random64, type LoginOutcome, type PendingChoice, type PendingLink, type PendingLogin } from './pending.js';
+import {
+  ATTEMPT_TTL_MS,
+  FC_SESSION_TTL_MS,
+  hashState,
+  hashSub,
+  pendingFrom,
+  random64,
+  type LoginOutcome,
+  type PendingChoice,
+  type PendingLink,
+  type PendingLogin,
+} from './pending.js';
 
 type Attempt = Selectable<FranceConnectAttemptTable>;
 
@@ -24,7 +35,14 @@ export type CallbackResult =
   | { kind: 'login'; interactionUid: string }
   | { kind: 'linked'; ok: boolean };
 
-const CONFIG_ERRORS = new Set(['invalid_request', 'invalid_scope', 'invalid_acr', 'unsupported_response_type', 'unauthorized_client', 'invalid_client']);
+const CONFIG_ERRORS = new Set([
+  'invalid_request',
+  'invalid_scope',
+  'invalid_acr',
+  'unsupported_response_type',
+  'unauthorized_client',
+  'invalid_client',
+]);
 const UNAVAILABLE_ERRORS = new Set(['server_error', 'temporarily_unavailable']);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -49,20 +67,34 @@ export interface LoginDeps {
 export function createFranceConnectLogin(deps: LoginDeps) {
   const { store, accountStore, secrets, log, client, linking } = deps;
 
-  async function start(purpose: FranceConnectPurpose, input: { browserHash: string; interactionUid?: string; accountId?: string }, now: Date): Promise<string> {
+  async function start(
+    purpose: FranceConnectPurpose,
+    input: { browserHash: string; interactionUid?: string; accountId?: string },
+    now: Date,
+  ): Promise<string> {
     const state = random64();
     const nonce = random64();
     const url = await client.authorizationUrl({ state, nonce });
     await store.insertAttempt({
-      stateHash: hashState(state), nonce, browserHash: input.browserHash, purpose,
-      interactionUid: input.interactionUid ?? null, accountId: input.accountId ?? null,
-      expiresAt: new Date(now.getTime() + ATTEMPT_TTL_MS), now,
+      stateHash: hashState(state),
+      nonce,
+      browserHash: input.browserHash,
+      purpose,
+      interactionUid: input.interactionUid ?? null,
+      accountId: input.accountId ?? null,
+      expiresAt: new Date(now.getTime() + ATTEMPT_TTL_MS),
+      now,
     });
     log.info({ event: 'franceconnect_redirect', purpose }, 'sent to FranceConnect');
     return url;
   }
 
-  function refuse(reason: string, attempt: Attempt | undefined, level: 'warn' | 'error' = 'warn', category: FcErrorCategory = 'rejected'): CallbackResult {
+  function refuse(
+    reason: string,
+    attempt: Attempt | undefined,
+    level: 'warn' | 'error' = 'warn',
+    category: FcErrorCategory = 'rejected',
+  ): CallbackResult {
     log[level]({ event: 'franceconnect_callback_rejected', reason, purpose: attempt?.purpose }, 'FranceConnect answer refused');
     return { kind: 'error', category, interactionUid: attempt?.interaction_uid ?? undefined, purpose: attempt?.purpose };
   }
@@ -78,8 +110,17 @@ export function createFranceConnectLogin(deps: LoginDeps) {
     }
     await store.transaction(async (trx) => {
       await store.finishAttempt(trx, attempt.id, now);
-      await linkIdentity(store, trx, { accountId, sub: identity.sub, certify: identity }, now, { type: 'franceconnect_linked', detail: { method: 'account_area' } });
-      await store.insertSession(trx, { accountId, browserHash: attempt.browser_hash, idTokenEncrypted, expiresAt: new Date(now.getTime() + FC_SESSION_TTL_MS), now });
+      await linkIdentity(store, trx, { accountId, sub: identity.sub, certify: identity }, now, {
+        type: 'franceconnect_linked',
+        detail: { method: 'account_area' },
+      });
+      await store.insertSession(trx, {
+        accountId,
+        browserHash: attempt.browser_hash,
+        idTokenEncrypted,
+        expiresAt: new Date(now.getTime() + FC_SESSION_TTL_MS),
+        now,
+      });
     });
     log.info({ event: 'franceconnect_linked', method: 'account_area' }, 'FranceConnect linked');
     return { kind: 'linked', ok: true };
@@ -99,9 +140,12 @@ export function createFranceConnectLogin(deps: LoginDeps) {
     const link = await store.findLinkBySub(identity.sub);
     if (link) return { outcome: 'known', accountId: link.account_id };
     const forms = [...birthdateForms(identity.pivot.birthdate, identity.idpBirthdate)];
-    const matches = (await store.matchCandidates(forms, identity.pivot.birthcountry, hashSub(identity.sub))).filter((a) => pivotMatches(a, identity));
+    const matches = (await store.matchCandidates(forms, identity.pivot.birthcountry, hashSub(identity.sub))).filter((a) =>
+      pivotMatches(a, identity),
+    );
     if (matches.length !== 1) {
-      if (matches.length > 1) log.info({ event: 'franceconnect_match_ambiguous', candidates: matches.length }, 'several accounts match: no automatic link');
+      if (matches.length > 1)
+        log.info({ event: 'franceconnect_match_ambiguous', candidates: matches.length }, 'several accounts match: no automatic link');
       return { outcome: 'choose', accountId: null };
     }
     const match = matches[0]!;
@@ -116,7 +160,10 @@ export function createFranceConnectLogin(deps: LoginDeps) {
     try {
       await store.transaction(async (trx) => {
         declaredBefore = await store.declaredIdentity(trx, accountId);
-        await linkIdentity(store, trx, { accountId, sub: identity.sub, certify: identity }, now, { type: 'franceconnect_linked', detail: { method: 'automatic' } });
+        await linkIdentity(store, trx, { accountId, sub: identity.sub, certify: identity }, now, {
+          type: 'franceconnect_linked',
+          detail: { method: 'automatic' },
+        });
       });
     } catch {
       return { outcome: 'choose', accountId: null }; // linked meanwhile by a concurrent request
@@ -133,7 +180,8 @@ export function createFranceConnectLogin(deps: LoginDeps) {
     async handleCallback(query: Record<string, unknown>, browserHash: string, now: Date): Promise<CallbackResult> {
       const state = str(query.state);
       const error = str(query.error);
-      const attempt = state && /^[0-9a-f]{64}$/.test(state) ? await store.consumeState(hashState(state), browserHash, ['login', 'link'], now) : undefined;
+      const attempt =
+        state && /^[0-9a-f]{64}$/.test(state) ? await store.consumeState(hashState(state), browserHash, ['login', 'link'], now) : undefined;
 
       if (error !== undefined) {
         const code = /^[a-z_]{1,40}$/.test(error) ? error : 'unknown';
@@ -141,7 +189,11 @@ export function createFranceConnectLogin(deps: LoginDeps) {
         const entry = { event: 'franceconnect_error', error: code, stateMatched: attempt !== undefined, purpose: attempt?.purpose };
         if (category === 'cancelled') log.info(entry, 'FranceConnect: cancelled by the resident');
         else if (category === 'unavailable') log.warn(entry, 'FranceConnect unavailable');
-        else log.error(entry, CONFIG_ERRORS.has(code) ? 'FranceConnect refused our request: configuration error' : 'FranceConnect: unknown error');
+        else
+          log.error(
+            entry,
+            CONFIG_ERRORS.has(code) ? 'FranceConnect refused our request: configuration error' : 'FranceConnect: unknown error',
+          );
         return { kind: 'error', category, interactionUid: attempt?.interaction_uid ?? undefined, purpose: attempt?.purpose };
       }
       if (!attempt) return refuse(state ? 'state_unknown_used_or_foreign' : 'state_missing', undefined);
@@ -165,10 +217,17 @@ export function createFranceConnectLogin(deps: LoginDeps) {
       if (attempt.purpose === 'link') return linkFromAccountArea(attempt, identity, idTokenEncrypted, now);
       const resolution = await resolve(identity, now);
       await store.recordOutcome(attempt.id, {
-        outcome: resolution.outcome, sub: identity.sub, identity, idTokenEncrypted, accountId: resolution.accountId,
+        outcome: resolution.outcome,
+        sub: identity.sub,
+        identity,
+        idTokenEncrypted,
+        accountId: resolution.accountId,
         declaredBefore: resolution.outcome === 'auto_linked' ? resolution.declaredBefore : undefined,
       });
-      log.info({ event: 'franceconnect_identity_verified', outcome: resolution.outcome satisfies LoginOutcome }, 'FranceConnect identity verified');
+      log.info(
+        { event: 'franceconnect_identity_verified', outcome: resolution.outcome satisfies LoginOutcome },
+        'FranceConnect identity verified',
+      );
       return { kind: 'login', interactionUid: attempt.interaction_uid! };
     },
 
@@ -218,8 +277,9 @@ export function createFranceConnectLogin(deps: LoginDeps) {
     async createAccount(pending: PendingChoice, browserHash: string, now: Date): Promise<string | undefined> {
       if (await store.findLinkBySub(pending.identity.sub)) return undefined;
       const email = await this.emailForNewAccount(pending);
-      const id = await linking.finishRoundTrip(pending, browserHash, now, { type: 'signup', detail: { method: 'franceconnect' } },
-        (trx) => store.createAccount(trx, pending.identity, email, now));
+      const id = await linking.finishRoundTrip(pending, browserHash, now, { type: 'signup', detail: { method: 'franceconnect' } }, (trx) =>
+        store.createAccount(trx, pending.identity, email, now),
+      );
       if (id) log.info({ event: 'franceconnect_account_created' }, 'account created from FranceConnect');
       return id;
     },

@@ -7,7 +7,12 @@ import type { FranceConnectClient } from './client.js';
 import type { FranceConnectStore } from './store.js';
 import { ATTEMPT_TTL_MS, hashState, random64 } from './pending.js';
 
-export interface LogoutDeps { store: FranceConnectStore; secrets: Secrets; log: Logger; client: FranceConnectClient }
+export interface LogoutDeps {
+  store: FranceConnectStore;
+  secrets: Secrets;
+  log: Logger;
+  client: FranceConnectClient;
+}
 
 export function createFranceConnectLogout(deps: LogoutDeps) {
   const { store, secrets, log, client } = deps;
@@ -23,7 +28,15 @@ export function createFranceConnectLogout(deps: LogoutDeps) {
       try {
         const state = random64();
         const url = await client.endSessionUrl({ idTokenHint: secrets.decrypt(row.id_token_encrypted), state });
-        await store.insertAttempt({ stateHash: hashState(state), nonce: random64(), browserHash, purpose: 'logout', returnTo: returnTo ?? null, expiresAt: new Date(now.getTime() + ATTEMPT_TTL_MS), now });
+        await store.insertAttempt({
+          stateHash: hashState(state),
+          nonce: random64(),
+          browserHash,
+          purpose: 'logout',
+          returnTo: returnTo ?? null,
+          expiresAt: new Date(now.getTime() + ATTEMPT_TTL_MS),
+          now,
+        });
         log.info({ event: 'franceconnect_logout_redirect' }, 'sent to FranceConnect logout');
         return url;
       } catch (err) {
@@ -35,7 +48,8 @@ export function createFranceConnectLogout(deps: LogoutDeps) {
     /** Back from FranceConnect's logout: the state must be the one this browser was given. */
     async finishLogout(state: unknown, browserHash: string, now: Date): Promise<{ ok: boolean; returnTo?: string }> {
       const value = typeof state === 'string' ? state : undefined;
-      const row = value && /^[0-9a-f]{64}$/.test(value) ? await store.consumeState(hashState(value), browserHash, ['logout'], now) : undefined;
+      const row =
+        value && /^[0-9a-f]{64}$/.test(value) ? await store.consumeState(hashState(value), browserHash, ['logout'], now) : undefined;
       if (!row) {
         log.warn({ event: 'franceconnect_logout_state_rejected' }, 'FranceConnect logout return with an unknown state');
         return { ok: false };

@@ -22,14 +22,21 @@ export const fcUserinfoSchema = z.object({
   given_name: z.string().trim().min(1).max(500),
   family_name: z.string().trim().min(1).max(500),
   // A real calendar date (presumed dates come padded with -01; their raw form is idp_birthdate).
-  birthdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine(isCalendarDate),
+  birthdate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .refine(isCalendarDate),
   gender: z.enum(['male', 'female', 'unspecified']),
   // INSEE commune code (2A/2B Corsica, 97/98 overseas), empty when born abroad.
   birthplace: z.string().regex(/^(|\d{5}|2[AB]\d{3})$/),
   birthcountry: z.string().regex(/^\d{5}$/),
   email: z.string().trim().max(254).pipe(z.email()).optional().catch(undefined),
   preferred_username: z.string().trim().max(500).optional().catch(undefined),
-  idp_birthdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().catch(undefined),
+  idp_birthdate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional()
+    .catch(undefined),
 });
 
 export interface FcIdentity {
@@ -50,7 +57,14 @@ export function identityFromUserinfo(userinfo: unknown, acr: string): FcIdentity
   const u = parsed.data;
   return {
     sub: u.sub,
-    pivot: { given_name: u.given_name, family_name: u.family_name, birthdate: u.birthdate, gender: u.gender, birthplace: u.birthplace, birthcountry: u.birthcountry },
+    pivot: {
+      given_name: u.given_name,
+      family_name: u.family_name,
+      birthdate: u.birthdate,
+      gender: u.gender,
+      birthplace: u.birthplace,
+      birthcountry: u.birthcountry,
+    },
     email: u.email || undefined,
     preferredUsername: u.preferred_username || undefined,
     idpBirthdate: u.idp_birthdate,
@@ -61,7 +75,8 @@ export function identityFromUserinfo(userinfo: unknown, acr: string): FcIdentity
 /** « Marie-Hélène  d’Arc » → « MARIE HELENE D ARC ». */
 export function normaliseName(value: string | null | undefined): string {
   return (value ?? '')
-    .normalize('NFD').replace(/\p{M}/gu, '')
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
     .replace(/[’'`´‘\-‐‑–—.,]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()

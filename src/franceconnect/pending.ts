@@ -10,7 +10,11 @@ export const FC_SESSION_TTL_MS = 14 * 24 * 3600_000;
 /** How long the help desk can resolve a « sub changed » request with its reference. */
 export const RECOVERY_TTL_MS = 30 * 24 * 3600_000;
 
-interface PendingBase { id: string; identity: FcIdentity; idTokenEncrypted: string }
+interface PendingBase {
+  id: string;
+  identity: FcIdentity;
+  idTokenEncrypted: string;
+}
 
 /**
  * Where a verified FranceConnect identity stands, and so which steps may follow:
@@ -31,14 +35,24 @@ export type PendingLink = Extract<PendingLogin, { outcome: 'known' | 'auto_linke
 export type PendingRecovery = Extract<PendingLogin, { outcome: 'recovery' }>;
 
 /** Rebuilds the union from a stored attempt, or undefined if the row does not describe one. */
-export function pendingFrom(row: { id: string; outcome: string | null; account_id: string | null; identity: unknown; id_token_encrypted: string | null }): PendingLogin | undefined {
+export function pendingFrom(row: {
+  id: string;
+  outcome: string | null;
+  account_id: string | null;
+  identity: unknown;
+  id_token_encrypted: string | null;
+}): PendingLogin | undefined {
   if (!row.identity || !row.id_token_encrypted) return undefined;
   const base = { id: row.id, identity: row.identity as FcIdentity, idTokenEncrypted: row.id_token_encrypted };
   switch (row.outcome) {
-    case 'choose': return { ...base, outcome: 'choose', accountId: null };
-    case 'known': case 'auto_linked': case 'recovery':
+    case 'choose':
+      return { ...base, outcome: 'choose', accountId: null };
+    case 'known':
+    case 'auto_linked':
+    case 'recovery':
       return row.account_id ? { ...base, outcome: row.outcome, accountId: row.account_id } : undefined;
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -20,16 +20,17 @@ import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 const ensureBrowser = (s: Services, ctx: Context) => ensureBrowserCookie(s.secrets, ctx);
 const browserOf = (s: Services, ctx: Context) => browserOfSecrets(s.secrets, ctx);
 
-
 const ERROR_PAGES: Record<FcErrorCategory | 'expired', { title: string; message: string; status: number }> = {
   cancelled: {
     title: 'Connexion avec FranceConnect annulée',
-    message: 'Vous n’êtes pas connecté avec FranceConnect. Vous pouvez réessayer, ou vous connecter avec votre adresse électronique et votre mot de passe.',
+    message:
+      'Vous n’êtes pas connecté avec FranceConnect. Vous pouvez réessayer, ou vous connecter avec votre adresse électronique et votre mot de passe.',
     status: 200,
   },
   config: {
     title: 'FranceConnect n’est pas disponible pour le moment',
-    message: 'La connexion avec FranceConnect n’a pas pu aboutir à cause d’un problème technique de notre côté. Connectez-vous avec votre adresse électronique et votre mot de passe, ou réessayez plus tard.',
+    message:
+      'La connexion avec FranceConnect n’a pas pu aboutir à cause d’un problème technique de notre côté. Connectez-vous avec votre adresse électronique et votre mot de passe, ou réessayez plus tard.',
     status: 503,
   },
   unavailable: {
@@ -39,7 +40,8 @@ const ERROR_PAGES: Record<FcErrorCategory | 'expired', { title: string; message:
   },
   rejected: {
     title: 'La connexion avec FranceConnect n’a pas pu être vérifiée',
-    message: 'Pour votre sécurité, nous n’avons pas pu confirmer votre identité : la page a peut-être été ouverte deux fois, ou trop de temps s’est écoulé. Recommencez.',
+    message:
+      'Pour votre sécurité, nous n’avons pas pu confirmer votre identité : la page a peut-être été ouverte deux fois, ou trop de temps s’est écoulé. Recommencez.',
     status: 400,
   },
   expired: {
@@ -49,12 +51,25 @@ const ERROR_PAGES: Record<FcErrorCategory | 'expired', { title: string; message:
   },
 };
 
-function renderError(ctx: Context, category: FcErrorCategory | 'expired', where: { interactionUid?: string; accountArea?: boolean } = {}): void {
+function renderError(
+  ctx: Context,
+  category: FcErrorCategory | 'expired',
+  where: { interactionUid?: string; accountArea?: boolean } = {},
+): void {
   const page = ERROR_PAGES[category];
-  render(ctx, 'franceconnect/error.njk', {
-    title: page.title, message: page.message, category,
-    uid: where.interactionUid, accountArea: where.accountArea === true, requestId: ctx.state.requestId,
-  }, page.status);
+  render(
+    ctx,
+    'franceconnect/error.njk',
+    {
+      title: page.title,
+      message: page.message,
+      category,
+      uid: where.interactionUid,
+      accountArea: where.accountArea === true,
+      requestId: ctx.state.requestId,
+    },
+    page.status,
+  );
 }
 
 export function franceConnectRoutes(s: Services): Router[] {
@@ -81,7 +96,10 @@ export function franceConnectRoutes(s: Services): Router[] {
    * The pending FranceConnect identity of this browser for this interaction, if its outcome is
    * one this step accepts; otherwise the « expired » page (a second tab, a replayed form).
    */
-  async function pending<O extends PendingLogin['outcome']>(ctx: Context, ...accepted: O[]): Promise<{ pending: Extract<PendingLogin, { outcome: O }>; view: Record<string, unknown> } | undefined> {
+  async function pending<O extends PendingLogin['outcome']>(
+    ctx: Context,
+    ...accepted: O[]
+  ): Promise<{ pending: Extract<PendingLogin, { outcome: O }>; view: Record<string, unknown> } | undefined> {
     const { details, view } = await interactionView(s, ctx);
     const found = await fc().pendingLogin(browserOf(s, ctx), details.uid, new Date());
     if (!found || !(accepted as string[]).includes(found.outcome)) {
@@ -97,10 +115,25 @@ export function franceConnectRoutes(s: Services): Router[] {
     await finishInteraction(s, ctx, { login: { accountId, amr: ['fc'], acr: 'eidas1' } });
   }
 
-  async function renderChoice(ctx: Context, p: PendingLogin, view: Record<string, unknown>, extra: Record<string, unknown> = {}, status = 200) {
-    render(ctx, 'franceconnect/choice.njk', {
-      ...view, identity: p.identity.pivot, newAccountEmail: await fc().emailForNewAccount(p), email: p.identity.email ?? '', ...extra,
-    }, status);
+  async function renderChoice(
+    ctx: Context,
+    p: PendingLogin,
+    view: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    render(
+      ctx,
+      'franceconnect/choice.njk',
+      {
+        ...view,
+        identity: p.identity.pivot,
+        newAccountEmail: await fc().emailForNewAccount(p),
+        email: p.identity.email ?? '',
+        ...extra,
+      },
+      status,
+    );
   }
 
   interaction.get('/franceconnect/suite', async (ctx) => {
@@ -157,9 +190,17 @@ export function franceConnectRoutes(s: Services): Router[] {
       expired: ERROR_PAGES.expired.message,
     };
     if (result.reason === 'unverified') await s.accounts.sendVerification(result.account, new Date(), ctx.params.uid);
-    await renderChoice(ctx, found.pending, found.view, {
-      email, error: messages[result.reason], retryAt: result.reason === 'blocked' ? result.until : undefined,
-    }, result.reason === 'blocked' ? 429 : 401);
+    await renderChoice(
+      ctx,
+      found.pending,
+      found.view,
+      {
+        email,
+        error: messages[result.reason],
+        retryAt: result.reason === 'blocked' ? result.until : undefined,
+      },
+      result.reason === 'blocked' ? 429 : 401,
+    );
   });
 
   interaction.post('/franceconnect/creer', async (ctx) => {
@@ -200,9 +241,16 @@ export function franceConnectRoutes(s: Services): Router[] {
     const status = await fc().status(accountId);
     const fields = status.fields.map((f) => ({
       label: CLAIM_LABELS[f.field] ?? f.field,
-      value: f.field === 'gender' ? genderLabel(f.value)
-        : f.field === 'birthplace' ? (f.value === '' ? 'Né(e) à l’étranger' : birthplaceText(f.value))
-          : f.field === 'birthcountry' ? birthcountryText(f.value) : f.value,
+      value:
+        f.field === 'gender'
+          ? genderLabel(f.value)
+          : f.field === 'birthplace'
+            ? f.value === ''
+              ? 'Né(e) à l’étranger'
+              : birthplaceText(f.value)
+            : f.field === 'birthcountry'
+              ? birthcountryText(f.value)
+              : f.value,
       certifiedAt: f.certified_at,
     }));
     render(ctx, 'franceconnect/account.njk', { title: 'FranceConnect et identité certifiée', status, fields, ...extra }, httpStatus);
@@ -235,11 +283,17 @@ export function franceConnectRoutes(s: Services): Router[] {
       ctx.redirect('/compte/franceconnect?resultat=dissocie');
       return;
     }
-    await accountPage(ctx, resident.accountId, {
-      error: result.reason === 'no_other_login'
-        ? 'Vous ne pouvez pas dissocier FranceConnect : c’est aujourd’hui le seul moyen de vous connecter à votre compte. Choisissez d’abord un mot de passe pour votre compte, puis recommencez.'
-        : 'Votre compte n’est pas associé à FranceConnect.',
-    }, 409);
+    await accountPage(
+      ctx,
+      resident.accountId,
+      {
+        error:
+          result.reason === 'no_other_login'
+            ? 'Vous ne pouvez pas dissocier FranceConnect : c’est aujourd’hui le seul moyen de vous connecter à votre compte. Choisissez d’abord un mot de passe pour votre compte, puis recommencez.'
+            : 'Votre compte n’est pas associé à FranceConnect.',
+      },
+      409,
+    );
   });
 
   return [interaction, returns, area];

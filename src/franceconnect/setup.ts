@@ -19,7 +19,10 @@ import { createFranceConnectService, type DevMock, type FranceConnectService } f
 
 export const MOCK_ISSUER_PATH = '/franceconnect-mock/api/v2';
 
-interface MockCredentials { clientId: string; clientSecret: string }
+interface MockCredentials {
+  clientId: string;
+  clientSecret: string;
+}
 
 /** The mock's client id/secret, kept per data folder (FC subs are pairwise per client id). */
 function mockCredentials(dataDir: string): MockCredentials {
@@ -27,21 +30,28 @@ function mockCredentials(dataDir: string): MockCredentials {
   try {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<MockCredentials>;
     if (typeof saved.clientId === 'string' && typeof saved.clientSecret === 'string') return saved as MockCredentials;
-  } catch { /* first start */ }
+  } catch {
+    /* first start */
+  }
   const fresh = { clientId: `glc-${randomToken(12)}`, clientSecret: randomToken(32) };
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(fresh), { mode: 0o600, flag: 'wx' });
   } catch {
     // Another process wrote it first: use theirs.
-    try { return JSON.parse(readFileSync(file, 'utf8')) as MockCredentials; } catch { /* keep ours in memory */ }
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as MockCredentials;
+    } catch {
+      /* keep ours in memory */
+    }
   }
   return fresh;
 }
 
 function fixtureFile(): string {
-  const candidates = ['../../fixtures/franceconnect-identities.json', '../../../fixtures/franceconnect-identities.json']
-    .map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const candidates = ['../../fixtures/franceconnect-identities.json', '../../../fixtures/franceconnect-identities.json'].map((p) =>
+    fileURLToPath(new URL(p, import.meta.url)),
+  );
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error('fixtures/franceconnect-identities.json not found (needed by the FranceConnect mock)');
   return found;
@@ -79,11 +89,13 @@ export async function setUpFranceConnect(deps: FranceConnectSetupDeps): Promise<
     const clock = { offsetSeconds: 0 };
     const mock = await createFranceConnectMock({
       issuer,
-      clients: [{
-        ...credentials,
-        redirectUris: [`${config.issuer}/franceconnect/callback`],
-        postLogoutRedirectUris: [`${config.issuer}/franceconnect/deconnexion`],
-      }],
+      clients: [
+        {
+          ...credentials,
+          redirectUris: [`${config.issuer}/franceconnect/callback`],
+          postLogoutRedirectUris: [`${config.issuer}/franceconnect/deconnexion`],
+        },
+      ],
       identities,
       signingAlg: cfg.idTokenAlg,
       production: config.production,
@@ -95,15 +107,23 @@ export async function setUpFranceConnect(deps: FranceConnectSetupDeps): Promise<
   }
 
   const client = createFranceConnectClient({
-    issuer, ...credentials,
+    issuer,
+    ...credentials,
     redirectUri: `${config.issuer}/franceconnect/callback`,
     postLogoutRedirectUri: `${config.issuer}/franceconnect/deconnexion`,
     scopes: cfg.scopes,
     idTokenAlg: cfg.idTokenAlg,
   });
   const service = createFranceConnectService({
-    store: createFranceConnectStore(deps.db), accountStore: deps.accountStore, accounts: deps.accounts,
-    secrets: deps.secrets, log, client, issuer, settings: cfg, devMock,
+    store: createFranceConnectStore(deps.db),
+    accountStore: deps.accountStore,
+    accounts: deps.accounts,
+    secrets: deps.secrets,
+    log,
+    client,
+    issuer,
+    settings: cfg,
+    devMock,
   });
   return { service, ...(mockMiddleware && { mockMiddleware }) };
 }

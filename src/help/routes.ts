@@ -23,14 +23,20 @@ const contactSchema = z.object({
   email: emailSchema,
   subject: z.enum(Object.keys(SUBJECTS) as [keyof typeof SUBJECTS]),
   message: z.string().trim().min(10).max(5000),
-  reference: z.string().trim().max(80).regex(/^[A-Za-z0-9-]*$/).optional(),
+  reference: z
+    .string()
+    .trim()
+    .max(80)
+    .regex(/^[A-Za-z0-9-]*$/)
+    .optional(),
 });
 
 const FIELD_MESSAGES: Record<string, string> = {
   email: 'Saisissez l’adresse électronique où l’assistance peut vous répondre, par exemple nom@exemple.fr.',
   subject: 'Choisissez le sujet de votre demande.',
   message: 'Décrivez votre demande en quelques mots (10 à 5 000 caractères).',
-  reference: 'La référence ne contient que des lettres, des chiffres et des tirets : recopiez-la depuis la page d’erreur, ou laissez ce champ vide.',
+  reference:
+    'La référence ne contient que des lettres, des chiffres et des tirets : recopiez-la depuis la page d’erreur, ou laissez ce champ vide.',
 };
 
 export function helpRoutes(s: Services): Router {
@@ -46,7 +52,9 @@ export function helpRoutes(s: Services): Router {
     const body = readForm(ctx, z.object({ email: text, subject: text, message: text, reference: text }));
     const parsed = contactSchema.safeParse({ ...body, reference: body.reference || undefined });
     if (!parsed.success) {
-      const errors = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), FIELD_MESSAGES[String(i.path[0])] ?? 'Valeur invalide.']));
+      const errors = Object.fromEntries(
+        parsed.error.issues.map((i) => [String(i.path[0]), FIELD_MESSAGES[String(i.path[0])] ?? 'Valeur invalide.']),
+      );
       render(ctx, 'help/contact.njk', { ...view, values: body, errors }, 400);
       return;
     }
@@ -59,7 +67,13 @@ export function helpRoutes(s: Services): Router {
     const { email, subject, message, reference } = parsed.data;
     // Stored as a ticket for the console, and still mailed to the help desk's mailbox.
     await s.helpTickets.open({ email, subject: SUBJECTS[subject], message, reference, requestId: String(ctx.state.requestId) }, now);
-    await s.mailer.send(s.config.supportEmail, 'help-request', { from: email, subject: SUBJECTS[subject], message, reference, requestId: ctx.state.requestId });
+    await s.mailer.send(s.config.supportEmail, 'help-request', {
+      from: email,
+      subject: SUBJECTS[subject],
+      message,
+      reference,
+      requestId: ctx.state.requestId,
+    });
     s.log.info({ event: 'help_request', subject, hasReference: Boolean(reference) }, 'help request sent to the help desk');
     render(ctx, 'help/sent.njk', { title: 'Demande envoyée' });
   });

@@ -3,7 +3,11 @@ import type { Json, Timestamp } from '../db/types.js';
 
 export const TICKET_STATUSES = ['new', 'in_progress', 'closed'] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
-export interface TicketNote { at: string; staff: string; text: string }
+export interface TicketNote {
+  at: string;
+  staff: string;
+  text: string;
+}
 
 export interface HelpTicketTable {
   id: string;
@@ -19,4 +23,6 @@ export interface HelpTicketTable {
   closed_at: Timestamp | null;
 }
 
-export interface HelpTables { help_tickets: HelpTicketTable }
+export interface HelpTables {
+  help_tickets: HelpTicketTable;
+}

@@ -7,12 +7,27 @@ import type { TicketStatus } from './tables.js';
 
 export function createHelpTickets(db: Db, retentionDays: number) {
   return {
-    async open(t: { email: string; subject: string; message: string; reference: string | undefined; requestId: string }, now: Date): Promise<string> {
+    async open(
+      t: { email: string; subject: string; message: string; reference: string | undefined; requestId: string },
+      now: Date,
+    ): Promise<string> {
       const id = randomUUID();
-      await db.insertInto('help_tickets').values({
-        id, email: t.email, subject: t.subject, message: t.message, reference: t.reference ?? null, request_id: t.requestId,
-        status: 'new', notes: '[]', created_at: now, updated_at: now, closed_at: null,
-      }).execute();
+      await db
+        .insertInto('help_tickets')
+        .values({
+          id,
+          email: t.email,
+          subject: t.subject,
+          message: t.message,
+          reference: t.reference ?? null,
+          request_id: t.requestId,
+          status: 'new',
+          notes: '[]',
+          created_at: now,
+          updated_at: now,
+          closed_at: null,
+        })
+        .execute();
       return id;
     },
     list: (status: TicketStatus | undefined, limit = 100) => {
@@ -24,15 +39,24 @@ export function createHelpTickets(db: Db, retentionDays: number) {
     /** A status change and/or a note, in one statement (two agents' notes are both kept). */
     async update(id: string, change: { status: TicketStatus; note?: { staff: string; text: string } }, now: Date): Promise<boolean> {
       const note = change.note ? JSON.stringify([{ at: now.toISOString(), ...change.note }]) : '[]';
-      const res = await db.updateTable('help_tickets').set({
-        status: change.status, updated_at: now,
-        notes: sql`notes || ${note}::jsonb`,
-        closed_at: change.status === 'closed' ? sql`coalesce(closed_at, ${now})` : null,
-      }).where('id', '=', id).executeTakeFirst();
+      const res = await db
+        .updateTable('help_tickets')
+        .set({
+          status: change.status,
+          updated_at: now,
+          notes: sql`notes || ${note}::jsonb`,
+          closed_at: change.status === 'closed' ? sql`coalesce(closed_at, ${now})` : null,
+        })
+        .where('id', '=', id)
+        .executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
     },
     async purge(now: Date): Promise<number> {
-      const res = await db.deleteFrom('help_tickets').where('status', '=', 'closed').where('closed_at', '<', new Date(now.getTime() - retentionDays * 86_400_000)).executeTakeFirst();
+      const res = await db
+        .deleteFrom('help_tickets')
+        .where('status', '=', 'closed')
+        .where('closed_at', '<', new Date(now.getTime() - retentionDays * 86_400_000))
+        .executeTakeFirst();
       return Number(res.numDeletedRows);
     },
   };

@@ -12,7 +12,7 @@ export class HttpError extends Error {
     super(message);
     this.name = 'HttpError';
     this.status = status;
-    this.expose = options.expose ?? (status < 500);
+    this.expose = options.expose ?? status < 500;
     this.code = options.code;
   }
 }

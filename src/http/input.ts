@@ -61,7 +61,9 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})
 export function parseIsoDateTime(raw: string): Date | undefined {
   const m = ISO.exec(raw);
   if (!m) return undefined;
-  const [year, month, day, hour = 0, minute = 0, second = 0, offH = 0, offM = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
+  const [year, month, day, hour = 0, minute = 0, second = 0, offH = 0, offM = 0] = m
+    .slice(1)
+    .map((v) => (v === undefined ? undefined : Number(v))) as number[];
   if (month! < 1 || month! > 12) return undefined;
   const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
   if (day! < 1 || day! > daysInMonth || hour > 23 || minute > 59 || second > 59 || offH > 23 || offM > 59) return undefined;

@@ -15,7 +15,10 @@ export function requestLog(log: Logger) {
     } finally {
       // Path only: query strings carry codes, tokens and emails.
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      log.info(
+        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
     }
   };
 }
@@ -23,8 +26,15 @@ export function requestLog(log: Logger) {
 function contentSecurityPolicy(formTargets: string[], scriptHashes: string[]): string {
   // No script at all, or exactly the hashed inline ones: `'none'` beside a hash is contradictory.
   const scripts = scriptHashes.length > 0 ? scriptHashes.join(' ') : "'none'";
-  return ["default-src 'none'", "style-src 'self'", "img-src 'self' data:", `script-src ${scripts}`, "frame-ancestors 'none'", "base-uri 'none'",
-    `form-action ${["'self'", ...formTargets].join(' ')}`].join('; ');
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `script-src ${scripts}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    `form-action ${["'self'", ...formTargets].join(' ')}`,
+  ].join('; ');
 }
 
 /** Hashes of inline scripts already allowed on this response (oidc-provider appends its own). */
@@ -45,7 +55,9 @@ export function allowFormTargets(ctx: Context, urls: Iterable<string | undefined
     if (!url) continue;
     try {
       origins.add(new URL(url).origin);
-    } catch { /* not a URL: nothing to allow */ }
+    } catch {
+      /* not a URL: nothing to allow */
+    }
   }
   ctx.state.formTargets = [...origins];
   ctx.set('Content-Security-Policy', contentSecurityPolicy([...origins], scriptHashesOf(ctx)));
@@ -53,7 +65,17 @@ export function allowFormTargets(ctx: Context, urls: Iterable<string | undefined
 
 export function securityHeaders(options: { production: boolean; alwaysAllowedFormTargets: string[] }) {
   // The default policy is the same for every request: computed once.
-  const origins = [...new Set(options.alwaysAllowedFormTargets.flatMap((u) => { try { return [new URL(u).origin]; } catch { return []; } }))];
+  const origins = [
+    ...new Set(
+      options.alwaysAllowedFormTargets.flatMap((u) => {
+        try {
+          return [new URL(u).origin];
+        } catch {
+          return [];
+        }
+      }),
+    ),
+  ];
   const defaultPolicy = contentSecurityPolicy(origins, []);
   // Set before the handler runs: the provider writes its responses directly.
   return async (ctx: Context, next: Next) => {
@@ -70,7 +92,13 @@ export function securityHeaders(options: { production: boolean; alwaysAllowedFor
 }
 
 /** What the handler reads of any error: GLC's HttpError, Koa's ctx.throw, oidc-provider's errors. */
-interface ThrownError extends Error { status?: number; statusCode?: number; expose?: boolean; code?: string; error?: string }
+interface ThrownError extends Error {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  code?: string;
+  error?: string;
+}
 
 const FRENCH: Record<number, { title: string; message: string }> = {
   400: { title: 'Demande incorrecte', message: 'La demande n’a pas pu être comprise. Revenez à la page précédente et recommencez.' },
@@ -80,7 +108,10 @@ const FRENCH: Record<number, { title: string; message: string }> = {
   413: { title: 'Envoi trop volumineux', message: 'Les informations envoyées sont trop volumineuses.' },
   429: { title: 'Trop de demandes', message: 'Trop de demandes en peu de temps. Patientez quelques minutes puis réessayez.' },
   500: { title: 'Erreur inattendue', message: 'Une erreur inattendue s’est produite de notre côté. Réessayez dans quelques instants.' },
-  503: { title: 'Service momentanément indisponible', message: 'GrandLyon Connect est momentanément indisponible. Réessayez dans quelques minutes.' },
+  503: {
+    title: 'Service momentanément indisponible',
+    message: 'GrandLyon Connect est momentanément indisponible. Réessayez dans quelques minutes.',
+  },
 };
 
 /** A resident sees a French page, a service a JSON error, an operator one log line. */
@@ -93,19 +124,36 @@ export function errorHandler(log: Logger) {
       const err = caught as ThrownError;
       let status = err.status ?? err.statusCode ?? 500;
       if (status < 400 || status > 599) status = 500;
-      const entry = { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status, error: err.code ?? err.error ?? err.name };
+      const entry = {
+        requestId: ctx.state.requestId,
+        method: ctx.method,
+        path: ctx.path,
+        status,
+        error: err.code ?? err.error ?? err.name,
+      };
       if (status >= 500) log.error({ ...entry, err }, 'request failed');
       else log.info(entry, 'request refused');
       ctx.status = status;
       if (ctx.path.startsWith('/api/') || ctx.accepts('html', 'json') === 'json') {
-        ctx.body = { error: status >= 500 ? 'server_error' : (err.error ?? 'invalid_request'), error_description: status >= 500 ? 'internal error' : (err.expose ? err.message : FRENCH[status]?.title ?? 'error') };
+        ctx.body = {
+          error: status >= 500 ? 'server_error' : (err.error ?? 'invalid_request'),
+          error_description: status >= 500 ? 'internal error' : err.expose ? err.message : (FRENCH[status]?.title ?? 'error'),
+        };
         return;
       }
-      const page = err.code === 'csrf'
-        ? { title: 'Formulaire expiré', message: 'Pour votre sécurité, ce formulaire a expiré. Revenez à la page précédente, rechargez-la et recommencez.' }
-        : err.name === 'SessionNotFound' || err.error === 'invalid_request' && /interaction/i.test(err.message)
-          ? { title: 'Demande de connexion expirée', message: 'Votre demande de connexion a expiré ou a déjà été utilisée. Revenez sur le site du service et cliquez à nouveau sur « Se connecter ».' }
-          : FRENCH[status] ?? FRENCH[status >= 500 ? 500 : 400]!;
+      const page =
+        err.code === 'csrf'
+          ? {
+              title: 'Formulaire expiré',
+              message: 'Pour votre sécurité, ce formulaire a expiré. Revenez à la page précédente, rechargez-la et recommencez.',
+            }
+          : err.name === 'SessionNotFound' || (err.error === 'invalid_request' && /interaction/i.test(err.message))
+            ? {
+                title: 'Demande de connexion expirée',
+                message:
+                  'Votre demande de connexion a expiré ou a déjà été utilisée. Revenez sur le site du service et cliquez à nouveau sur « Se connecter ».',
+              }
+            : (FRENCH[status] ?? FRENCH[status >= 500 ? 500 : 400]!);
       render(ctx, 'errors/generic.njk', { ...page, requestId: ctx.state.requestId }, status);
     }
   };

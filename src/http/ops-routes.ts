@@ -20,7 +20,10 @@ export function opsRoutes(s: Services): Router {
     const schema = s.shuttingDown ? undefined : await schemaState(s.db);
     const ready = schema?.ok === true;
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'unavailable', database: schema ? (schema.ok ? 'ok' : schema.reason === 'unreachable' ? 'unreachable' : `schema ${schema.reason}`) : 'shutting down' };
+    ctx.body = {
+      status: ready ? 'ready' : 'unavailable',
+      database: schema ? (schema.ok ? 'ok' : schema.reason === 'unreachable' ? 'unreachable' : `schema ${schema.reason}`) : 'shutting down',
+    };
   });
   router.get('/static/glc.css', (ctx) => {
     ctx.type = 'text/css';

@@ -20,9 +20,14 @@ export function delayAfter(failures: number, freeFailures = FREE_FAILURES): numb
 }
 
 /** One key of a credential check, with its free failures (an IP is shared by many people). */
-export interface AdmissionKey { key: string; freeFailures?: number }
+export interface AdmissionKey {
+  key: string;
+  freeFailures?: number;
+}
 /** What a refund needs: the hashed keys reserved and the block each reservation set, if any. */
-export interface Reservation { keys: { key: string; blockedUntil: Date | null }[] }
+export interface Reservation {
+  keys: { key: string; blockedUntil: Date | null }[];
+}
 export type Admission = { ok: true; reservation: Reservation } | { ok: false; until: Date };
 
 /** How keys are stored: hashed (no address or IP in the table), counted actions under a prefix of their own. */
@@ -35,23 +40,31 @@ export function createThrottle(db: Db, secrets: Secrets, onBlock: (kind: 'failur
   // One statement: concurrent hits on two instances are both counted; an old window restarts.
   async function increment(k: string, now: Date): Promise<number> {
     const windowStart = new Date(now.getTime() - WINDOW_MS);
-    const row = await db.insertInto('rate_limits')
+    const row = await db
+      .insertInto('rate_limits')
       .values({ key: k, failures: 1, window_started_at: now, blocked_until: null })
-      .onConflict((oc) => oc.column('key').doUpdateSet({
-        failures: sql`case when rate_limits.window_started_at < ${windowStart} then 1 else rate_limits.failures + 1 end`,
-        window_started_at: sql`case when rate_limits.window_started_at < ${windowStart} then ${now} else rate_limits.window_started_at end`,
-      }))
-      .returning('failures').executeTakeFirstOrThrow();
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          failures: sql`case when rate_limits.window_started_at < ${windowStart} then 1 else rate_limits.failures + 1 end`,
+          window_started_at: sql`case when rate_limits.window_started_at < ${windowStart} then ${now} else rate_limits.window_started_at end`,
+        }),
+      )
+      .returning('failures')
+      .executeTakeFirstOrThrow();
     return row.failures;
   }
   async function refundHashed(reservation: Reservation): Promise<void> {
     for (const { key: k, blockedUntil } of reservation.keys) {
-      await db.updateTable('rate_limits')
+      await db
+        .updateTable('rate_limits')
         .set({
           failures: sql`greatest(failures - 1, 0)`,
-          blocked_until: blockedUntil ? sql`case when blocked_until = ${blockedUntil} then null else blocked_until end` : sql`blocked_until`,
+          blocked_until: blockedUntil
+            ? sql`case when blocked_until = ${blockedUntil} then null else blocked_until end`
+            : sql`blocked_until`,
         })
-        .where('key', '=', k).execute();
+        .where('key', '=', k)
+        .execute();
     }
   }
   return {
@@ -88,8 +101,16 @@ export function createThrottle(db: Db, secrets: Secrets, onBlock: (kind: 'failur
       if (rows.length === input.length) return { ok: true, reservation };
       // A key was blocked: this attempt is not evaluated; give back what the others reserved.
       await refundHashed(reservation);
-      const blocked = await db.selectFrom('rate_limits').select('blocked_until')
-        .where('key', 'in', input.map(([k]) => k)).where('blocked_until', '>', now).execute();
+      const blocked = await db
+        .selectFrom('rate_limits')
+        .select('blocked_until')
+        .where(
+          'key',
+          'in',
+          input.map(([k]) => k),
+        )
+        .where('blocked_until', '>', now)
+        .execute();
       const times = blocked.map((r) => r.blocked_until!.getTime());
       return { ok: false, until: new Date(times.length ? Math.max(...times) : now.getTime() + BASE_DELAY_MS) };
     },
@@ -102,8 +123,12 @@ export function createThrottle(db: Db, secrets: Secrets, onBlock: (kind: 'failur
 
     /** The time until which one of the keys is blocked, or null. */
     async blockedUntil(keys: string[], now: Date): Promise<Date | null> {
-      const rows = await db.selectFrom('rate_limits').select('blocked_until')
-        .where('key', 'in', keys.map(key)).where('blocked_until', '>', now).execute();
+      const rows = await db
+        .selectFrom('rate_limits')
+        .select('blocked_until')
+        .where('key', 'in', keys.map(key))
+        .where('blocked_until', '>', now)
+        .execute();
       const times = rows.map((r) => r.blocked_until!.getTime());
       if (!times.length) return null;
       onBlock('failures');
@@ -115,7 +140,11 @@ export function createThrottle(db: Db, secrets: Secrets, onBlock: (kind: 'failur
       for (const k of keys.map(key)) {
         const delay = delayAfter(await increment(k, now), options.freeFailures);
         if (delay > 0) {
-          await db.updateTable('rate_limits').set({ blocked_until: new Date(now.getTime() + delay) }).where('key', '=', k).execute();
+          await db
+            .updateTable('rate_limits')
+            .set({ blocked_until: new Date(now.getTime() + delay) })
+            .where('key', '=', k)
+            .execute();
         }
       }
     },
@@ -149,9 +178,11 @@ export function createThrottle(db: Db, secrets: Secrets, onBlock: (kind: 'failur
     },
 
     async deleteStale(now: Date): Promise<void> {
-      await db.deleteFrom('rate_limits')
+      await db
+        .deleteFrom('rate_limits')
         .where('window_started_at', '<', new Date(now.getTime() - WINDOW_MS))
-        .where((eb) => eb.or([eb('blocked_until', 'is', null), eb('blocked_until', '<', now)])).execute();
+        .where((eb) => eb.or([eb('blocked_until', 'is', null), eb('blocked_until', '<', now)]))
+        .execute();
     },
   };
 }

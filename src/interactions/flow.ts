@@ -27,4 +27,3 @@ export async function finishInteraction(s: Services, ctx: Context, result: Inter
   ctx.status = 303;
   ctx.redirect(returnTo);
 }
-

@@ -56,10 +56,17 @@ export function interactionRoutes(s: Services): Router {
         unverified: 'Votre adresse électronique n’est pas encore confirmée. Nous venons de vous renvoyer le lien de confirmation.',
       }[result.reason];
       if (result.reason === 'unverified') await s.accounts.sendVerification(result.account, new Date(), view.uid);
-      render(ctx, 'interactions/login.njk', {
-        ...view, email, error: message,
-        retryAt: result.reason === 'blocked' ? result.until : undefined,
-      }, result.reason === 'blocked' ? 429 : 401);
+      render(
+        ctx,
+        'interactions/login.njk',
+        {
+          ...view,
+          email,
+          error: message,
+          retryAt: result.reason === 'blocked' ? result.until : undefined,
+        },
+        result.reason === 'blocked' ? 429 : 401,
+      );
       return;
     }
     await finishInteraction(s, ctx, { login: { accountId: result.account.id, amr: ['pwd'] } });

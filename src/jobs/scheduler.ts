@@ -49,13 +49,18 @@ export function checkJobs(jobs: readonly Job[]): void {
     if (!/^[a-z0-9-]+$/.test(job.name)) throw new Error(`job name « ${job.name} »: lowercase letters, digits and dashes only`);
     if (seen.has(job.name)) throw new Error(`two jobs are named « ${job.name} »: job names must be unique`);
     // Node's timers hold 2^31-1 ms at most (24.8 days): a longer period would fire every millisecond.
-    if (!(job.everyMs > 0 && job.everyMs <= MAX_TIMER_MS)) throw new Error(`job « ${job.name} »: everyMs must be between 1 and ${MAX_TIMER_MS}`);
+    if (!(job.everyMs > 0 && job.everyMs <= MAX_TIMER_MS))
+      throw new Error(`job « ${job.name} »: everyMs must be between 1 and ${MAX_TIMER_MS}`);
     seen.add(job.name);
   }
 }
 
 /** Runs `fn` holding the advisory lock, or returns { ran: false } if another instance holds it. */
-export async function withAdvisoryLock<T>(db: Db, lockKey: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+export async function withAdvisoryLock<T>(
+  db: Db,
+  lockKey: number,
+  fn: () => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${lockKey}::bigint) as locked`.execute(conn);
     if (!rows[0]?.locked) return { ran: false } as const;
@@ -83,7 +88,14 @@ export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], option
   const firstRunAfterMs = options.firstRunAfterMs ?? 1000;
   const onTurn = options.onTurn ?? (() => undefined);
   for (const job of jobs) {
-    const status: JobStatus = { name: job.name, everyMs: job.everyMs, runs: 0, skipped: 0, failures: 0, nextRunAt: new Date(Date.now() + firstRunAfterMs) };
+    const status: JobStatus = {
+      name: job.name,
+      everyMs: job.everyMs,
+      runs: 0,
+      skipped: 0,
+      failures: 0,
+      nextRunAt: new Date(Date.now() + firstRunAfterMs),
+    };
     statuses.set(job.name, status);
     const lockKey = jobLockKey(job.name);
     const tick = () => {

@@ -8,8 +8,15 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { renderText } from '../http/views.js';
 
-export interface MailMessage { to: string; subject: string; text: string }
-export interface StoredMail extends MailMessage { id: string; sentAt: string }
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+export interface StoredMail extends MailMessage {
+  id: string;
+  sentAt: string;
+}
 
 export interface Mailer {
   /** Renders views/mail/<template>.njk (first line « Objet : … » is the subject) and sends it. */
@@ -53,7 +60,10 @@ export function createDevMailbox(dataDir: string) {
     },
     /** Newest first. */
     list(): StoredMail[] {
-      return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().reverse()
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .reverse()
         .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as StoredMail);
     },
   } satisfies Mailer & { list(): StoredMail[] };

@@ -10,13 +10,22 @@ const RESULT = 'glc:metrics-result'; // primary → worker: the sum, as text
 const COLLECT = 'glc:metrics-collect'; // primary → every worker: your registry, please
 const COLLECTED = 'glc:metrics-collected'; // worker → primary: my registry as JSON
 type Json = MetricObjectWithValues<MetricValue<string>>[];
-interface Message { type: string; id: string; body?: string; contentType?: string; metrics?: Json }
+interface Message {
+  type: string;
+  id: string;
+  body?: string;
+  contentType?: string;
+  metrics?: Json;
+}
 
 export async function collectMetrics(registry: Registry): Promise<{ contentType: string; body: string }> {
   if (!cluster.isWorker || !process.send) return { contentType: registry.contentType, body: await registry.metrics() };
   const id = randomUUID();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { process.off('message', onMessage); reject(new Error('metrics: no answer from the primary')); }, 5_000);
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new Error('metrics: no answer from the primary'));
+    }, 5_000);
     function onMessage(message: Message) {
       if (message?.type !== RESULT || message.id !== id) return;
       clearTimeout(timer);
@@ -33,7 +42,10 @@ export function answerClusterCollects(registry: Registry): void {
   if (!cluster.isWorker) return;
   process.on('message', (message: Message) => {
     if (message?.type !== COLLECT) return;
-    registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }), () => undefined);
+    registry.getMetricsAsJSON().then(
+      (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }),
+      () => undefined,
+    );
   });
 }
 
@@ -59,7 +71,10 @@ export function serveClusterMetrics(): void {
       clearTimeout(timer);
       pending.delete(id);
       const sum = AggregatorRegistry.aggregate(parts);
-      sum.metrics().then((body) => worker.send({ type: RESULT, id: message.id, body, contentType: sum.contentType }), () => undefined);
+      sum.metrics().then(
+        (body) => worker.send({ type: RESULT, id: message.id, body, contentType: sum.contentType }),
+        () => undefined,
+      );
     };
     // A worker that does not answer in time (busy, dying) is left out of this scrape.
     const timer = setTimeout(finish, 2_000);

@@ -8,7 +8,12 @@ export type LoginMethod = 'password' | 'franceconnect';
 export type LoginOutcome = 'success' | 'invalid' | 'blocked' | 'unverified';
 export type ConsentDecision = 'granted' | 'extended' | 'reused' | 'cancelled';
 
-export interface PoolStats { total: number; idle: number; waiting: number; max: number }
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
 
 export interface Metrics {
   registry: Registry;
@@ -32,23 +37,59 @@ export function createMetrics(): Metrics {
   answerClusterCollects(registry);
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const requestDuration = new Histogram({
-    name: 'glc_http_request_duration_seconds', help: 'HTTP requests by route pattern, method and status class',
-    labelNames: ['route', 'method', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+    name: 'glc_http_request_duration_seconds',
+    help: 'HTTP requests by route pattern, method and status class',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
   });
-  const logins = new Counter({ name: 'glc_logins_total', help: 'Login attempts by method and outcome', labelNames: ['method', 'outcome'] as const, registers: [registry] });
-  const tokens = new Counter({ name: 'glc_tokens_issued_total', help: 'Tokens issued by the token endpoint, by grant type', labelNames: ['grant_type'] as const, registers: [registry] });
-  const consents = new Counter({ name: 'glc_consent_decisions_total', help: 'Consent decisions of residents', labelNames: ['decision'] as const, registers: [registry] });
-  const blocks = new Counter({ name: 'glc_throttle_blocks_total', help: 'Requests refused by throttling (failures: repeated wrong passwords; count: too many actions per hour)', labelNames: ['kind'] as const, registers: [registry] });
-  const jobs = new Counter({ name: 'glc_job_runs_total', help: 'Periodic job turns by outcome (skipped: another instance held the lock)', labelNames: ['job', 'outcome'] as const, registers: [registry] });
-  const lastJobSuccess = new Gauge({ name: 'glc_job_last_success_timestamp_seconds', help: 'End of the last successful run of each job (Unix time)', labelNames: ['job'] as const, registers: [registry] });
+  const logins = new Counter({
+    name: 'glc_logins_total',
+    help: 'Login attempts by method and outcome',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'glc_tokens_issued_total',
+    help: 'Tokens issued by the token endpoint, by grant type',
+    labelNames: ['grant_type'] as const,
+    registers: [registry],
+  });
+  const consents = new Counter({
+    name: 'glc_consent_decisions_total',
+    help: 'Consent decisions of residents',
+    labelNames: ['decision'] as const,
+    registers: [registry],
+  });
+  const blocks = new Counter({
+    name: 'glc_throttle_blocks_total',
+    help: 'Requests refused by throttling (failures: repeated wrong passwords; count: too many actions per hour)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const jobs = new Counter({
+    name: 'glc_job_runs_total',
+    help: 'Periodic job turns by outcome (skipped: another instance held the lock)',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [registry],
+  });
+  const lastJobSuccess = new Gauge({
+    name: 'glc_job_last_success_timestamp_seconds',
+    help: 'End of the last successful run of each job (Unix time)',
+    labelNames: ['job'] as const,
+    registers: [registry],
+  });
   const pools: (() => PoolStats | undefined)[] = [];
-  const poolGauge = (name: string, help: string, pick: (p: PoolStats) => number) => new Gauge({
-    name, help, registers: [registry],
-    collect() {
-      const p = pools.map((f) => f()).find((x) => x);
-      if (p) this.set(pick(p));
-    },
-  });
+  const poolGauge = (name: string, help: string, pick: (p: PoolStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const p = pools.map((f) => f()).find((x) => x);
+        if (p) this.set(pick(p));
+      },
+    });
   poolGauge('glc_db_pool_connections', 'Open PostgreSQL connections of the pool', (p) => p.total);
   poolGauge('glc_db_pool_idle_connections', 'Idle PostgreSQL connections of the pool', (p) => p.idle);
   poolGauge('glc_db_pool_waiting_requests', 'Queries waiting for a free connection', (p) => p.waiting);
@@ -56,7 +97,9 @@ export function createMetrics(): Metrics {
 
   let newestKey: (() => Promise<Date | undefined>) | undefined;
   new Gauge({
-    name: 'glc_signing_key_age_seconds', help: 'Age of the newest signing key in use (rotate every six months)', registers: [registry],
+    name: 'glc_signing_key_age_seconds',
+    help: 'Age of the newest signing key in use (rotate every six months)',
+    registers: [registry],
     async collect() {
       const created = await newestKey?.().catch(() => undefined);
       if (created) this.set((Date.now() - created.getTime()) / 1000);
@@ -65,7 +108,9 @@ export function createMetrics(): Metrics {
 
   return {
     registry,
-    watchSigningKeys: (newest) => { newestKey = newest; },
+    watchSigningKeys: (newest) => {
+      newestKey = newest;
+    },
     requestDuration,
     login: (method, outcome) => logins.inc({ method, outcome }),
     tokenIssued: (grantType) => tokens.inc({ grant_type: GRANT_TYPES.has(grantType) ? grantType : 'other' }),
@@ -75,6 +120,8 @@ export function createMetrics(): Metrics {
       jobs.inc({ job, outcome });
       if (outcome === 'done') lastJobSuccess.set({ job }, Date.now() / 1000);
     },
-    watchPool: (stats) => { pools.push(stats); },
+    watchPool: (stats) => {
+      pools.push(stats);
+    },
   };
 }

@@ -8,7 +8,13 @@ import type { ClientStore } from '../clients/store.js';
 import { hasControlCharacters } from '../http/input.js';
 
 // Models whose single use matters: a second consume() is a replay, refused atomically.
-const CONSUMABLE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest']);
+const CONSUMABLE = new Set([
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PushedAuthorizationRequest',
+]);
 
 export function createAdapterClass(db: Db, clients: ClientStore) {
   return class KyselyAdapter implements Adapter {
@@ -26,10 +32,18 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
         user_code: payload.userCode ?? null,
         expires_at: expiresAt,
       };
-      await db.insertInto('oidc_payloads').values(row)
-        .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
-          payload: row.payload, grant_id: row.grant_id, uid: row.uid, user_code: row.user_code, expires_at: row.expires_at,
-        }))
+      await db
+        .insertInto('oidc_payloads')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['model', 'id']).doUpdateSet({
+            payload: row.payload,
+            grant_id: row.grant_id,
+            uid: row.uid,
+            user_code: row.user_code,
+            expires_at: row.expires_at,
+          }),
+        )
         .execute();
     }
 
@@ -50,7 +64,8 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
 
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
       if (hasControlCharacters(value)) return undefined;
-      const row = await db.selectFrom('oidc_payloads')
+      const row = await db
+        .selectFrom('oidc_payloads')
         .select(['payload', 'consumed_at'])
         .where('model', '=', this.model)
         .where(column, '=', value)
@@ -63,7 +78,8 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
 
     async consume(id: string): Promise<void> {
       // The conditional update is the lock: of two concurrent redemptions exactly one wins.
-      const result = await db.updateTable('oidc_payloads')
+      const result = await db
+        .updateTable('oidc_payloads')
         .set({ consumed_at: sql<Date>`now()` })
         .where('model', '=', this.model)
         .where('id', '=', id)
@@ -71,7 +87,12 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
         .returning('grant_id')
         .executeTakeFirst();
       if (!result && CONSUMABLE.has(this.model)) {
-        const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', this.model).where('id', '=', id).executeTakeFirst();
+        const row = await db
+          .selectFrom('oidc_payloads')
+          .select('grant_id')
+          .where('model', '=', this.model)
+          .where('id', '=', id)
+          .executeTakeFirst();
         if (row?.grant_id) await revokeGrant(db, row.grant_id);
         throw new errors.InvalidGrant('grant already used');
       }
@@ -89,7 +110,8 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
 
 /** Everything issued under a grant (codes, tokens, the grant itself) disappears at once. */
 export async function revokeGrant(db: Db, grantId: string): Promise<void> {
-  await db.deleteFrom('oidc_payloads')
+  await db
+    .deleteFrom('oidc_payloads')
     .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))
     .execute();
 }

@@ -22,8 +22,17 @@ export type ClaimName = (typeof SCOPE_CLAIMS)[keyof typeof SCOPE_CLAIMS][number]
 
 /** The personal data a resident can consent to (sub and updated_at are not personal data to consent to). */
 export const CONSENTABLE_CLAIMS = [
-  'given_name', 'family_name', 'preferred_username', 'birthdate', 'gender', 'email', 'phone_number', 'address',
-  'birthplace', 'birthcountry', 'verified_claims',
+  'given_name',
+  'family_name',
+  'preferred_username',
+  'birthdate',
+  'gender',
+  'email',
+  'phone_number',
+  'address',
+  'birthplace',
+  'birthcountry',
+  'verified_claims',
 ] as const;
 
 /** Companion claims released together with the claim they describe. */
@@ -46,7 +55,7 @@ export function claimsOfScopes(scopes: Iterable<string>): Set<string> {
 export const CLAIM_LABELS: Record<string, string> = {
   given_name: 'Prénoms',
   family_name: 'Nom de naissance',
-  preferred_username: "Nom d’usage",
+  preferred_username: 'Nom d’usage',
   birthdate: 'Date de naissance',
   gender: 'Sexe',
   email: 'Adresse électronique',

@@ -5,13 +5,16 @@ import { deleteExpiredPayloads } from './adapter.js';
 
 export function registerOidc(s: Services): DomainParts {
   return {
-    jobs: [{
-      name: 'cleanup-expired', everyMs: 10 * 60_000,
-      run: async (now) => {
-        const payloads = await deleteExpiredPayloads(s.db, now);
-        await s.throttle.deleteStale(now);
-        return payloads ? { expiredRowsDeleted: payloads } : undefined;
+    jobs: [
+      {
+        name: 'cleanup-expired',
+        everyMs: 10 * 60_000,
+        run: async (now) => {
+          const payloads = await deleteExpiredPayloads(s.db, now);
+          await s.throttle.deleteStale(now);
+          return payloads ? { expiredRowsDeleted: payloads } : undefined;
+        },
       },
-    }],
+    ],
   };
 }

@@ -22,7 +22,14 @@ export const KEY_ACTIVATION_DELAY_MS = 2 * KEY_RELOAD_MS;
 export const KEY_RETIRE_AFTER_MS = KEY_RELOAD_MS + TTL.IdToken * 1000;
 
 export type KeyState = 'next' | 'current' | 'previous' | 'retired';
-export interface KeyInfo { kid: string; alg: string; created_at: Date; activates_at: Date; retired_at: Date | null; state: KeyState }
+export interface KeyInfo {
+  kid: string;
+  alg: string;
+  created_at: Date;
+  activates_at: Date;
+  retired_at: Date | null;
+  state: KeyState;
+}
 
 async function generate(alg: SigningAlg): Promise<JWK & { kid: string }> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' && { modulusLength: 3072 }) });
@@ -36,25 +43,37 @@ const STATE_ORDER: Record<KeyState, number> = { current: 0, next: 1, previous: 2
 
 /** The state of each key at `now`; ordered current, next, previous, retired (newest first within each). */
 export function keyStates(rows: Row[], now: Date): KeyInfo[] {
-  const newestFirst = [...rows].sort((a, b) => b.activates_at.getTime() - a.activates_at.getTime() || b.created_at.getTime() - a.created_at.getTime() || (a.kid < b.kid ? -1 : 1));
+  const newestFirst = [...rows].sort(
+    (a, b) =>
+      b.activates_at.getTime() - a.activates_at.getTime() || b.created_at.getTime() - a.created_at.getTime() || (a.kid < b.kid ? -1 : 1),
+  );
   const currentOf = new Map<string, string>();
   for (const k of newestFirst) {
     if (!k.retired_at && k.activates_at <= now && !currentOf.has(k.alg)) currentOf.set(k.alg, k.kid);
   }
-  const state = (k: Row): KeyState => k.retired_at ? 'retired' : k.activates_at > now ? 'next' : currentOf.get(k.alg) === k.kid ? 'current' : 'previous';
+  const state = (k: Row): KeyState =>
+    k.retired_at ? 'retired' : k.activates_at > now ? 'next' : currentOf.get(k.alg) === k.kid ? 'current' : 'previous';
   return newestFirst.map((k) => ({ ...k, state: state(k) })).sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
 }
 
 /** One line of `glc keys list`. */
 export function keyLine(k: KeyInfo): string {
-  const when = k.state === 'retired' ? `retired ${k.retired_at!.toISOString()}` : k.state === 'next' ? `signs from ${k.activates_at.toISOString()}` : `signing since ${k.activates_at.toISOString()}`;
+  const when =
+    k.state === 'retired'
+      ? `retired ${k.retired_at!.toISOString()}`
+      : k.state === 'next'
+        ? `signs from ${k.activates_at.toISOString()}`
+        : `signing since ${k.activates_at.toISOString()}`;
   return `${k.kid}  ${k.alg}  ${k.state.padEnd(8)}  ${when}`;
 }
 
 export function createKeyStore(db: Db, secrets: Secrets) {
   async function addKey(alg: SigningAlg, activatesAt: Date): Promise<string> {
     const jwk = await generate(alg);
-    await db.insertInto('signing_keys').values({ kid: jwk.kid, alg, private_jwk_encrypted: secrets.encrypt(JSON.stringify(jwk)), activates_at: activatesAt }).execute();
+    await db
+      .insertInto('signing_keys')
+      .values({ kid: jwk.kid, alg, private_jwk_encrypted: secrets.encrypt(JSON.stringify(jwk)), activates_at: activatesAt })
+      .execute();
     return jwk.kid;
   }
   const rows = () => db.selectFrom('signing_keys').select(['kid', 'alg', 'created_at', 'activates_at', 'retired_at']).execute();
@@ -70,7 +89,8 @@ export function createKeyStore(db: Db, secrets: Secrets) {
 
     /** A new key of each algorithm: published from the next reload, signing from `activatesAt`. */
     async rotate(now = new Date(), delayMs = KEY_ACTIVATION_DELAY_MS): Promise<{ kids: string[]; activatesAt: Date }> {
-      if (delayMs < KEY_ACTIVATION_DELAY_MS) throw new Error(`the delay must be at least ${KEY_ACTIVATION_DELAY_MS / 1000} s (two key reload periods)`);
+      if (delayMs < KEY_ACTIVATION_DELAY_MS)
+        throw new Error(`the delay must be at least ${KEY_ACTIVATION_DELAY_MS / 1000} s (two key reload periods)`);
       const activatesAt = new Date(now.getTime() + delayMs);
       const kids: string[] = [];
       for (const alg of SIGNING_ALGS) kids.push(await addKey(alg, activatesAt));
@@ -88,12 +108,22 @@ export function createKeyStore(db: Db, secrets: Secrets) {
       if (kid) {
         const key = keys.find((k) => k.kid === kid && k.state !== 'retired');
         if (!key) throw new Error(`no published key ${kid}`);
-        if (key.state !== 'previous') throw new Error(`${kid} is the ${key.state} key of its algorithm: only a previous key can be retired`);
-        if (!oldEnough(key)) throw new Error(`${kid} stopped signing less than ${KEY_RETIRE_AFTER_MS / 60_000} min ago: tokens it signed are still valid`);
+        if (key.state !== 'previous')
+          throw new Error(`${kid} is the ${key.state} key of its algorithm: only a previous key can be retired`);
+        if (!oldEnough(key))
+          throw new Error(`${kid} stopped signing less than ${KEY_RETIRE_AFTER_MS / 60_000} min ago: tokens it signed are still valid`);
       }
       const targets = keys.filter((k) => k.state === 'previous' && oldEnough(k) && (!kid || k.kid === kid));
       if (targets.length === 0) return [];
-      await db.updateTable('signing_keys').set({ retired_at: now }).where('kid', 'in', targets.map((k) => k.kid)).execute();
+      await db
+        .updateTable('signing_keys')
+        .set({ retired_at: now })
+        .where(
+          'kid',
+          'in',
+          targets.map((k) => k.kid),
+        )
+        .execute();
       return targets.map((k) => k.kid);
     },
 
@@ -113,7 +143,10 @@ export function createKeyStore(db: Db, secrets: Secrets) {
 
     /** Changes whenever a key is added, retired or changes state: instances compare it to reload their provider. */
     async version(now = new Date()): Promise<string> {
-      return (await this.list(false, now)).map((k) => `${k.kid}:${k.state}`).sort().join(',');
+      return (await this.list(false, now))
+        .map((k) => `${k.kid}:${k.state}`)
+        .sort()
+        .join(',');
     },
   };
 }

@@ -43,7 +43,10 @@ export interface ProviderHooks {
   /** A service obtained an authorization for the account: it knows it by `sub` (deleted-accounts API). */
   readonly onSubjectIssued: readonly ((accountId: string, clientId: string, sub: string) => Promise<void>)[];
   /** After a logout ended the session: the first hook returning a URL sends the browser there first (FranceConnect's logout). */
-  readonly afterLogout: readonly ((ctx: KoaContextWithOIDC, info: { accountId: string; location: string }) => Promise<string | undefined>)[];
+  readonly afterLogout: readonly ((
+    ctx: KoaContextWithOIDC,
+    info: { accountId: string; location: string },
+  ) => Promise<string | undefined>)[];
 }
 
 /**
@@ -51,12 +54,16 @@ export interface ProviderHooks {
  * adds may leave (its scope was granted, or it was asked by name): otherwise its lookup, one query
  * on every userinfo and token, is useless.
  */
-export async function applyClaimSources(sources: readonly ClaimSource[], accountId: string, claims: Claims, wanted?: (claim: string) => boolean): Promise<Claims> {
+export async function applyClaimSources(
+  sources: readonly ClaimSource[],
+  accountId: string,
+  claims: Claims,
+  wanted?: (claim: string) => boolean,
+): Promise<Claims> {
   let out = claims;
   for (const source of sources) if (!wanted || source.claims.some(wanted)) out = await source.add(accountId, out);
   return out;
 }
-
 
 export interface ProviderDeps {
   config: Config;
@@ -76,7 +83,12 @@ export { TTL } from './ttl.js';
 const FORM_POST_TITLE = '<title>Submitting Callback</title>';
 
 function decodeHtml(value: string): string {
-  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 /** The provider's page in French; its script is left untouched (its hash is in the policy). */
@@ -84,7 +96,10 @@ function frenchFormPost(html: string): string {
   return html
     .replace('<html>', '<html lang="fr">')
     .replace(FORM_POST_TITLE, '<title>Retour vers le service – GrandLyon Connect</title>')
-    .replace("Your browser does not support JavaScript or you've disabled it.", 'JavaScript est désactivé dans votre navigateur : cliquez sur « Continuer » pour revenir au service.')
+    .replace(
+      "Your browser does not support JavaScript or you've disabled it.",
+      'JavaScript est désactivé dans votre navigateur : cliquez sur « Continuer » pour revenir au service.',
+    )
     .replace('<button autofocus type="submit">Continue</button>', '<button autofocus type="submit">Continuer</button>');
 }
 
@@ -129,7 +144,9 @@ function enforceRegistration(provider: Provider): void {
   };
   const save = provider.ClientCredentials.prototype.save;
   provider.ClientCredentials.prototype.save = function (this: InstanceType<Provider['ClientCredentials']>) {
-    const refused = String(this.scope ?? '').split(' ').filter((scope) => scope && !CLIENT_CREDENTIALS_SCOPES.includes(scope));
+    const refused = String(this.scope ?? '')
+      .split(' ')
+      .filter((scope) => scope && !CLIENT_CREDENTIALS_SCOPES.includes(scope));
     if (refused.length) throw new errors.InvalidScope('client_credentials gives API scopes only', refused.join(' '));
     return save.call(this);
   };
@@ -144,8 +161,12 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
    * --claims-in-id-token; otherwise sub and what the claims parameter asked for the ID token
    * (OpenID Connect Core §5.4: scope claims go to userinfo when an access token is issued).
    */
-  async function idTokenClaims(clientId: string | undefined, claims: Claims, requested: Record<string, unknown> | undefined): Promise<Claims> {
-    if (clientId && await clients.claimsInIdToken(clientId)) return claims;
+  async function idTokenClaims(
+    clientId: string | undefined,
+    claims: Claims,
+    requested: Record<string, unknown> | undefined,
+  ): Promise<Claims> {
+    if (clientId && (await clients.claimsInIdToken(clientId))) return claims;
     const asked = new Set(Object.keys(requested ?? {}));
     return Object.fromEntries(Object.entries(claims).filter(([name]) => name === 'sub' || asked.has(name)));
   }
@@ -164,7 +185,14 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     scopes: SUPPORTED_SCOPES,
     // Scope claims plus the standalone protocol claims (acr, amr, auth_time, sid): a service can
     // see that a login went through FranceConnect (acr eidas1, amr fc).
-    claims: { ...SCOPE_CLAIMS, openid: ['sub', 'acr', 'amr', 'auth_time'], acr: null, amr: null, auth_time: null, sid: null } as unknown as Configuration['claims'],
+    claims: {
+      ...SCOPE_CLAIMS,
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      acr: null,
+      amr: null,
+      auth_time: null,
+      sid: null,
+    } as unknown as Configuration['claims'],
     subjectTypes: ['pairwise', 'public'],
     // eidas1 = the login went through FranceConnect (eIDAS low); password logins carry no acr.
     acrValues: ['eidas1'],
@@ -183,7 +211,8 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256'],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256'],
     },
-    pairwiseIdentifier: async (_ctx, accountId, client) => subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId),
+    pairwiseIdentifier: async (_ctx, accountId, client) =>
+      subjectFor(secrets, client as typeof client & { glc_sector?: string }, accountId),
     extraClientMetadata: {
       properties: ['glc_sector'],
       validator: (_ctx, key, value) => {
@@ -199,7 +228,9 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
         accountId: id,
         claims: async (use, scope, requested, rejected) => {
           const scopes = scope.split(' ');
-          const wanted = (claim: string) => scopes.some((sc) => (SCOPE_CLAIMS[sc as keyof typeof SCOPE_CLAIMS] as readonly string[] | undefined)?.includes(claim)) || claim in (requested ?? {});
+          const wanted = (claim: string) =>
+            scopes.some((sc) => (SCOPE_CLAIMS[sc as keyof typeof SCOPE_CLAIMS] as readonly string[] | undefined)?.includes(claim)) ||
+            claim in (requested ?? {});
           let claims = await applyClaimSources(hooks.claimSources, id, accountClaims(account, id), wanted);
           // Defence in depth: oidc-provider masks rejected claims too.
           for (const r of rejected) delete claims[r];
@@ -270,7 +301,11 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     },
     renderError: async (ctx, out, error) => {
       const status = (error as { statusCode?: number }).statusCode ?? 400;
-      if (status >= 500) log.error({ requestId: ctx.state?.requestId, err: { name: (error as Error).name, message: (error as Error).message } }, 'provider error');
+      if (status >= 500)
+        log.error(
+          { requestId: ctx.state?.requestId, err: { name: (error as Error).name, message: (error as Error).message } },
+          'provider error',
+        );
       ctx.type = 'html';
       ctx.body = errorPage(ctx, out as { error: string; error_description?: string });
     },
@@ -287,11 +322,27 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     log.error({ requestId: ctx.state?.requestId, err: { name: err.name, message: err.message } }, 'oidc server_error');
   });
   const onAny = provider.on.bind(provider) as (event: string, listener: (...args: unknown[]) => void) => void;
-  for (const event of ['grant.error', 'authorization.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'backchannel.error']) {
+  for (const event of [
+    'grant.error',
+    'authorization.error',
+    'introspection.error',
+    'revocation.error',
+    'userinfo.error',
+    'end_session.error',
+    'backchannel.error',
+  ]) {
     onAny(event, (...args: unknown[]) => {
-      const err = args.find((a): a is errors.OIDCProviderError => a instanceof Error) as (Error & { error?: string; statusCode?: number }) | undefined;
+      const err = args.find((a): a is errors.OIDCProviderError => a instanceof Error) as
+        (Error & { error?: string; statusCode?: number }) | undefined;
       const level = err?.statusCode && err.statusCode >= 500 ? 'error' : 'info';
-      log[level]({ event, error: err?.error ?? err?.name, description: (err as { error_description?: string } | undefined)?.error_description ?? (err?.error ? undefined : err?.message) }, 'oidc error');
+      log[level](
+        {
+          event,
+          error: err?.error ?? err?.name,
+          description: (err as { error_description?: string } | undefined)?.error_description ?? (err?.error ? undefined : err?.message),
+        },
+        'oidc error',
+      );
     });
   }
   // RP-initiated logout: oidc-provider sends the back-channel logouts itself, once; a failed one
@@ -299,8 +350,9 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   provider.on('backchannel.error', (_ctx, _err, client, accountId, sid) => {
     if (!client || !accountId) return;
     for (const hook of hooks.onBackchannelFailed) {
-      void hook({ clientId: client.clientId, accountId, sid: sid ?? '' })
-        .catch((err: Error) => log.error({ err: { message: err.message } }, 'back-channel logout not queued'));
+      void hook({ clientId: client.clientId, accountId, sid: sid ?? '' }).catch((err: Error) =>
+        log.error({ err: { message: err.message } }, 'back-channel logout not queued'),
+      );
     }
   });
   // A service got an authorization (new login or reuse of the GLC session): activity, and the
@@ -330,7 +382,8 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     const targets: string[] = [];
     if (client && action && client.redirectUriAllowed(action)) targets.push(action);
     const postLogout = ctx.oidc?.params?.post_logout_redirect_uri;
-    if (ctx.oidc?.route === 'end_session' && client && typeof postLogout === 'string' && client.postLogoutRedirectUriAllowed(postLogout)) targets.push(postLogout);
+    if (ctx.oidc?.route === 'end_session' && client && typeof postLogout === 'string' && client.postLogoutRedirectUriAllowed(postLogout))
+      targets.push(postLogout);
     allowFormTargets(ctx, targets);
     ctx.body = frenchFormPost(ctx.body);
   });

@@ -11,7 +11,12 @@ import type { Logger } from '../log.js';
 import type { LogoutJob, Outbox } from '../outbox/queue.js';
 
 /** What ending sessions needs: the database, a logger, and the provider in use (it changes on key rotation). */
-export interface SessionDeps { db: Db; log: Logger; currentProvider(): Provider; outbox: Pick<Outbox, 'enqueueLogout'> }
+export interface SessionDeps {
+  db: Db;
+  log: Logger;
+  currentProvider(): Provider;
+  outbox: Pick<Outbox, 'enqueueLogout'>;
+}
 
 /** The fields GLC reads of oidc-provider's stored Session. */
 export interface StoredSession {
@@ -24,9 +29,19 @@ export interface StoredSession {
 }
 
 /** The fields GLC reads of oidc-provider's stored Grant. */
-export interface StoredGrant { accountId?: string; clientId?: string; openid?: { scope?: string; claims?: string[] }; iat?: number; exp?: number }
+export interface StoredGrant {
+  accountId?: string;
+  clientId?: string;
+  openid?: { scope?: string; claims?: string[] };
+  iat?: number;
+  exp?: number;
+}
 
-export interface LogoutTarget { accountId: string; clientId: string; sid: string }
+export interface LogoutTarget {
+  accountId: string;
+  clientId: string;
+  sid: string;
+}
 
 const TOKEN_MODELS = ['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode'];
 const ofAccount = (accountId: string) => sql<boolean>`payload->>'accountId' = ${accountId}`;
@@ -34,30 +49,45 @@ const ofAccounts = (ids: string[]) => sql<boolean>`payload->>'accountId' = any($
 
 /** The resident's open sessions. */
 export async function listSessions(db: Kysely<Database>, accountId: string) {
-  const rows = await db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
-    .where('model', '=', 'Session').where(ofAccount(accountId)).execute();
+  const rows = await db
+    .selectFrom('oidc_payloads')
+    .select(['id', 'payload', 'expires_at'])
+    .where('model', '=', 'Session')
+    .where(ofAccount(accountId))
+    .execute();
   return rows.map((r) => ({ id: r.id, expiresAt: r.expires_at, payload: r.payload as StoredSession }));
 }
 
 /** The grants services hold for the account (what they may receive). */
 export async function listGrants(db: Kysely<Database>, accountId: string) {
-  const rows = await db.selectFrom('oidc_payloads').select(['id', 'payload', 'expires_at'])
-    .where('model', '=', 'Grant').where(ofAccount(accountId)).execute();
+  const rows = await db
+    .selectFrom('oidc_payloads')
+    .select(['id', 'payload', 'expires_at'])
+    .where('model', '=', 'Grant')
+    .where(ofAccount(accountId))
+    .execute();
   return rows.map((r) => ({ id: r.id, expiresAt: r.expires_at, payload: r.payload as StoredGrant }));
 }
 
 /** Unexpired sessions of several accounts, read inside the deleting transaction (set-based). */
 export async function liveSessionsOf(q: Kysely<Database>, accountIds: string[]): Promise<StoredSession[]> {
-  const rows = await q.selectFrom('oidc_payloads').select('payload').where('model', '=', 'Session').where(ofAccounts(accountIds))
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)])).execute();
+  const rows = await q
+    .selectFrom('oidc_payloads')
+    .select('payload')
+    .where('model', '=', 'Session')
+    .where(ofAccounts(accountIds))
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .execute();
   return rows.map((r) => r.payload as StoredSession);
 }
 
 /** Who must be told that these sessions ended: each service the session logged into, with its sid. */
 export function logoutTargetsOf(sessions: StoredSession[], options: { except?: string } = {}): LogoutTarget[] {
-  return sessions.flatMap((p) => Object.entries(p.authorizations ?? {})
-    .filter(([clientId]) => p.accountId && clientId !== options.except)
-    .map(([clientId, a]) => ({ accountId: p.accountId!, clientId, sid: a.sid ?? '' })));
+  return sessions.flatMap((p) =>
+    Object.entries(p.authorizations ?? {})
+      .filter(([clientId]) => p.accountId && clientId !== options.except)
+      .map(([clientId, a]) => ({ accountId: p.accountId!, clientId, sid: a.sid ?? '' })),
+  );
 }
 
 /**
@@ -65,11 +95,22 @@ export function logoutTargetsOf(sessions: StoredSession[], options: { except?: s
  * once: a service that is down gets them when it is back (retries with backoff, src/outbox/).
  * Given the deleting transaction, they go out if and only if it commits.
  */
-export async function queueBackchannelLogouts(deps: Pick<SessionDeps, 'currentProvider' | 'outbox'>, targets: LogoutTarget[], trx?: Transaction<Database>): Promise<void> {
+export async function queueBackchannelLogouts(
+  deps: Pick<SessionDeps, 'currentProvider' | 'outbox'>,
+  targets: LogoutTarget[],
+  trx?: Transaction<Database>,
+): Promise<void> {
   const provider = deps.currentProvider();
   const wanted = new Map<string, Promise<boolean>>();
   const wants = (clientId: string) => {
-    if (!wanted.has(clientId)) wanted.set(clientId, provider.Client.find(clientId).then((c) => Boolean(c?.backchannelLogoutUri), () => false));
+    if (!wanted.has(clientId))
+      wanted.set(
+        clientId,
+        provider.Client.find(clientId).then(
+          (c) => Boolean(c?.backchannelLogoutUri),
+          () => false,
+        ),
+      );
     return wanted.get(clientId)!;
   };
   for (const { accountId, clientId, sid } of targets) {
@@ -85,7 +126,10 @@ export async function deliverBackchannelLogout(deps: Pick<SessionDeps, 'currentP
     // Typed in oidc-provider's runtime, not in its published types.
     await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(job.accountId, job.sid);
   } catch (err) {
-    deps.log.warn({ clientId: job.clientId, event: 'backchannel_logout_failed', error: (err as Error).message }, 'back-channel logout failed, will retry');
+    deps.log.warn(
+      { clientId: job.clientId, event: 'backchannel_logout_failed', error: (err as Error).message },
+      'back-channel logout failed, will retry',
+    );
     throw err;
   }
   deps.log.info({ clientId: job.clientId, event: 'backchannel_logout_sent' }, 'back-channel logout sent');
@@ -94,7 +138,16 @@ export async function deliverBackchannelLogout(deps: Pick<SessionDeps, 'currentP
 /** Ends every session of the account (but `exceptSessionUid`) and tells the services of those sessions. */
 export async function endSessions(s: SessionDeps, accountId: string, options: { exceptSessionUid?: string } = {}): Promise<number> {
   const sessions = (await listSessions(s.db, accountId)).filter((x) => x.payload.uid !== options.exceptSessionUid);
-  if (sessions.length) await s.db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', 'in', sessions.map((x) => x.id)).execute();
+  if (sessions.length)
+    await s.db
+      .deleteFrom('oidc_payloads')
+      .where('model', '=', 'Session')
+      .where(
+        'id',
+        'in',
+        sessions.map((x) => x.id),
+      )
+      .execute();
   await queueBackchannelLogouts(s, logoutTargetsOf(sessions.map((x) => ({ ...x.payload, accountId }))));
   return sessions.length;
 }
@@ -111,9 +164,16 @@ export async function revokeServiceAccess(s: SessionDeps, accountId: string, cli
     const auths = session.payload.authorizations ?? {};
     const affected = Object.keys(auths).filter((c) => !clientId || c === clientId);
     if (!affected.length) continue;
-    affected.forEach((c) => { targets.push({ accountId, clientId: c, sid: auths[c]!.sid ?? '' }); delete auths[c]; });
-    await s.db.updateTable('oidc_payloads').set({ payload: JSON.stringify(session.payload) })
-      .where('model', '=', 'Session').where('id', '=', session.id).execute();
+    affected.forEach((c) => {
+      targets.push({ accountId, clientId: c, sid: auths[c]!.sid ?? '' });
+      delete auths[c];
+    });
+    await s.db
+      .updateTable('oidc_payloads')
+      .set({ payload: JSON.stringify(session.payload) })
+      .where('model', '=', 'Session')
+      .where('id', '=', session.id)
+      .execute();
   }
   let q = s.db.deleteFrom('oidc_payloads').where('model', 'in', TOKEN_MODELS).where(ofAccount(accountId));
   if (clientId) q = q.where(sql`payload->>'clientId'`, '=', clientId);

@@ -13,7 +13,11 @@ export const SECTOR_PATTERN = /^[a-z0-9][a-z0-9.-]{0,99}$/;
  * registered with its own sector (`glc client add --sector`, metadata glc_sector) gets subjects of
  * its own. Own sectors are namespaced: never equal to a host's.
  */
-export function subjectFor(secrets: Pick<Secrets, 'hmac'>, client: { subjectType?: string; sectorIdentifier?: string; glc_sector?: string }, accountId: string): string {
+export function subjectFor(
+  secrets: Pick<Secrets, 'hmac'>,
+  client: { subjectType?: string; sectorIdentifier?: string; glc_sector?: string },
+  accountId: string,
+): string {
   if (client.subjectType !== 'pairwise') return accountId;
   const sector = client.glc_sector ? `sector:${client.glc_sector}` : client.sectorIdentifier;
   return secrets.hmac('pairwise', `${sector}|${accountId}`);
@@ -32,7 +36,11 @@ export function sectorOf(metadata: Record<string, unknown>): string | undefined 
 }
 
 /** The sub of an account for a registered client, from its stored metadata. */
-export function subjectOfRegistration(secrets: Pick<Secrets, 'hmac'>, metadata: Record<string, unknown>, accountId: string): string | undefined {
+export function subjectOfRegistration(
+  secrets: Pick<Secrets, 'hmac'>,
+  metadata: Record<string, unknown>,
+  accountId: string,
+): string | undefined {
   const subjectType = (metadata.subject_type as string | undefined) ?? 'pairwise';
   if (subjectType !== 'pairwise') return subjectFor(secrets, { subjectType }, accountId);
   const sector = sectorOf(metadata);

@@ -28,8 +28,16 @@ const DELETE_AFTER_SECONDS = 60;
 const MAINTENANCE_SECONDS = 120;
 const RETRY_DELAY_MAX_SECONDS = 3600;
 
-export interface MailJob { to: string; template: string; vars: Record<string, unknown> }
-export interface LogoutJob { clientId: string; accountId: string; sid: string }
+export interface MailJob {
+  to: string;
+  template: string;
+  vars: Record<string, unknown>;
+}
+export interface LogoutJob {
+  clientId: string;
+  accountId: string;
+  sid: string;
+}
 
 export interface QueueStatus {
   queue: string;
@@ -128,7 +136,8 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
       const { rows } = await sql<{ name: string; state: string; n: number }>`
         select name, state::text as state, count(*)::int as n from pgboss.job
         where name in (${sql.join([...QUEUES, ...QUEUES.map(deadLetterOf)])}) group by name, state`.execute(deps.db);
-      const count = (name: string, states: string[]) => rows.filter((r) => r.name === name && states.includes(r.state)).reduce((a, r) => a + r.n, 0);
+      const count = (name: string, states: string[]) =>
+        rows.filter((r) => r.name === name && states.includes(r.state)).reduce((a, r) => a + r.n, 0);
       return QUEUES.map((name) => ({
         queue: name,
         queued: count(name, ['created', 'retry']),
@@ -161,16 +170,22 @@ function executor(trx: Transaction<Database>) {
 }
 
 // JSON turns dates into strings; templates format dates (day_fr): mark them to revive them.
-interface EncodedMail { to: string; template: string; vars: Record<string, unknown> }
+interface EncodedMail {
+  to: string;
+  template: string;
+  vars: Record<string, unknown>;
+}
 function encodeMail(job: MailJob): EncodedMail {
   const vars = Object.fromEntries(Object.entries(job.vars).map(([k, v]) => [k, v instanceof Date ? { $date: v.toISOString() } : v]));
   return { to: job.to, template: job.template, vars };
 }
 function decodeMail(data: EncodedMail): MailJob {
-  const vars = Object.fromEntries(Object.entries(data.vars).map(([k, v]) => {
-    const date = v && typeof v === 'object' && '$date' in v ? (v as { $date: unknown }).$date : undefined;
-    return [k, typeof date === 'string' ? new Date(date) : v];
-  }));
+  const vars = Object.fromEntries(
+    Object.entries(data.vars).map(([k, v]) => {
+      const date = v && typeof v === 'object' && '$date' in v ? (v as { $date: unknown }).$date : undefined;
+      return [k, typeof date === 'string' ? new Date(date) : v];
+    }),
+  );
   return { to: data.to, template: data.template, vars };
 }
 

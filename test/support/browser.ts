@@ -1,6 +1,12 @@
 // A small cookie-keeping HTTP client that behaves like a browser without JavaScript: it
 // follows redirects on demand and submits forms with their CSRF token. Real HTTP only.
-export interface Page { status: number; url: string; html: string; location: string | null; headers: Headers }
+export interface Page {
+  status: number;
+  url: string;
+  html: string;
+  location: string | null;
+  headers: Headers;
+}
 
 export class Browser {
   private cookies = new Map<string, string>();
@@ -41,7 +47,11 @@ export class Browser {
   }
 
   post(url: string, form: Record<string, string>): Promise<Page> {
-    return this.request(url, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    return this.request(url, {
+      method: 'POST',
+      body: new URLSearchParams(form),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
   }
 
   /** Follows redirects while they stay on `base` origins; returns the last page (or the redirect leaving). */
@@ -72,5 +82,10 @@ export class Browser {
 }
 
 export function decode(html: string): string {
-  return html.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return html
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }

@@ -26,13 +26,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startTestGlc(env: Record<string, string> = {}, options: { logDestination?: { write(line: string): void }; firstJobRunAfterMs?: number } = {}): Promise<TestGlc> {
+export async function startTestGlc(
+  env: Record<string, string> = {},
+  options: { logDestination?: { write(line: string): void }; firstJobRunAfterMs?: number } = {},
+): Promise<TestGlc> {
   const database = await createTestDatabase();
   const port = await freePort();
-  const glc = await startGlc({
-    NODE_ENV: 'test', PORT: String(port), ISSUER: `http://localhost:${port}`, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...database.env, ...env,
-  }, options);
+  const glc = await startGlc(
+    {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      ISSUER: `http://localhost:${port}`,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...database.env,
+      ...env,
+    },
+    options,
+  );
   const mailbox = glc.services.devMailbox!;
   return {
     ...glc,
@@ -56,38 +66,75 @@ export async function startTestGlc(env: Record<string, string> = {}, options: { 
  * Another instance on the same database and DATA_DIR (hence the same SECRETS_KEY) and the same
  * issuer, on its own port: what a second container behind the load balancer is.
  */
-export async function startSecondInstance(glc: TestGlc, env: Record<string, string> = {}, options: { logDestination?: { write(line: string): void } } = {}): Promise<RunningGlc> {
+export async function startSecondInstance(
+  glc: TestGlc,
+  env: Record<string, string> = {},
+  options: { logDestination?: { write(line: string): void } } = {},
+): Promise<RunningGlc> {
   const port = await freePort();
-  const other = await startGlc({
-    NODE_ENV: 'test', PORT: String(port), ISSUER: glc.config.issuer, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...glc.database.env, ...env,
-  }, options);
+  const other = await startGlc(
+    {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      ISSUER: glc.config.issuer,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...glc.database.env,
+      ...env,
+    },
+    options,
+  );
   return { ...other, url: `http://localhost:${port}` };
 }
 
-export interface TestClient { clientId: string; clientSecret: string | null; redirectUri: string; config: oidc.Configuration }
+export interface TestClient {
+  clientId: string;
+  clientSecret: string | null;
+  redirectUri: string;
+  config: oidc.Configuration;
+}
 
 /** Registers a service the way an operator does, and gives it an openid-client configuration. */
 export async function registerClient(glc: RunningGlc, registration: Partial<ClientRegistration> = {}): Promise<TestClient> {
   const redirectUri = registration.redirectUris?.[0] ?? 'http://127.0.0.1:9/callback';
   const { clientId, clientSecret } = await glc.services.clients.add({
-    name: 'Service de test', organisation: 'Commune de Test', scope: 'openid profile email', redirectUris: [redirectUri], ...registration,
+    name: 'Service de test',
+    organisation: 'Commune de Test',
+    scope: 'openid profile email',
+    redirectUris: [redirectUri],
+    ...registration,
   });
   const method = registration.authMethod ?? 'client_secret_basic';
-  const auth = method === 'client_secret_post' ? oidc.ClientSecretPost(clientSecret!) : method === 'none' ? oidc.None() : oidc.ClientSecretBasic(clientSecret!);
-  const config = await oidc.discovery(new URL(glc.config.issuer), clientId, clientSecret ?? undefined, auth, { execute: [oidc.allowInsecureRequests] });
+  const auth =
+    method === 'client_secret_post'
+      ? oidc.ClientSecretPost(clientSecret!)
+      : method === 'none'
+        ? oidc.None()
+        : oidc.ClientSecretBasic(clientSecret!);
+  const config = await oidc.discovery(new URL(glc.config.issuer), clientId, clientSecret ?? undefined, auth, {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { clientId, clientSecret, redirectUri, config };
 }
 
-export interface PendingAuthorization { url: URL; state: string; nonce: string; verifier: string }
+export interface PendingAuthorization {
+  url: URL;
+  state: string;
+  nonce: string;
+  verifier: string;
+}
 
 export async function authorizationRequest(client: TestClient, params: Record<string, string> = {}): Promise<PendingAuthorization> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(client.config, {
-    redirect_uri: client.redirectUri, scope: 'openid profile email', state, nonce,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...params,
+    redirect_uri: client.redirectUri,
+    scope: 'openid profile email',
+    state,
+    nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
   });
   return { url, state, nonce, verifier };
 }
@@ -107,7 +154,10 @@ export function callbackUrl(page: Page): URL {
  * (10 an hour, tested on its own in proxy.test.ts) must not refuse the eleventh of them.
  */
 async function forgetLoopbackSignUps(glc: TestGlc): Promise<void> {
-  const keys = storedKeys(glc.services.secrets, { failures: [], counters: ['127.0.0.1', '::ffff:127.0.0.1', '::1'].map(throttleKeys.signUpIp) });
+  const keys = storedKeys(glc.services.secrets, {
+    failures: [],
+    counters: ['127.0.0.1', '::ffff:127.0.0.1', '::1'].map(throttleKeys.signUpIp),
+  });
   await glc.services.db.deleteFrom('rate_limits').where('key', 'in', keys).execute();
 }
 
@@ -124,7 +174,13 @@ export async function signUp(glc: TestGlc, browser: Browser, loginPage: Page, em
 }
 
 /** Whole journey of a new resident: authorize → sign-up → confirm → login → consent → code. */
-export async function newResidentAuthorizes(glc: TestGlc, client: TestClient, pending: PendingAuthorization, email: string, password = 'correct horse battery staple 42'): Promise<{ browser: Browser; callback: URL }> {
+export async function newResidentAuthorizes(
+  glc: TestGlc,
+  client: TestClient,
+  pending: PendingAuthorization,
+  email: string,
+  password = 'correct horse battery staple 42',
+): Promise<{ browser: Browser; callback: URL }> {
   const browser = new Browser(glc.config.issuer);
   const login = await browser.follow(await browser.get(pending.url.href));
   await signUp(glc, browser, login, email, password);
@@ -158,7 +214,9 @@ export async function startBackchannelReceiver(options: { down?: boolean } = {})
   let down = options.down === true;
   const server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
     req.on('end', () => {
       if (down) {
         refused += 1;
@@ -173,8 +231,17 @@ export async function startBackchannelReceiver(options: { down?: boolean } = {})
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/backchannel`, tokens, refused: () => refused, up: () => { down = false; },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    url: `http://127.0.0.1:${port}/backchannel`,
+    tokens,
+    refused: () => refused,
+    up: () => {
+      down = false;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

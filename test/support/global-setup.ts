@@ -7,7 +7,9 @@ import type { TestProject } from 'vitest/node';
 import { acquireEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 
 declare module 'vitest' {
-  export interface ProvidedContext { glcTestDatabaseUrl: string | undefined }
+  export interface ProvidedContext {
+    glcTestDatabaseUrl: string | undefined;
+  }
 }
 
 let server: EmbeddedServer | undefined;
@@ -20,7 +22,10 @@ export async function setup(project: TestProject): Promise<void> {
   }
   dir = mkdtempSync(path.join(os.tmpdir(), 'glc-test-postgres-'));
   chmodSync(dir, 0o711);
-  server = await acquireEmbeddedPostgres({ dataDir: dir, settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' } });
+  server = await acquireEmbeddedPostgres({
+    dataDir: dir,
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
+  });
   project.provide('glcTestDatabaseUrl', server.url);
 }
 

@@ -37,21 +37,35 @@ export async function importSnippet<T>(name: string, fileName: string): Promise<
   return (await import(pathToFileURL(writeSnippet(name, fileName)).href)) as T;
 }
 
-export interface Served { origin: string; close(): Promise<void> }
+export interface Served {
+  origin: string;
+  close(): Promise<void>;
+}
 
 /** A service on its own origin: 127.0.0.1 (GLC runs on localhost, another site for the browser). */
 export async function serve(handler: http.RequestListener, port = 0): Promise<Served> {
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { origin, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    origin,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 export const RESIDENT = { given_name: 'Camille', family_name: 'DUBOIS', birthdate: '1990-05-17' };
 
 /** A resident with a confirmed email and names in the identity sheet. */
 export async function createResident(glc: TestGlc, email: string): Promise<string> {
-  const account = await glc.services.accountStore.create({ email, passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
+  const account = await glc.services.accountStore.create({
+    email,
+    passwordHash: await hashPassword(STRONG_PASSWORD),
+    emailVerifiedAt: new Date(),
+  });
   await glc.services.accountStore.update(account.id, RESIDENT);
   return account.id;
 }
@@ -63,7 +77,7 @@ export async function signInAtGlc(page: Page, glc: TestGlc, email: string): Prom
   await page.fill('#password', STRONG_PASSWORD);
   await page.click('button:has-text("Se connecter")');
   await page.waitForLoadState();
-  if (new URL(page.url()).origin === glc.config.issuer && await page.getByRole('button', { name: 'Autoriser' }).count() > 0) {
+  if (new URL(page.url()).origin === glc.config.issuer && (await page.getByRole('button', { name: 'Autoriser' }).count()) > 0) {
     await page.getByRole('button', { name: 'Autoriser' }).click();
   }
 }
@@ -77,7 +91,10 @@ export async function confirmLogoutAtGlc(page: Page, glc: TestGlc): Promise<void
 /** The authorization requests the page sends to GLC (what the library puts in them). */
 export function recordAuthorizeRequests(page: Page, glc: TestGlc): URLSearchParams[] {
   const sent: URLSearchParams[] = [];
-  page.on('request', (r) => { const u = new URL(r.url()); if (u.origin === glc.config.issuer && u.pathname === '/auth') sent.push(u.searchParams); });
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.origin === glc.config.issuer && u.pathname === '/auth') sent.push(u.searchParams);
+  });
   return sent;
 }
 
@@ -91,7 +108,13 @@ export function checksSent(params: URLSearchParams): { pkce: string | null; stat
  * /login → GLC login → state, nonce and PKCE sent → the resident's name and email → two refreshes
  * with rotation → /logout confirmed at GLC → back on the service, signed out.
  */
-export async function serverSideJourney(page: Page, glc: TestGlc, base: string, email: string, signedOut: Record<string, unknown>): Promise<void> {
+export async function serverSideJourney(
+  page: Page,
+  glc: TestGlc,
+  base: string,
+  email: string,
+  signedOut: Record<string, unknown>,
+): Promise<void> {
   const authorizeRequests = recordAuthorizeRequests(page, glc);
   await page.goto(`${base}/login`);
   await signInAtGlc(page, glc, email);

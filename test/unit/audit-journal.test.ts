@@ -8,9 +8,18 @@ function chain(n: number, firstSeq = 1): (AuditEntry & { hash: string })[] {
   let prev: string | null = null;
   for (let i = 0; i < n; i++) {
     const e: AuditEntry = {
-      seq: firstSeq + i, staff_account_id: 'a1', staff_email: 'agent@grandlyon.fr', role: 'assistance', action: 'account_viewed',
-      target_account_id: `acc-${i}`, target_client_id: null, reason: `motif ${i}`, request_id: `r${i}`, detail: { b: 1, a: [i] },
-      at: new Date(Date.UTC(2026, 0, 1, 0, i)), prev_hash: prev,
+      seq: firstSeq + i,
+      staff_account_id: 'a1',
+      staff_email: 'agent@grandlyon.fr',
+      role: 'assistance',
+      action: 'account_viewed',
+      target_account_id: `acc-${i}`,
+      target_client_id: null,
+      reason: `motif ${i}`,
+      request_id: `r${i}`,
+      detail: { b: 1, a: [i] },
+      at: new Date(Date.UTC(2026, 0, 1, 0, i)),
+      prev_hash: prev,
     };
     const hash = auditEntryHash(e);
     out.push({ ...e, hash });

@@ -1,7 +1,16 @@
 // The consent journal's evidence format (src/consent/journal.ts): canonical JSON, entry hashes
 // and the chain verifier. Pure functions; chains built in memory.
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, createChainVerifier, entryHash, JOURNAL_EVENTS, journalEntries, type ChainedEntry, type JournalRecord, type StoredEntry } from '../../src/consent/journal.js';
+import {
+  canonicalJson,
+  createChainVerifier,
+  entryHash,
+  JOURNAL_EVENTS,
+  journalEntries,
+  type ChainedEntry,
+  type JournalRecord,
+  type StoredEntry,
+} from '../../src/consent/journal.js';
 
 describe('canonicalJson', () => {
   it('does not depend on key order, at any depth', () => {
@@ -59,7 +68,9 @@ describe('entryHash', () => {
   });
 
   it('does not depend on the key order of detail', () => {
-    expect(entryHash({ ...ENTRY, detail: { method: 'web_form', request_version: 1, declined: [], claims: ['given_name', 'email'] } })).toBe(entryHash(ENTRY));
+    expect(entryHash({ ...ENTRY, detail: { method: 'web_form', request_version: 1, declined: [], claims: ['given_name', 'email'] } })).toBe(
+      entryHash(ENTRY),
+    );
   });
 
   it.each<[string, Partial<ChainedEntry>]>([
@@ -89,8 +100,13 @@ function chain(subject: string, events: string[]): StoredEntry[] {
   const out: StoredEntry[] = [];
   for (const [i, event] of events.entries()) {
     const entry: ChainedEntry = {
-      subject, seq: i + 1, event, client_id: 'mediatheque', detail: { claims: ['given_name'], n: i },
-      at: new Date(Date.UTC(2026, 0, 1 + i)), prev_hash: out.at(-1)?.hash ?? null,
+      subject,
+      seq: i + 1,
+      event,
+      client_id: 'mediatheque',
+      detail: { claims: ['given_name'], n: i },
+      at: new Date(Date.UTC(2026, 0, 1 + i)),
+      prev_hash: out.at(-1)?.hash ?? null,
     };
     out.push({ ...entry, id: nextId++, hash: entryHash(entry) });
   }
@@ -170,7 +186,10 @@ describe('createChainVerifier', () => {
     const brokenA = a.map((e) => (e.seq >= 2 ? { ...e, client_id: 'other' } : e));
     const brokenB = [b[0]!, b[2]!];
     const r = verify([...brokenA, ...brokenB]);
-    expect(r.breaks.map((x) => [x.subject, x.seq, x.reason])).toEqual([['subject-a', 2, 'hash_mismatch'], ['subject-b', 3, 'sequence_gap']]);
+    expect(r.breaks.map((x) => [x.subject, x.seq, x.reason])).toEqual([
+      ['subject-a', 2, 'hash_mismatch'],
+      ['subject-b', 3, 'sequence_gap'],
+    ]);
     expect(r.entries).toBe(6);
     expect(r.chains).toBe(2);
   });
@@ -203,8 +222,26 @@ describe('createChainVerifier', () => {
 describe('journalEntries', () => {
   const ending = { claims: ['given_name', 'email'], request_version: 4, expires_at: new Date('2027-12-30T12:00:00Z') };
   const records: [string, JournalRecord][] = [
-    ['granted', journalEntries.granted({ claims: ['given_name'], declined: ['email'], requestVersion: 4, purpose: 'Emprunts', expiresAt: ending.expires_at })],
-    ['extended', journalEntries.extended({ added: ['email'], declined: [], consented: ['given_name', 'email'], requestVersion: 4, purpose: 'Emprunts' })],
+    [
+      'granted',
+      journalEntries.granted({
+        claims: ['given_name'],
+        declined: ['email'],
+        requestVersion: 4,
+        purpose: 'Emprunts',
+        expiresAt: ending.expires_at,
+      }),
+    ],
+    [
+      'extended',
+      journalEntries.extended({
+        added: ['email'],
+        declined: [],
+        consented: ['given_name', 'email'],
+        requestVersion: 4,
+        purpose: 'Emprunts',
+      }),
+    ],
     ['partially_withdrawn', journalEntries.partiallyWithdrawn(ending, ['email'], ['given_name'])],
     ['withdrawn', journalEntries.withdrawn(ending, ['given_name', 'email'])],
     ['expired', journalEntries.expired(ending, ['given_name', 'email'])],
@@ -219,12 +256,24 @@ describe('journalEntries', () => {
   it('records how each change was made', () => {
     const methods = Object.fromEntries(records.map(([event, r]) => [event, r.detail.method]));
     expect(methods).toEqual({
-      granted: 'web_form', extended: 'web_form', partially_withdrawn: 'account_area', withdrawn: 'account_area', expired: 'automatic', deleted_with_account: 'account_deletion',
+      granted: 'web_form',
+      extended: 'web_form',
+      partially_withdrawn: 'account_area',
+      withdrawn: 'account_area',
+      expired: 'automatic',
+      deleted_with_account: 'account_deletion',
     });
   });
 
   it('granted holds the request version, purpose, data agreed and declined, and the expiry as an ISO string', () => {
-    expect(records[0]![1].detail).toEqual({ request_version: 4, purpose: 'Emprunts', method: 'web_form', claims: ['given_name'], declined: ['email'], expires_at: '2027-12-30T12:00:00.000Z' });
+    expect(records[0]![1].detail).toEqual({
+      request_version: 4,
+      purpose: 'Emprunts',
+      method: 'web_form',
+      claims: ['given_name'],
+      declined: ['email'],
+      expires_at: '2027-12-30T12:00:00.000Z',
+    });
   });
 
   it('extended tells the data added apart from everything now agreed', () => {
@@ -236,7 +285,11 @@ describe('journalEntries', () => {
   });
 
   it('expiry records when the consent expired; withdrawal does not', () => {
-    expect(records[4]![1].detail).toMatchObject({ claims: ['given_name', 'email'], expires_at: '2027-12-30T12:00:00.000Z', request_version: 4 });
+    expect(records[4]![1].detail).toMatchObject({
+      claims: ['given_name', 'email'],
+      expires_at: '2027-12-30T12:00:00.000Z',
+      request_version: 4,
+    });
     expect(records[3]![1].detail).not.toHaveProperty('expires_at');
   });
 
@@ -247,7 +300,14 @@ describe('journalEntries', () => {
   it('a chain written with them verifies', () => {
     const entries: StoredEntry[] = [];
     for (const [i, [, r]] of records.entries()) {
-      const entry: ChainedEntry = { subject: 'subject-j', seq: i + 1, client_id: r.event === 'deleted_with_account' ? null : 'mediatheque', at: new Date(Date.UTC(2026, 5, 1 + i)), prev_hash: entries.at(-1)?.hash ?? null, ...r };
+      const entry: ChainedEntry = {
+        subject: 'subject-j',
+        seq: i + 1,
+        client_id: r.event === 'deleted_with_account' ? null : 'mediatheque',
+        at: new Date(Date.UTC(2026, 5, 1 + i)),
+        prev_hash: entries.at(-1)?.hash ?? null,
+        ...r,
+      };
       entries.push({ ...entry, id: 1000 + i, hash: entryHash(entry) });
     }
     expect(verify(entries)).toMatchObject({ ok: true, chains: 1, entries: 6 });

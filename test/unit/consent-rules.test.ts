@@ -102,9 +102,19 @@ describe('analyseRequest', () => {
   });
 
   it('expands identite_pivot and identite_certifiee to their data', () => {
-    const fc = client({ claims_required: ['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry'], claims_optional: ['verified_claims'] });
-    expect(analyseRequest(fc, 'openid identite_pivot identite_certifiee', undefined).data)
-      .toEqual(['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry', 'verified_claims']);
+    const fc = client({
+      claims_required: ['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry'],
+      claims_optional: ['verified_claims'],
+    });
+    expect(analyseRequest(fc, 'openid identite_pivot identite_certifiee', undefined).data).toEqual([
+      'given_name',
+      'family_name',
+      'birthdate',
+      'gender',
+      'birthplace',
+      'birthcountry',
+      'verified_claims',
+    ]);
   });
 
   it('never throws on malformed input', () => {
@@ -121,11 +131,21 @@ describe('planConsent', () => {
 
   it('first connection: every requested datum is new, split into required and optional', () => {
     const plan = planConsent(c, request(['given_name', 'family_name', 'email', 'phone_number']), undefined, NOW);
-    expect(plan).toEqual({ kind: 'first', newRequired: ['given_name', 'family_name'], newOptional: ['email', 'phone_number'], alreadyConsented: [] });
+    expect(plan).toEqual({
+      kind: 'first',
+      newRequired: ['given_name', 'family_name'],
+      newOptional: ['email', 'phone_number'],
+      alreadyConsented: [],
+    });
   });
 
   it('nothing new when every requested datum was consented or declined', () => {
-    const plan = planConsent(c, request(['given_name', 'family_name', 'email', 'phone_number']), consent({ claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }), NOW);
+    const plan = planConsent(
+      c,
+      request(['given_name', 'family_name', 'email', 'phone_number']),
+      consent({ claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }),
+      NOW,
+    );
     expect(plan.kind).toBe('nothing_new');
     expect(plan.newRequired).toEqual([]);
     expect(plan.newOptional).toEqual([]);
@@ -137,7 +157,12 @@ describe('planConsent', () => {
   });
 
   it('extension: only the data not yet decided are shown, with what was already agreed (canonical order)', () => {
-    const plan = planConsent(c, request(['given_name', 'family_name', 'email', 'phone_number']), consent({ claims: ['family_name', 'given_name'], declined: ['phone_number'] }), NOW);
+    const plan = planConsent(
+      c,
+      request(['given_name', 'family_name', 'email', 'phone_number']),
+      consent({ claims: ['family_name', 'given_name'], declined: ['phone_number'] }),
+      NOW,
+    );
     expect(plan).toEqual({ kind: 'extension', newRequired: [], newOptional: ['email'], alreadyConsented: ['given_name', 'family_name'] });
   });
 
@@ -178,12 +203,27 @@ describe('planConsent', () => {
 
 /** A Grant that records the calls applyToGrant makes (the only methods it uses). */
 function fakeGrant() {
-  const calls = { addScopes: [] as string[], rejectScopes: [] as string[], addClaims: [] as string[], rejectClaims: [] as string[], rejectClaimsCalls: 0 };
+  const calls = {
+    addScopes: [] as string[],
+    rejectScopes: [] as string[],
+    addClaims: [] as string[],
+    rejectClaims: [] as string[],
+    rejectClaimsCalls: 0,
+  };
   const grant = {
-    addOIDCScope(scope: string) { calls.addScopes.push(...scope.split(' ')); },
-    rejectOIDCScope(scope: string) { calls.rejectScopes.push(...scope.split(' ')); },
-    addOIDCClaims(claims: string[]) { calls.addClaims.push(...claims); },
-    rejectOIDCClaims(claims: string[]) { calls.rejectClaimsCalls++; calls.rejectClaims.push(...claims); },
+    addOIDCScope(scope: string) {
+      calls.addScopes.push(...scope.split(' '));
+    },
+    rejectOIDCScope(scope: string) {
+      calls.rejectScopes.push(...scope.split(' '));
+    },
+    addOIDCClaims(claims: string[]) {
+      calls.addClaims.push(...claims);
+    },
+    rejectOIDCClaims(claims: string[]) {
+      calls.rejectClaimsCalls++;
+      calls.rejectClaims.push(...claims);
+    },
   };
   return { grant: grant as unknown as Parameters<typeof applyToGrant>[0], calls };
 }
@@ -193,7 +233,12 @@ describe('applyToGrant', () => {
 
   it('grants scopes with a consented datum, rejects scopes whose data were all declined', () => {
     const { grant, calls } = fakeGrant();
-    const granted = applyToGrant(grant, c, { claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }, ['openid', 'profile', 'email', 'phone']);
+    const granted = applyToGrant(grant, c, { claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }, [
+      'openid',
+      'profile',
+      'email',
+      'phone',
+    ]);
     expect(granted).toEqual(['openid', 'profile', 'email']);
     expect(calls.addScopes).toEqual(['openid', 'profile', 'email']);
     expect(calls.rejectScopes).toEqual(['phone']);
@@ -201,8 +246,15 @@ describe('applyToGrant', () => {
 
   it('releases consented claims with their companions, plus sub and updated_at, and nothing else', () => {
     const { grant, calls } = fakeGrant();
-    applyToGrant(grant, c, { claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }, ['openid', 'profile', 'email', 'phone']);
-    expect(new Set(calls.addClaims)).toEqual(new Set(['sub', 'updated_at', 'given_name', 'family_name', 'name', 'email', 'email_verified']));
+    applyToGrant(grant, c, { claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }, [
+      'openid',
+      'profile',
+      'email',
+      'phone',
+    ]);
+    expect(new Set(calls.addClaims)).toEqual(
+      new Set(['sub', 'updated_at', 'given_name', 'family_name', 'name', 'email', 'email_verified']),
+    );
   });
 
   it('releases name only with the given names and a last name (birth or usage name)', () => {
@@ -221,9 +273,24 @@ describe('applyToGrant', () => {
 
   it('rejects declined claims (and their companions) and claims the service never registered', () => {
     const { grant, calls } = fakeGrant();
-    applyToGrant(grant, c, { claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }, ['openid', 'profile', 'email', 'phone']);
+    applyToGrant(grant, c, { claims: ['given_name', 'family_name', 'email'], declined: ['phone_number'] }, [
+      'openid',
+      'profile',
+      'email',
+      'phone',
+    ]);
     const rejected = new Set(calls.rejectClaims);
-    for (const claim of ['phone_number', 'phone_number_verified', 'birthdate', 'gender', 'preferred_username', 'address', 'birthplace', 'birthcountry', 'verified_claims']) {
+    for (const claim of [
+      'phone_number',
+      'phone_number_verified',
+      'birthdate',
+      'gender',
+      'preferred_username',
+      'address',
+      'birthplace',
+      'birthcountry',
+      'verified_claims',
+    ]) {
       expect(rejected.has(claim), claim).toBe(true);
     }
     for (const claim of ['sub', 'updated_at', 'given_name', 'family_name', 'email', 'email_verified']) {
@@ -251,7 +318,11 @@ describe('applyToGrant', () => {
 
   it('rejects a scope for which the service registered no datum', () => {
     const { grant, calls } = fakeGrant();
-    const granted = applyToGrant(grant, c, { claims: ['given_name', 'family_name'], declined: [] }, ['address', 'birth', 'identite_certifiee']);
+    const granted = applyToGrant(grant, c, { claims: ['given_name', 'family_name'], declined: [] }, [
+      'address',
+      'birth',
+      'identite_certifiee',
+    ]);
     expect(granted).toEqual([]);
     expect(calls.rejectScopes.sort()).toEqual(['address', 'birth', 'identite_certifiee']);
   });
@@ -267,12 +338,27 @@ describe('applyToGrant', () => {
 
   it('handles each scope once even when repeated', () => {
     const { grant, calls } = fakeGrant();
-    expect(applyToGrant(grant, c, { claims: ['email'], declined: [] }, ['openid', 'email', 'openid', 'email'])).toEqual(['openid', 'email']);
+    expect(applyToGrant(grant, c, { claims: ['email'], declined: [] }, ['openid', 'email', 'openid', 'email'])).toEqual([
+      'openid',
+      'email',
+    ]);
     expect(calls.addScopes).toEqual(['openid', 'email']);
   });
 
   it('does not call rejectOIDCClaims when nothing is refused', () => {
-    const every = ['given_name', 'family_name', 'preferred_username', 'birthdate', 'gender', 'email', 'phone_number', 'address', 'birthplace', 'birthcountry', 'verified_claims'];
+    const every = [
+      'given_name',
+      'family_name',
+      'preferred_username',
+      'birthdate',
+      'gender',
+      'email',
+      'phone_number',
+      'address',
+      'birthplace',
+      'birthcountry',
+      'verified_claims',
+    ];
     const all = client({ claims_required: every, claims_optional: [] });
     const { grant, calls } = fakeGrant();
     applyToGrant(grant, all, { claims: every, declined: [] }, ['openid']);
@@ -326,7 +412,11 @@ describe('filterReleasedClaims', () => {
 
   it('releases consented data and their companions only', () => {
     expect(filterReleasedClaims(full, ['given_name', 'email'])).toEqual({
-      sub: 'pairwise-sub', updated_at: 1_700_000_000, given_name: 'Angela Claire Louise', email: 'angela@example.fr', email_verified: true,
+      sub: 'pairwise-sub',
+      updated_at: 1_700_000_000,
+      given_name: 'Angela Claire Louise',
+      email: 'angela@example.fr',
+      email_verified: true,
     });
   });
 

@@ -26,7 +26,11 @@ describe('readForm', () => {
     for (const body of [{ email: { $ne: '' } }, { email: 42 }, { optional: [{}] }]) {
       const schema = 'optional' in body ? z.object({ optional: list }) : login;
       let caught: unknown;
-      try { readForm(ctxWith(body), schema); } catch (err) { caught = err; }
+      try {
+        readForm(ctxWith(body), schema);
+      } catch (err) {
+        caught = err;
+      }
       expect(caught).toBeInstanceOf(HttpError);
       expect(caught).toMatchObject({ status: 400, expose: true, code: 'invalid_request' });
     }

@@ -1,7 +1,15 @@
 // The FranceConnect identity pivot as GLC reads it and compares it with a declared identity
 // (src/franceconnect/normalise.ts). Pure functions.
 import { describe, expect, it } from 'vitest';
-import { birthdateForms, identityFromUserinfo, normaliseGender, normaliseName, pivotMatches, type DeclaredIdentity, type FcIdentity } from '../../src/franceconnect/normalise.js';
+import {
+  birthdateForms,
+  identityFromUserinfo,
+  normaliseGender,
+  normaliseName,
+  pivotMatches,
+  type DeclaredIdentity,
+  type FcIdentity,
+} from '../../src/franceconnect/normalise.js';
 
 const SUB = `${'a1'.repeat(32)}v1`;
 
@@ -20,7 +28,15 @@ const USERINFO = {
 function fc(pivot: Partial<FcIdentity['pivot']> = {}, idpBirthdate?: string): FcIdentity {
   return {
     sub: SUB,
-    pivot: { given_name: 'Angela Claire Louise', family_name: 'DUBOIS', birthdate: '1962-08-24', gender: 'female', birthplace: '75107', birthcountry: '99100', ...pivot },
+    pivot: {
+      given_name: 'Angela Claire Louise',
+      family_name: 'DUBOIS',
+      birthdate: '1962-08-24',
+      gender: 'female',
+      birthplace: '75107',
+      birthcountry: '99100',
+      ...pivot,
+    },
     email: undefined,
     preferredUsername: undefined,
     idpBirthdate,
@@ -29,7 +45,12 @@ function fc(pivot: Partial<FcIdentity['pivot']> = {}, idpBirthdate?: string): Fc
 }
 
 const DECLARED: DeclaredIdentity = {
-  given_name: 'Angela Claire Louise', family_name: 'Dubois', birthdate: '1962-08-24', gender: 'female', birthplace: '75107', birthcountry: '99100',
+  given_name: 'Angela Claire Louise',
+  family_name: 'Dubois',
+  birthdate: '1962-08-24',
+  gender: 'female',
+  birthplace: '75107',
+  birthcountry: '99100',
 };
 
 describe('normaliseName', () => {
@@ -61,9 +82,19 @@ describe('normaliseName', () => {
 
 describe('normaliseGender', () => {
   it.each([
-    ['male', 'male'], ['M', 'male'], [' Homme ', 'male'], ['MASCULIN', 'male'],
-    ['female', 'female'], ['f', 'female'], ['Femme', 'female'], ['Féminin', 'female'], ['feminin', 'female'],
-    ['unspecified', 'unspecified'], ['Non précisé', 'unspecified'], ['non precise', 'unspecified'], ['autre', 'unspecified'],
+    ['male', 'male'],
+    ['M', 'male'],
+    [' Homme ', 'male'],
+    ['MASCULIN', 'male'],
+    ['female', 'female'],
+    ['f', 'female'],
+    ['Femme', 'female'],
+    ['Féminin', 'female'],
+    ['feminin', 'female'],
+    ['unspecified', 'unspecified'],
+    ['Non précisé', 'unspecified'],
+    ['non precise', 'unspecified'],
+    ['autre', 'unspecified'],
   ])('%s → %s', (raw, gender) => {
     expect(normaliseGender(raw)).toBe(gender);
   });
@@ -162,7 +193,14 @@ describe('identityFromUserinfo', () => {
     const id = identityFromUserinfo({ ...USERINFO, idp_birthdate: '1962-08-24' }, 'eidas1');
     expect(id).toEqual({
       sub: SUB,
-      pivot: { given_name: 'Angela Claire Louise', family_name: 'DUBOIS', birthdate: '1962-08-24', gender: 'female', birthplace: '75107', birthcountry: '99100' },
+      pivot: {
+        given_name: 'Angela Claire Louise',
+        family_name: 'DUBOIS',
+        birthdate: '1962-08-24',
+        gender: 'female',
+        birthplace: '75107',
+        birthcountry: '99100',
+      },
       email: 'angela@example.fr',
       preferredUsername: 'MARTIN',
       idpBirthdate: '1962-08-24',

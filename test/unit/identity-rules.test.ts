@@ -1,7 +1,16 @@
 // Rules of the identity sheet (src/accounts/identity.ts): each field's accepted values, the
 // stored form, and certified fields refusing edits. Pure functions; INSEE tables in memory.
 import { describe, expect, it } from 'vitest';
-import { birthcountryText, birthplaceText, changedFields, normalisePhone, parseBirthdate, resolveBirthplace, validateIdentity, type IdentityForm } from '../../src/accounts/identity.js';
+import {
+  birthcountryText,
+  birthplaceText,
+  changedFields,
+  normalisePhone,
+  parseBirthdate,
+  resolveBirthplace,
+  validateIdentity,
+  type IdentityForm,
+} from '../../src/accounts/identity.js';
 import type { Account } from '../../src/db/schema.js';
 
 const NOW = new Date('2026-11-30T12:00:00Z');
@@ -63,19 +72,39 @@ describe('parseBirthdate', () => {
   it('an empty date is no date; a partial one is an error', () => {
     expect(parseBirthdate('', '', '', NOW)).toEqual({ value: null });
     expect(parseBirthdate('  ', ' ', '', NOW)).toEqual({ value: null });
-    for (const [d, m, y] of [['24', '8', ''], ['', '8', '1962'], ['24', '', '1962']] as const) {
+    for (const [d, m, y] of [
+      ['24', '8', ''],
+      ['', '8', '1962'],
+      ['24', '', '1962'],
+    ] as const) {
       expect(parseBirthdate(d, m, y, NOW)).toHaveProperty('error');
     }
   });
 
   it('refuses non-numeric parts and wrong lengths', () => {
-    for (const [d, m, y] of [['2a', '8', '1962'], ['24', 'août', '1962'], ['24', '8', '62'], ['24', '8', '01962'], ['024', '8', '1962'], ['24', '008', '1962'], ['-1', '8', '1962']] as const) {
+    for (const [d, m, y] of [
+      ['2a', '8', '1962'],
+      ['24', 'août', '1962'],
+      ['24', '8', '62'],
+      ['24', '8', '01962'],
+      ['024', '8', '1962'],
+      ['24', '008', '1962'],
+      ['-1', '8', '1962'],
+    ] as const) {
       expect(parseBirthdate(d, m, y, NOW), `${d}/${m}/${y}`).toEqual({ error: expect.stringMatching(/en chiffres/) });
     }
   });
 
   it('refuses dates that do not exist', () => {
-    for (const [d, m, y] of [['30', '2', '2000'], ['29', '2', '2001'], ['31', '4', '1990'], ['0', '5', '1990'], ['1', '0', '1990'], ['1', '13', '1990'], ['32', '1', '1990']] as const) {
+    for (const [d, m, y] of [
+      ['30', '2', '2000'],
+      ['29', '2', '2001'],
+      ['31', '4', '1990'],
+      ['0', '5', '1990'],
+      ['1', '0', '1990'],
+      ['1', '13', '1990'],
+      ['32', '1', '1990'],
+    ] as const) {
       expect(parseBirthdate(d, m, y, NOW), `${d}/${m}/${y}`).toEqual({ error: expect.stringMatching(/n’existe pas/) });
     }
   });
@@ -204,8 +233,18 @@ describe('validateIdentity', () => {
     expect(r.errors).toEqual({});
     expect(Object.values(r.values).every((v) => v === null)).toBe(true);
     expect(Object.keys(r.values).sort()).toEqual([
-      'address_country', 'address_locality', 'address_postal_code', 'address_street', 'birthcountry', 'birthdate', 'birthplace',
-      'family_name', 'gender', 'given_name', 'phone_number', 'preferred_username',
+      'address_country',
+      'address_locality',
+      'address_postal_code',
+      'address_street',
+      'birthcountry',
+      'birthdate',
+      'birthplace',
+      'family_name',
+      'gender',
+      'given_name',
+      'phone_number',
+      'preferred_username',
     ]);
   });
 
@@ -303,7 +342,12 @@ describe('validateIdentity', () => {
     });
 
     it('a foreign address takes a foreign postal code, upper-cased, and stores the country name', () => {
-      const r = validate({ address_street: '10 Downing Street', address_postal_code: 'sw1a 2aa', address_locality: 'London', address_country: '99132' });
+      const r = validate({
+        address_street: '10 Downing Street',
+        address_postal_code: 'sw1a 2aa',
+        address_locality: 'London',
+        address_country: '99132',
+      });
       expect(r.errors).toEqual({});
       expect(r.values).toMatchObject({ address_postal_code: 'SW1A 2AA', address_country: 'Royaume-Uni' });
       expect(validate({ address_country: '99132', address_postal_code: 'SW1A_2AA' }).errors.address_postal_code).toBeDefined();
@@ -323,10 +367,21 @@ describe('validateIdentity', () => {
 
   describe('certified fields', () => {
     const certifiedAccount = account({
-      given_name: 'Angela Claire Louise', family_name: 'DUBOIS', birthdate: '1962-08-24', gender: 'female', birthcountry: '99100', birthplace: '2A004',
+      given_name: 'Angela Claire Louise',
+      family_name: 'DUBOIS',
+      birthdate: '1962-08-24',
+      gender: 'female',
+      birthcountry: '99100',
+      birthplace: '2A004',
     });
     const ALL = new Set(['given_name', 'family_name', 'birthdate', 'gender', 'birthplace', 'birthcountry']);
-    const withoutPivot: IdentityForm = { preferred_username: 'Martin', phone_number: '', address_street: '', address_postal_code: '', address_locality: '' };
+    const withoutPivot: IdentityForm = {
+      preferred_username: 'Martin',
+      phone_number: '',
+      address_street: '',
+      address_postal_code: '',
+      address_locality: '',
+    };
 
     it('are not part of the values when the form does not send them', () => {
       const r = validateIdentity(withoutPivot, certifiedAccount, ALL, NOW);
@@ -337,8 +392,15 @@ describe('validateIdentity', () => {
 
     it('sending the same value is accepted (spaces, date padding and code case aside)', () => {
       const form: IdentityForm = {
-        ...withoutPivot, given_name: ' Angela  Claire Louise', family_name: 'DUBOIS', birthdate_day: '24', birthdate_month: '08', birthdate_year: '1962',
-        gender: 'female', birthcountry: '99100', birthplace: '2a004',
+        ...withoutPivot,
+        given_name: ' Angela  Claire Louise',
+        family_name: 'DUBOIS',
+        birthdate_day: '24',
+        birthdate_month: '08',
+        birthdate_year: '1962',
+        gender: 'female',
+        birthcountry: '99100',
+        birthplace: '2a004',
       };
       const r = validateIdentity(form, certifiedAccount, ALL, NOW);
       expect(r.errors).toEqual({});
@@ -362,7 +424,12 @@ describe('validateIdentity', () => {
     });
 
     it('an invalid value sent for a certified field is refused as a change, not validated as input', () => {
-      const r = validateIdentity({ ...withoutPivot, given_name: 'Jean2', birthdate_day: '30', birthdate_month: '2', birthdate_year: '1962' }, certifiedAccount, ALL, NOW);
+      const r = validateIdentity(
+        { ...withoutPivot, given_name: 'Jean2', birthdate_day: '30', birthdate_month: '2', birthdate_year: '1962' },
+        certifiedAccount,
+        ALL,
+        NOW,
+      );
       expect(r.errors.given_name).toMatch(/certifiée/);
       expect(r.errors.birthdate).toMatch(/certifiée/);
     });

@@ -42,9 +42,12 @@ describe('checkJobs', () => {
     expect(() => checkJobs(jobs)).toThrow(/consent-maintenance.*unique/);
   });
 
-  it.each(['', 'Purge', 'purge_accounts', 'purge accounts', 'purgé', 'purge:accounts', ' purge', 'purge\n'])('refuses the name %j', (name) => {
-    expect(() => checkJobs([job(name)])).toThrow(/lowercase letters, digits and dashes/);
-  });
+  it.each(['', 'Purge', 'purge_accounts', 'purge accounts', 'purgé', 'purge:accounts', ' purge', 'purge\n'])(
+    'refuses the name %j',
+    (name) => {
+      expect(() => checkJobs([job(name)])).toThrow(/lowercase letters, digits and dashes/);
+    },
+  );
 
   it('accepts digits and dashes', () => {
     expect(() => checkJobs([job('a'), job('0'), job('purge-2-accounts'), job('-')])).not.toThrow();

@@ -4,7 +4,11 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { ResidentStore } from './residents.js';
 
-export interface GlcClient { issuer: string; clientId: string; clientSecret: string }
+export interface GlcClient {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
 
 /** Discovery happens at the first use, and again after a failure (GLC may start after the site). */
 export function glcConfiguration(glc: GlcClient, options: { production: boolean }): () => Promise<oidc.Configuration> {
@@ -16,7 +20,14 @@ export function glcConfiguration(glc: GlcClient, options: { production: boolean 
   }
   let configuration: Promise<oidc.Configuration> | undefined;
   return () => {
-    configuration ??= oidc.discovery(issuer, glc.clientId, undefined, oidc.ClientSecretBasic(glc.clientSecret), insecure ? { execute: [oidc.allowInsecureRequests] } : undefined)
+    configuration ??= oidc
+      .discovery(
+        issuer,
+        glc.clientId,
+        undefined,
+        oidc.ClientSecretBasic(glc.clientSecret),
+        insecure ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      )
       .catch((err: unknown) => {
         configuration = undefined;
         throw err;
@@ -29,7 +40,11 @@ export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backcha
 
 export class LogoutTokenError extends Error {}
 
-export interface LogoutToken { sid: string | undefined; sub: string | undefined; jti: string }
+export interface LogoutToken {
+  sid: string | undefined;
+  sub: string | undefined;
+  jti: string;
+}
 
 /**
  * Checks a logout token as the specification asks: signature by GLC's published keys, iss, aud,
@@ -43,15 +58,24 @@ export function logoutTokenVerifier(options: { issuer: string; clientId: string;
     let payload;
     let typ: string | undefined;
     try {
-      ({ payload, protectedHeader: { typ } } = await jwtVerify(token, keys, {
-        issuer: options.issuer, audience: options.clientId, algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'],
-        requiredClaims: ['iat', 'jti'], maxTokenAge: MAX_AGE_S, clockTolerance: 30, currentDate: new Date(now),
+      ({
+        payload,
+        protectedHeader: { typ },
+      } = await jwtVerify(token, keys, {
+        issuer: options.issuer,
+        audience: options.clientId,
+        algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+        requiredClaims: ['iat', 'jti'],
+        maxTokenAge: MAX_AGE_S,
+        clockTolerance: 30,
+        currentDate: new Date(now),
       }));
     } catch (err) {
       throw new LogoutTokenError(`signature or claims: ${(err as Error).message}`);
     }
     // Explicit typing (recommended by the specification): an ID token can never pass for a logout token.
-    if (typ !== undefined && typ.toLowerCase() !== 'logout+jwt' && typ.toLowerCase() !== 'application/logout+jwt') throw new LogoutTokenError('typ');
+    if (typ !== undefined && typ.toLowerCase() !== 'logout+jwt' && typ.toLowerCase() !== 'application/logout+jwt')
+      throw new LogoutTokenError('typ');
     const events = payload.events as Record<string, unknown> | undefined;
     const event = events?.[BACKCHANNEL_LOGOUT_EVENT];
     if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new LogoutTokenError('events');
@@ -76,9 +100,17 @@ export function glcKeys(config: () => Promise<oidc.Configuration>): () => Promis
   };
 }
 
-export interface PollReport { received: number; removed: number; cursor: string | null }
+export interface PollReport {
+  received: number;
+  removed: number;
+  cursor: string | null;
+}
 
-interface DeletedAccountsPage { items: { sub: string; deleted_at: string; reason: string }[]; next_cursor: string; has_more: boolean }
+interface DeletedAccountsPage {
+  items: { sub: string; deleted_at: string; reason: string }[];
+  next_cursor: string;
+  has_more: boolean;
+}
 
 /**
  * One pass over the deleted-accounts API (docs/api-comptes-supprimes.md): a client-credentials
@@ -100,7 +132,16 @@ export async function pollDeletedAccounts(deps: {
     url.searchParams.set('limit', '1000');
     if (report.cursor) url.searchParams.set('cursor', report.cursor);
     const res = await oidc.fetchProtectedResource(config, token, url, 'GET');
-    if (res.status === 400 && report.cursor && ((await res.clone().json().catch(() => ({}))) as { parameter?: string }).parameter === 'cursor') {
+    if (
+      res.status === 400 &&
+      report.cursor &&
+      (
+        (await res
+          .clone()
+          .json()
+          .catch(() => ({}))) as { parameter?: string }
+      ).parameter === 'cursor'
+    ) {
       // A cursor GLC no longer accepts (the service was registered again): read everything kept
       // again, from the oldest record. Removing an unknown resident is harmless.
       deps.onCursorRefused?.();

@@ -1,8 +1,16 @@
 // The identity received from GLC, as rows for the page: a French label, a readable value, and
 // whether FranceConnect certified it (OpenID Connect for Identity Assurance: `verified_claims`).
 
-export interface IdentityRow { claim: string; label: string; value: string; certified: boolean }
-export interface Identity { rows: IdentityRow[]; certifiedAt: string | null }
+export interface IdentityRow {
+  claim: string;
+  label: string;
+  value: string;
+  certified: boolean;
+}
+export interface Identity {
+  rows: IdentityRow[];
+  certifiedAt: string | null;
+}
 
 const LABELS: [claim: string, label: string][] = [
   ['given_name', 'Prénoms'],
@@ -19,7 +27,14 @@ const GENDERS: Record<string, string> = { female: 'féminin', male: 'masculin', 
 
 const frenchDate = (iso: string) => {
   const date = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: iso.length === 10 ? 'UTC' : 'Europe/Paris' });
+  return Number.isNaN(date.getTime())
+    ? iso
+    : date.toLocaleDateString('fr-FR', {
+        day: 'numeric',
+        month: 'long',
+        year: 'numeric',
+        timeZone: iso.length === 10 ? 'UTC' : 'Europe/Paris',
+      });
 };
 
 function display(claim: string, value: unknown, claims: Record<string, unknown>): string {
@@ -29,7 +44,10 @@ function display(claim: string, value: unknown, claims: Record<string, unknown>)
   return String(value);
 }
 
-interface VerifiedClaims { verification?: { time?: string }; claims?: Record<string, unknown> }
+interface VerifiedClaims {
+  verification?: { time?: string };
+  claims?: Record<string, unknown>;
+}
 
 /** `verified_claims` is one object, or an array of them (both are allowed by the specification). */
 function certified(claims: Record<string, unknown>): { values: Record<string, unknown>; time: string | null } {
@@ -51,7 +69,12 @@ export function identityRows(claims: Record<string, unknown>): Identity {
     const value = claims[claim];
     if (value === undefined || value === null || value === '') continue;
     // Marked only when the value shown is the certified one.
-    rows.push({ claim, label, value: display(claim, value, claims), certified: claim in verified.values && verified.values[claim] === value });
+    rows.push({
+      claim,
+      label,
+      value: display(claim, value, claims),
+      certified: claim in verified.values && verified.values[claim] === value,
+    });
   }
   return { rows, certifiedAt: verified.time ? frenchDate(verified.time) : null };
 }

@@ -21,7 +21,10 @@ function glcClient(production: boolean, env: NodeJS.ProcessEnv): GlcClient {
   if (issuer && clientId && clientSecret) return { issuer, clientId, clientSecret };
   if (production) fail('GLC_ISSUER, GLC_CLIENT_ID et GLC_CLIENT_SECRET sont obligatoires en production.');
   const file = path.resolve(ROOT, env.GLC_CLIENT_FILE ?? '../../data/commune-site.json');
-  if (!existsSync(file)) fail(`Identifiants introuvables : ${file}.\nDémarrez d’abord GrandLyon Connect en développement (npm start à la racine du dépôt) : il y écrit ceux de ce site.`);
+  if (!existsSync(file))
+    fail(
+      `Identifiants introuvables : ${file}.\nDémarrez d’abord GrandLyon Connect en développement (npm start à la racine du dépôt) : il y écrit ceux de ce site.`,
+    );
   return JSON.parse(readFileSync(file, 'utf8')) as GlcClient;
 }
 

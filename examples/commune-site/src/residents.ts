@@ -25,7 +25,10 @@ export interface ResidentStore {
   saveDeletedAccountsCursor(cursor: string): Promise<void>;
 }
 
-interface FileContent { residents: Record<string, Resident>; deletedAccountsCursor: string | null }
+interface FileContent {
+  residents: Record<string, Resident>;
+  deletedAccountsCursor: string | null;
+}
 
 export class JsonFileResidentStore implements ResidentStore {
   // Every read and write goes through this chain: a login and the poller never interleave.

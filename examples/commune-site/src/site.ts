@@ -10,7 +10,15 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import nunjucks from 'nunjucks';
 import * as oidc from 'openid-client';
-import { glcConfiguration, glcKeys, logoutTokenVerifier, LogoutTokenError, pollDeletedAccounts, type GlcClient, type PollReport } from './glc.js';
+import {
+  glcConfiguration,
+  glcKeys,
+  logoutTokenVerifier,
+  LogoutTokenError,
+  pollDeletedAccounts,
+  type GlcClient,
+  type PollReport,
+} from './glc.js';
 import { frenchDate, identityRows } from './identity.js';
 import type { ResidentStore } from './residents.js';
 import { SessionStore } from './sessions.js';
@@ -50,10 +58,17 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
   const log = options.log ?? ((message: string) => process.stdout.write(`${message}\n`));
   const config = glcConfiguration(options.glc, { production: options.production });
   const sessions = new SessionStore();
-  const verifyLogoutToken = logoutTokenVerifier({ issuer: options.glc.issuer, clientId: options.glc.clientId, keys: options.logoutTokenKeys ?? glcKeys(config) });
+  const verifyLogoutToken = logoutTokenVerifier({
+    issuer: options.glc.issuer,
+    clientId: options.glc.clientId,
+    keys: options.logoutTokenKeys ?? glcKeys(config),
+  });
   const redirectUri = `${siteUrl}/connexion/retour`;
   const secure = siteUrl.startsWith('https:');
-  const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(ROOT, 'views')), { autoescape: true, throwOnUndefined: false });
+  const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(ROOT, 'views')), {
+    autoescape: true,
+    throwOnUndefined: false,
+  });
   views.addFilter('date_fr', (iso: string) => frenchDate(iso));
   const glcOrigin = new URL(options.glc.issuer).origin;
 
@@ -69,12 +84,16 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
 
   app.use(async (ctx, next) => {
     // The logout form redirects to GLC: form-action must allow it, browsers check every redirect.
-    ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' ${glcOrigin}; base-uri 'none'; frame-ancestors 'none'`);
+    ctx.set(
+      'Content-Security-Policy',
+      `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' ${glcOrigin}; base-uri 'none'; frame-ancestors 'none'`,
+    );
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     try {
       await next();
-      if (ctx.status === 404 && !ctx.body) render(ctx, 'erreur.njk', { title: 'Page introuvable', message: 'Cette page n’existe pas.' }, 404);
+      if (ctx.status === 404 && !ctx.body)
+        render(ctx, 'erreur.njk', { title: 'Page introuvable', message: 'Cette page n’existe pas.' }, 404);
     } catch (err) {
       const status = (err as { status?: number }).status;
       if (status && status < 500) {
@@ -84,7 +103,15 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
       }
       // Most often GLC unreachable (discovery, token, userinfo): the resident can only wait.
       log(`erreur : ${(err as Error).message}`);
-      render(ctx, 'erreur.njk', { title: 'Service indisponible', message: 'La connexion avec GrandLyon Connect est momentanément impossible. Réessayez dans quelques minutes.' }, 503);
+      render(
+        ctx,
+        'erreur.njk',
+        {
+          title: 'Service indisponible',
+          message: 'La connexion avec GrandLyon Connect est momentanément impossible. Réessayez dans quelques minutes.',
+        },
+        503,
+      );
     }
   });
 
@@ -110,8 +137,12 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
     const nonce = oidc.randomNonce();
     cookie(ctx, PENDING_COOKIE, JSON.stringify({ verifier, state, nonce }), 10 * 60_000);
     const url = oidc.buildAuthorizationUrl(await config(), {
-      redirect_uri: redirectUri, scope: SCOPE, state, nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: redirectUri,
+      scope: SCOPE,
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     ctx.redirect(url.href);
   });
@@ -128,23 +159,43 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
     let tokens;
     try {
       tokens = await oidc.authorizationCodeGrant(await config(), new URL(ctx.originalUrl, siteUrl), {
-        pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true,
+        pkceCodeVerifier: pending.verifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
       });
     } catch (err) {
       if (err instanceof oidc.AuthorizationResponseError && err.error === 'access_denied') {
-        return render(ctx, 'erreur.njk', { title: 'Connexion annulée', message: 'Vous avez annulé la connexion : aucune donnée n’a été transmise à la commune.', retry: true });
+        return render(ctx, 'erreur.njk', {
+          title: 'Connexion annulée',
+          message: 'Vous avez annulé la connexion : aucune donnée n’a été transmise à la commune.',
+          retry: true,
+        });
       }
       log(`connexion refusée : ${err instanceof oidc.AuthorizationResponseError ? err.error : (err as Error).name}`);
-      return render(ctx, 'erreur.njk', { title: 'Connexion impossible', message: 'La connexion avec GrandLyon Connect n’a pas abouti.', retry: true }, 400);
+      return render(
+        ctx,
+        'erreur.njk',
+        { title: 'Connexion impossible', message: 'La connexion avec GrandLyon Connect n’a pas abouti.', retry: true },
+        400,
+      );
     }
     const idToken = tokens.claims()!;
     // The ID token carries sub and sid; the data the resident agreed to share comes from userinfo.
-    const claims = await oidc.fetchUserInfo(await config(), tokens.access_token, idToken.sub) as Record<string, unknown>;
+    const claims = (await oidc.fetchUserInfo(await config(), tokens.access_token, idToken.sub)) as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
-    await store.recordLogin({ sub: idToken.sub, givenName: str(claims.given_name), familyName: str(claims.family_name), email: str(claims.email) }, new Date());
+    await store.recordLogin(
+      { sub: idToken.sub, givenName: str(claims.given_name), familyName: str(claims.family_name), email: str(claims.email) },
+      new Date(),
+    );
     const previous = currentSession(ctx);
     if (previous) sessions.end(previous.id); // a new session id at each login: no fixation
-    const session = sessions.create({ sub: idToken.sub, sid: typeof idToken.sid === 'string' ? idToken.sid : undefined, idToken: tokens.id_token!, claims });
+    const session = sessions.create({
+      sub: idToken.sub,
+      sid: typeof idToken.sid === 'string' ? idToken.sid : undefined,
+      idToken: tokens.id_token!,
+      claims,
+    });
     cookie(ctx, SESSION_COOKIE, session.id);
     ctx.redirect('/mon-compte');
   });
@@ -153,7 +204,12 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
     const session = currentSession(ctx);
     if (!session) return ctx.redirect('/');
     const identity = identityRows(session.claims);
-    render(ctx, 'mon-compte.njk', { title: 'Mon compte', givenName: session.claims.given_name, identity, resident: await store.find(session.sub) });
+    render(ctx, 'mon-compte.njk', {
+      title: 'Mon compte',
+      givenName: session.claims.given_name,
+      identity,
+      resident: await store.find(session.sub),
+    });
   });
 
   // RP-initiated logout. A POST: a link elsewhere cannot log the resident out (the cookie is SameSite=Lax).
@@ -162,9 +218,13 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
     cookie(ctx, SESSION_COOKIE, null);
     if (!session) return ctx.redirect('/deconnexion/fin');
     sessions.end(session.id);
-    ctx.redirect(oidc.buildEndSessionUrl(await config(), {
-      id_token_hint: session.idToken, post_logout_redirect_uri: `${siteUrl}/deconnexion/fin`, state: oidc.randomState(),
-    }).href);
+    ctx.redirect(
+      oidc.buildEndSessionUrl(await config(), {
+        id_token_hint: session.idToken,
+        post_logout_redirect_uri: `${siteUrl}/deconnexion/fin`,
+        state: oidc.randomState(),
+      }).href,
+    );
   });
 
   // GLC's return (with the state sent, which only a site that keeps one needs to check): a static page, never a new login.
@@ -193,7 +253,9 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
 
   // The local table, shown outside production only: in a real site it is an agents' back office.
   if (!options.production) {
-    router.get('/usagers', async (ctx) => render(ctx, 'usagers.njk', { title: 'Usagers connus de la commune', residents: await store.list() }));
+    router.get('/usagers', async (ctx) =>
+      render(ctx, 'usagers.njk', { title: 'Usagers connus de la commune', residents: await store.list() }),
+    );
   }
 
   app.use(router.routes());
@@ -202,10 +264,13 @@ export function createCommuneSite(options: CommuneSiteOptions): CommuneSite {
   return {
     app,
     sessions,
-    pollDeletedAccounts: () => pollDeletedAccounts({
-      config, store, onDeleted: (sub) => sessions.endFromGlc(undefined, sub),
-      onCursorRefused: () => log('curseur des comptes supprimés refusé par GLC : relecture depuis le plus ancien enregistrement'),
-    }),
+    pollDeletedAccounts: () =>
+      pollDeletedAccounts({
+        config,
+        store,
+        onDeleted: (sub) => sessions.endFromGlc(undefined, sub),
+        onCursorRefused: () => log('curseur des comptes supprimés refusé par GLC : relecture depuis le plus ancien enregistrement'),
+      }),
   };
 }
 
@@ -220,10 +285,17 @@ async function readForm(ctx: Context): Promise<URLSearchParams> {
   return new URLSearchParams(body);
 }
 
-export interface RunningCommuneSite { url: string; site: CommuneSite; server: http.Server; close(): Promise<void> }
+export interface RunningCommuneSite {
+  url: string;
+  site: CommuneSite;
+  server: http.Server;
+  close(): Promise<void>;
+}
 
 /** Listens, and runs the poller at once then every `pollEveryMs` (never two passes at a time). */
-export async function startCommuneSite(options: CommuneSiteOptions & { port: number; host?: string; pollEveryMs?: number }): Promise<RunningCommuneSite> {
+export async function startCommuneSite(
+  options: CommuneSiteOptions & { port: number; host?: string; pollEveryMs?: number },
+): Promise<RunningCommuneSite> {
   const site = createCommuneSite(options);
   const log = options.log ?? ((message: string) => process.stdout.write(`${message}\n`));
   const server = http.createServer(site.app.callback());

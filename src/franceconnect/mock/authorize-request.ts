@@ -47,10 +47,7 @@ const page = (reason: PageErrorReason, parameter?: string): AuthorizeOutcome =>
  * keep the resident on an error page (it cannot trust the return address yet), then what it
  * reports back to the service by redirect.
  */
-export function checkAuthorizeRequest(
-  params: URLSearchParams,
-  clients: ReadonlyMap<string, FcMockClient>,
-): AuthorizeOutcome {
+export function checkAuthorizeRequest(params: URLSearchParams, clients: ReadonlyMap<string, FcMockClient>): AuthorizeOutcome {
   const shapeError = checkParameterNames(params, ALLOWED_PARAMETERS, REQUIRED_PARAMETERS);
   if (shapeError) return shapeError;
   const value = (name: string): string => params.get(name) ?? '';
@@ -80,11 +77,7 @@ export function checkAuthorizeRequest(
 /** `login` and/or `consent`, each once; `none` and `select_account` are not offered by FranceConnect. */
 function isValidPrompt(prompt: string): boolean {
   const values = splitList(prompt);
-  return (
-    values.length > 0 &&
-    new Set(values).size === values.length &&
-    values.every((item) => item === 'login' || item === 'consent')
-  );
+  return values.length > 0 && new Set(values).size === values.length && values.every((item) => item === 'login' || item === 'consent');
 }
 
 function checkForRedirect(params: URLSearchParams, request: AuthorizationRequest): AuthorizeOutcome | undefined {

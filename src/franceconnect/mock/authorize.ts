@@ -32,13 +32,7 @@ function redirectWithError(
   });
 }
 
-function redirectWithCode(
-  ctx: Koa.Context,
-  deps: MockDeps,
-  request: AuthorizationRequest,
-  login: string,
-  authTime: number,
-): void {
+function redirectWithCode(ctx: Koa.Context, deps: MockDeps, request: AuthorizationRequest, login: string, authTime: number): void {
   const code = randomToken();
   deps.store.codes.set(code, {
     request,

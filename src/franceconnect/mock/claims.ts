@@ -26,12 +26,7 @@ const SCOPE_ALIASES: Record<string, readonly ClaimScope[]> = {
 
 export const SUPPORTED_SCOPES: readonly string[] = ['openid', ...CLAIM_SCOPES, ...Object.keys(SCOPE_ALIASES)];
 
-export const SUPPORTED_CLAIMS: readonly string[] = [
-  'sub',
-  ...CLAIM_SCOPES,
-  'given_name_array',
-  'idp_birthdate',
-];
+export const SUPPORTED_CLAIMS: readonly string[] = ['sub', ...CLAIM_SCOPES, 'given_name_array', 'idp_birthdate'];
 
 function isClaimScope(scope: string): scope is ClaimScope {
   return (CLAIM_SCOPES as readonly string[]).includes(scope);
@@ -75,5 +70,9 @@ const PAIRWISE_SALT = 'grandlyon-connect/franceconnect-mock/pairwise-v1';
 
 /** FranceConnect's pairwise subject: 64 hex characters then `v1`, different for each client. */
 export function pairwiseSub(clientId: string, login: string): string {
-  return createHmac('sha256', PAIRWISE_SALT).update(clientId + login).digest('hex') + 'v1';
+  return (
+    createHmac('sha256', PAIRWISE_SALT)
+      .update(clientId + login)
+      .digest('hex') + 'v1'
+  );
 }

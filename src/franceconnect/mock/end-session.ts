@@ -20,9 +20,7 @@ const ALLOWED_PARAMETERS = new Set([
 
 const REQUIRED_PARAMETERS = ['id_token_hint', 'post_logout_redirect_uri', 'state'];
 
-type LogoutCheck =
-  | { ok: true; redirectUri: string; state: string }
-  | { ok: false; reason: ErrorReason; parameter?: string };
+type LogoutCheck = { ok: true; redirectUri: string; state: string } | { ok: false; reason: ErrorReason; parameter?: string };
 
 /**
  * GET /session/end: ends the mock's SSO session and sends the browser back to the service.

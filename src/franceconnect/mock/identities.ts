@@ -8,7 +8,10 @@ const pivotSchema = z.strictObject({
   preferred_username: z.string().optional(),
   birthdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   // Presumed dates keep their "00" parts here, as FranceConnect's idp_birthdate does.
-  idp_birthdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+  idp_birthdate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
   gender: z.enum(['male', 'female', 'unspecified']),
   // INSEE commune code (Corsica 2A/2B included), or empty when born abroad.
   birthplace: z.string().regex(/^(|\d{5}|2[AB]\d{3})$/),

@@ -49,9 +49,7 @@ export async function signIdToken(input: IdTokenInput, key: SigningKey, faults: 
   if (faults.idTokenAlg === 'none') return new UnsecuredJWT(payload).encode();
   if (faults.idTokenAlg === 'HS256') {
     // The classic confusion attack: a token "signed" with the client's own secret.
-    return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .sign(new TextEncoder().encode(input.clientSecret));
+    return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(input.clientSecret));
   }
   return signWithKey(payload, key, faults.idTokenKid);
 }

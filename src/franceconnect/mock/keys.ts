@@ -42,7 +42,12 @@ export class SigningKeyRing {
 
   /** What /jwks publishes: the current key and the one before it (tokens it signed still live). */
   publishedJwks(): { keys: JWK[] } {
-    return { keys: this.keys.slice(-2).reverse().map((key) => key.publicJwk) };
+    return {
+      keys: this.keys
+        .slice(-2)
+        .reverse()
+        .map((key) => key.publicJwk),
+    };
   }
 
   /** Every key the mock ever signed with, to recognise its own ID tokens at logout. */

@@ -26,13 +26,7 @@ export type ErrorReason =
  */
 const FC_ERROR_CODE = 'Y030007';
 
-export function renderErrorPage(
-  ctx: Koa.Context,
-  deps: MockDeps,
-  status: number,
-  reason: ErrorReason,
-  parameter?: string,
-): void {
+export function renderErrorPage(ctx: Koa.Context, deps: MockDeps, status: number, reason: ErrorReason, parameter?: string): void {
   const html = deps.views.render('error.njk', {
     ...layoutData(deps),
     status,
