@@ -339,6 +339,25 @@ describe('console', () => {
   it('the admin manages roles and sees services and keys; the console session ends after 15 idle minutes', async () => {
     const ops = await staffLogin('ops@grandlyon.fr');
     expect((await ops.browser.get('/admin/services')).status).toBe(200);
+    // Services are found by name, organisation or client_id, whatever the accents.
+    const media = await glc.services.clients.add({
+      name: 'Médiathèque Lumière',
+      organisation: 'Ville de Vénissieux',
+      redirectUris: ['https://media.example/cb'],
+      scope: 'openid',
+    });
+    await glc.services.clients.add({
+      name: 'Piscine',
+      organisation: 'Ville de Bron',
+      redirectUris: ['https://piscine.example/cb'],
+      scope: 'openid',
+    });
+    for (const q of ['mediatheque', 'VENISSIEUX lumiere', media.clientId.slice(0, 8)]) {
+      const found = await ops.browser.get(`/admin/services?q=${encodeURIComponent(q)}`);
+      expect(found.html, q).toContain('Médiathèque Lumière');
+      expect(found.html, q).not.toContain('>Piscine<');
+    }
+    expect((await ops.browser.get('/admin/services?q=bibliobus')).html).toContain('Aucun service ne correspond.');
     expect((await ops.browser.get('/admin/cles')).status).toBe(200);
     expect((await ops.browser.get('/admin/comptes')).status).toBe(403);
     const jobs = await ops.browser.get('/admin/taches');

@@ -21,6 +21,7 @@ import type { AuditFilter } from '../audit/store.js';
 import type { JobStatus } from '../jobs/scheduler.js';
 import { isStaffRole, type Actor, type StaffSession } from './service.js';
 import { STAFF_ROLES, type StaffRole } from './tables.js';
+import { serviceMatches } from './service-search.js';
 
 const COOKIE = 'glc.admin';
 const ROLE_LABELS: Record<StaffRole, string> = {
@@ -450,8 +451,12 @@ export function adminRoutes(s: Services): Router {
   });
 
   // ---- operator: services, keys, staff ----
-  const servicesPage = async (ctx: Context, vars: Record<string, unknown> = {}, status = 200) =>
-    page(ctx, 'admin/services.njk', { title: 'Services raccordés', services: await s.clients.list(), form: {}, ...vars }, status);
+  const servicesPage = async (ctx: Context, vars: Record<string, unknown> = {}, status = 200) => {
+    const query = typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 100) : '';
+    const all = await s.clients.list();
+    const services = query ? all.filter((c) => serviceMatches(c, query)) : all;
+    return page(ctx, 'admin/services.njk', { title: 'Services raccordés', services, total: all.length, query, form: {}, ...vars }, status);
+  };
   router.get('/services', guard('admin'), (ctx) => servicesPage(ctx));
   /** The same routine and checks as `glc client add` (s.clients.add). */
   router.post('/services', guard('admin'), async (ctx) => {
