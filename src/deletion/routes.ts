@@ -160,6 +160,7 @@ export function deletionApiRoutes(s: Services): Router {
       afterId = await s.deletion.feedStartSince(clientId, since);
     }
     const page = await s.deletion.feedPageJson(clientId, afterId, limit);
+    await s.statistics.count({ kind: 'api_poll', clientId, detail: 'deleted_accounts' }, new Date());
     // items is a JSON array from the database; the cursor is base64url: nothing to escape.
     ctx.type = 'application/json';
     ctx.body = `{"items":${page.items},"next_cursor":"${cursors.encode(clientId, page.lastId ?? afterId)}","has_more":${page.hasMore}}`;
@@ -189,6 +190,7 @@ export function deletionApiRoutes(s: Services): Router {
       const poll = parsePollRequest(ctx.request.body);
       const now = new Date();
       const acked = await s.deletion.securityEvents.acknowledge(clientId, poll.ack, poll.setErrs, now);
+      await s.statistics.count({ kind: 'api_poll', clientId, detail: 'security_events' }, now);
       let result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, now);
       // Long poll: wait for a first SET unless told not to (or nothing was asked for).
       if (!poll.returnImmediately && poll.maxEvents > 0 && !Object.keys(result.sets).length) {
