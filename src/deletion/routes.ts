@@ -27,7 +27,7 @@ const SET_ERR: Record<string, string> = {
   invalid_request: 'invalid_request',
 };
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
@@ -63,7 +63,7 @@ export function cursorCodec(s: Services) {
 }
 
 /** Authenticates the service: a valid, unexpired, unrevoked client-credentials token of an enabled client. */
-async function authenticate(s: Services, ctx: Context): Promise<string> {
+export async function authenticate(s: Services, ctx: Context, scope = FEED_SCOPE): Promise<string> {
   const header = ctx.get('authorization');
   if (typeof ctx.query.access_token !== 'undefined') {
     throw new ApiError(400, 'invalid_request', 'send the access token in the Authorization header, not in the URL', {
@@ -73,8 +73,8 @@ async function authenticate(s: Services, ctx: Context): Promise<string> {
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!header || !/^Bearer\b/i.test(header)) {
     // RFC 6750 §3.1: no credentials at all → a challenge without error code.
-    throw new ApiError(401, 'invalid_token', 'a Bearer access token (client credentials, scope deleted_accounts:read) is required', {
-      'WWW-Authenticate': bearerChallenge(undefined, undefined, FEED_SCOPE),
+    throw new ApiError(401, 'invalid_token', `a Bearer access token (client credentials, scope ${scope}) is required`, {
+      'WWW-Authenticate': bearerChallenge(undefined, undefined, scope),
     });
   }
   if (!m)
@@ -89,9 +89,9 @@ async function authenticate(s: Services, ctx: Context): Promise<string> {
   if (!token || token.isExpired || token.isSenderConstrained()) throw invalid();
   const client = await s.clientStore.find(token.clientId!);
   if (!client?.enabled) throw invalid();
-  if (!token.scopes.has(FEED_SCOPE)) {
-    throw new ApiError(403, 'insufficient_scope', `the access token lacks the scope ${FEED_SCOPE}`, {
-      'WWW-Authenticate': bearerChallenge('insufficient_scope', `scope ${FEED_SCOPE} required`, FEED_SCOPE),
+  if (!token.scopes.has(scope)) {
+    throw new ApiError(403, 'insufficient_scope', `the access token lacks the scope ${scope}`, {
+      'WWW-Authenticate': bearerChallenge('insufficient_scope', `scope ${scope} required`, scope),
     });
   }
   return client.client_id;

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { createStatisticsStore, type DailyRow, type Executor } from './store.js';
+import { buildPublication, publicationStart, type Publication } from './publication.js';
 
 /** What is counted; `detail` narrows the kind (method, cause, claim…). */
 export type StatisticsEvent =
@@ -34,6 +35,10 @@ export interface StatisticsService {
   count(event: StatisticsEvent, now: Date, trx?: Executor): Promise<void>;
   rows(from: string, to: string, clientIds?: readonly string[]): Promise<DailyRow[]>;
   accountFigures(now: Date): Promise<{ active30: number; active365: number; certified: number }>;
+  /** The published tables (suppression applied) of the 30 days and 12 months ending today. */
+  publish(now: Date): Promise<Publication>;
+  /** The services of the same organisation as `clientId` (a commune's own services), itself included. */
+  servicesOf(clientId: string): Promise<string[]>;
   /** Deletes the aggregates older than the retention period; returns how many rows went. */
   purge(now: Date): Promise<number>;
   readonly minCount: number;
@@ -66,6 +71,16 @@ export function createStatisticsService(s: StatisticsDeps): StatisticsService {
       }
     },
     rows: (from, to, clientIds) => store.rows(from, to, clientIds),
+    async publish(now) {
+      const to = dayOf(now);
+      const [rows, clients] = await Promise.all([store.rows(publicationStart(to), to), store.clients()]);
+      return buildPublication(rows, to, new Map(clients.map((c) => [c.client_id, c.name])), s.config.statistics.minCount);
+    },
+    async servicesOf(clientId) {
+      const clients = await store.clients();
+      const org = clients.find((c) => c.client_id === clientId)?.organisation;
+      return clients.filter((c) => c.client_id === clientId || (org && c.organisation === org)).map((c) => c.client_id);
+    },
     accountFigures: (now) => store.accountFigures(now),
     purge: (now) => store.purgeBefore(dayOf(new Date(now.getTime() - s.config.statistics.retentionDays * 86_400_000))),
   };

@@ -58,6 +58,11 @@ export function createStatisticsStore(db: Db) {
       return { active30: Number(row.active30), active365: Number(row.active365), certified: Number(certified.n) };
     },
 
+    /** Service names and organisations, for the published tables and a commune's own services. */
+    async clients(): Promise<{ client_id: string; name: string; organisation: string | null }[]> {
+      return db.selectFrom('clients').select(['client_id', 'name', 'organisation']).execute();
+    },
+
     async purgeBefore(day: string): Promise<number> {
       const r = await db.deleteFrom('statistics_daily').where('day', '<', day).executeTakeFirst();
       return Number(r.numDeletedRows);
