@@ -3,7 +3,8 @@
 // exactly the daily counters they should, and no statistics table can hold anything personal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { Browser } from './support/browser.js';
+import * as oidc from 'openid-client';
+import { Browser, decode } from './support/browser.js';
 import {
   authorizationRequest,
   newResidentAuthorizes,
@@ -157,6 +158,47 @@ describe('counting in real flows', () => {
       .execute();
     const moved = await delta(() => glc.services.deletion.runPurge(new Date()));
     expect(moved['-|deletion|inactivity']).toBe(1);
+  });
+
+  it('optional data ticked at the consent screen count per data item; a deleted-accounts poll counts per service', async () => {
+    const commune = await registerClient(glc, {
+      name: 'Crèches',
+      redirectUris: ['http://127.0.0.1:9/creches'],
+      scope: 'openid profile deleted_accounts:read',
+      grantTypes: ['authorization_code', 'client_credentials'],
+      claimsRequired: ['given_name'],
+      claimsOptional: ['family_name', 'birthdate'],
+    });
+    await createResident(glc, 'optionnel@example.fr', { given_name: 'Lina', family_name: 'BOREL', birthdate: '1990-01-02' });
+    const moved = await delta(async () => {
+      const browser = new Browser(glc.config.issuer);
+      const login = await browser.follow(await browser.get((await authorizationRequest(commune, { scope: 'openid profile' })).url.href));
+      const consent = await browser.follow(
+        await browser.submit(login, /\/login$/, { email: 'optionnel@example.fr', password: STRONG_PASSWORD }),
+      );
+      const form = /<form[^>]*action="([^"]*\/consent)"[^>]*>([\s\S]*?)<\/form>/.exec(consent.html)!;
+      const body = new URLSearchParams();
+      for (const m of form[2]!.matchAll(/<input\b[^>]*type="hidden"[^>]*>/g))
+        body.append(/name="([^"]*)"/.exec(m[0])![1]!, decode(/value="([^"]*)"/.exec(m[0])?.[1] ?? ''));
+      body.append('optional', 'family_name');
+      const res = await browser.request(new URL(decode(form[1]!), consent.url).href, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      const back = await browser.follow(res, (u) => u.href.startsWith(commune.redirectUri));
+      expect(back.location).toContain('code=');
+      const token = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
+      const poll = await fetch(`${glc.config.issuer}/api/v1/deleted-accounts`, { headers: { authorization: `Bearer ${token}` } });
+      expect(poll.status).toBe(200);
+    });
+    expect(moved).toEqual({
+      [`${commune.clientId}|login|password`]: 1,
+      [`${commune.clientId}|consent|shown`]: 1,
+      [`${commune.clientId}|consent|accepted`]: 1,
+      [`${commune.clientId}|consent_optional|family_name`]: 1,
+      [`${commune.clientId}|api_poll|deleted_accounts`]: 1,
+    });
   });
 
   it('parallel increments of one counter all add up (one upsert, no lost update)', async () => {
