@@ -149,15 +149,22 @@ describe('counting in real flows', () => {
     expect(moved).toEqual({ '-|deletion|staff': 1, '-|deletion|self': 1 });
   });
 
-  it('the inactivity purge counts its deletions as « inactivity »', async () => {
+  it('the inactivity purge counts its deletions as « inactivity », and its warnings', async () => {
     const old = await createResident(glc, 'inactif@example.fr');
     await glc.services.db
       .updateTable('accounts')
       .set({ last_activity_at: new Date(Date.now() - (glc.config.inactivity.deleteAfterDays + 2) * 86_400_000) })
       .where('id', '=', old.id)
       .execute();
+    // And one in the 30-day warning window: warned, not deleted.
+    const soon = await createResident(glc, 'bientot.inactif@example.fr');
+    await glc.services.db
+      .updateTable('accounts')
+      .set({ last_activity_at: new Date(Date.now() - (glc.config.inactivity.deleteAfterDays - 20) * 86_400_000) })
+      .where('id', '=', soon.id)
+      .execute();
     const moved = await delta(() => glc.services.deletion.runPurge(new Date()));
-    expect(moved['-|deletion|inactivity']).toBe(1);
+    expect(moved).toEqual({ '-|deletion|inactivity': 1, '-|inactivity_warning|': 1 });
   });
 
   it('optional data ticked at the consent screen count per data item; a deleted-accounts poll counts per service', async () => {
