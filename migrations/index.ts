@@ -15,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0011_clients_changed': await import('./0011_clients_changed.js'),
   '0013_staff_audit': await import('./0013_staff_audit.js'),
   '0014_help_tickets': await import('./0014_help_tickets.js'),
+  '0015_statistics': await import('./0015_statistics.js'),
 };

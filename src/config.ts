@@ -64,6 +64,12 @@ export interface Config {
    * follow-up or a complaint about the handling, no longer (RGPD art. 5.1.e, data minimisation).
    */
   helpTicketRetentionDays: number;
+  statistics: {
+    /** Published cells below this are shown as « < n » (small-count suppression). */
+    minCount: number;
+    /** Daily aggregates older than this are deleted (they are anonymous, but not kept forever). */
+    retentionDays: number;
+  };
   consentProofDays: number;
   inactivity: {
     deleteAfterDays: number;
@@ -230,6 +236,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     auditRetentionDays: read(env, 'AUDIT_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
     helpTicketRetentionDays: read(env, 'HELP_TICKET_RETENTION_DAYS', positiveInt.default(365), 'a positive number of days'),
+    statistics: {
+      minCount: read(env, 'STATISTICS_MIN_COUNT', positiveInt.default(10), 'a positive number'),
+      // Five years: long enough for year-on-year comparisons over a mandate.
+      retentionDays: read(env, 'STATISTICS_RETENTION_DAYS', positiveInt.default(1830), 'a positive number of days'),
+    },
     queue: {
       retryLimit: read(env, 'QUEUE_RETRY_LIMIT', z.coerce.number().int().min(0).max(20).default(8), 'a number of retries (0-20)'),
       retryDelaySeconds: read(env, 'QUEUE_RETRY_DELAY_SECONDS', positiveInt.max(3600).default(10), 'a number of seconds (1-3600)'),

@@ -9,6 +9,7 @@ import { registerConsent } from './consent/index.js';
 import { registerDeletion } from './deletion/index.js';
 import { registerFranceConnect } from './franceconnect/index.js';
 import { registerOidc } from './oidc/index.js';
+import { registerStatistics } from './statistics/index.js';
 
 export type { DomainParts } from './domain-parts.js';
 
@@ -20,6 +21,7 @@ export async function registerDomains(s: Services): Promise<Required<DomainParts
     registerConsent(s),
     registerFranceConnect(s),
     registerAdmin(s),
+    registerStatistics(s),
   ];
   return {
     routers: parts.flatMap((p) => p.routers ?? []),

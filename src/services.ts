@@ -30,6 +30,7 @@ import { createAdminService, type AdminService } from './admin/service.js';
 import { createHelpTickets, type HelpTickets } from './help/tickets.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { poolStats } from './db/database.js';
+import { createStatisticsService, type StatisticsService } from './statistics/service.js';
 
 export interface Services {
   readonly config: Config;
@@ -63,6 +64,8 @@ export interface Services {
   readonly admin: AdminService;
   /** Help-desk tickets (« Contacter l’assistance »). */
   readonly helpTickets: HelpTickets;
+  /** Anonymous daily usage counters (issue 14, docs/statistiques.md). */
+  readonly statistics: StatisticsService;
   readonly providerHooks: ProviderHooks;
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
   readonly provider: Provider;
@@ -88,6 +91,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const mailTransport: Mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : devMailbox!;
   const mailer: Mailer = config.smtpUrl ? queuedMailer(outbox) : devMailbox!;
   const metrics = createMetrics();
+  const statistics = createStatisticsService({ db, log, config });
   metrics.watchPool(() => poolStats(db));
   metrics.watchSigningKeys(async () => (await keys.list(false))[0]?.created_at);
   const throttle = createThrottle(db, secrets, metrics.throttleBlock);
@@ -135,6 +139,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     keys,
     currentProvider,
     outbox,
+    statistics,
     // Inside the one deleting transaction: consents go (the journal stays pseudonymised), and so
     // do the account's throttling counters. Set-based: a fixed number of statements per batch.
     batchCleanups: [
@@ -215,6 +220,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     audit,
     admin,
     helpTickets,
+    statistics,
     providerHooks,
     get provider() {
       return currentProvider();

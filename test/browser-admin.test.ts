@@ -269,6 +269,34 @@ describe('console in Chromium', () => {
     expect(info.email).toBe(RESIDENT);
   });
 
+  it('a DPO reads the anonymous statistics by keyboard: SVG charts with their tables, « < 10 », CSV', async () => {
+    const glc = suite.glc;
+    await createResident(glc, 'statistiques@grandlyon.fr');
+    await glc.services.admin.grant('statistiques@grandlyon.fr', 'dpo', 'test');
+    const now = new Date();
+    for (let i = 0; i < 12; i++) await glc.services.statistics.count({ kind: 'login', clientId: null, detail: 'password' }, now);
+    for (let i = 0; i < 3; i++) await glc.services.statistics.count({ kind: 'deletion', detail: 'self' }, now);
+    const context = await suite.chromium.newContext({ locale: 'fr-FR', bypassCSP: true, acceptDownloads: true });
+    const page = await context.newPage();
+    await consoleLogin(page, 'statistiques@grandlyon.fr');
+    await follow(page, 'a[href="/admin/statistiques"]');
+    // No script on the page (the charts are SVG drawn by the server); axe is injected after.
+    expect(await page.locator('script').count()).toBe(0);
+    await audit(page, 'statistiques');
+    expect(await page.locator('section svg[role="img"] title').count()).toBeGreaterThan(10);
+    const deletions = (await page.locator('section', { hasText: 'Comptes supprimés par l’habitant' }).textContent())!.replace(/\s+/g, ' ');
+    expect(deletions).toContain('< 10');
+    // The data tables scroll inside their own focusable region, not the page (checked at 375 px by audit).
+    await tabTo(page, 'a[href="/admin/statistiques.csv"]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .replace(/^\ufeff/, '')
+      .split('\r\n');
+    expect(csv[0]).toBe('indicateur;libelle;service;periode;valeur');
+    expect(csv.filter((l) => l.startsWith('deletion.self;') && l.endsWith(';3'))).toEqual([]);
+    await context.close();
+  });
+
   it('axe-core: no violation on any console page met', () => {
     expect(audited.size).toBeGreaterThanOrEqual(15);
     expect(problems).toEqual([]);

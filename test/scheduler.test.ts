@@ -61,6 +61,7 @@ describe('scheduler', () => {
       'franceconnect-cleanup',
       'inactivity-purge',
       'purge-unverified-signups',
+      'statistics-purge',
     ]);
     await until(() => glc.scheduler.status().every((j) => j.runs + j.failures > 0), 'every job ran once');
     for (const job of glc.scheduler.status()) {

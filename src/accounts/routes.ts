@@ -22,6 +22,8 @@ export function accountRoutes(s: Services): Router {
       );
       return;
     }
+    // The service is not known here (the link carries no client): counted GLC-wide.
+    await s.statistics.count({ kind: 'signup', clientId: null, detail: 'confirmed' }, new Date());
     // Only an interaction id (not a URL) comes back: no open redirect.
     const retour =
       typeof ctx.query.retour === 'string' && /^[A-Za-z0-9_-]{10,64}$/.test(ctx.query.retour)

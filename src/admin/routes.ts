@@ -17,6 +17,7 @@ import { TICKET_STATUSES, type TicketStatus } from '../help/tables.js';
 import { describeEvent } from '../accounts/activity.js';
 import { exportAccountData } from '../accounts/export.js';
 import { AUDIT_ACTIONS, toCsv } from '../audit/service.js';
+import { consoleCsv, consoleView } from '../statistics/routes.js';
 import type { AuditFilter } from '../audit/store.js';
 import type { JobStatus } from '../jobs/scheduler.js';
 import { isStaffRole, type Actor, type StaffSession } from './service.js';
@@ -411,6 +412,18 @@ export function adminRoutes(s: Services): Router {
       to: to && new Date(to.getTime() + 86_400_000),
     };
   };
+  // Anonymous usage statistics (issue 14): no resident's data, so not journalled.
+  router.get('/statistiques', guard('admin', 'dpo'), async (ctx) => {
+    const now = new Date();
+    const [p, accounts] = await Promise.all([s.statistics.publish(now), s.statistics.accountFigures(now)]);
+    page(ctx, 'admin/statistics.njk', { title: 'Statistiques d’utilisation', ...consoleView(p, accounts) });
+  });
+  router.get('/statistiques.csv', guard('admin', 'dpo'), async (ctx) => {
+    const p = await s.statistics.publish(new Date());
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment(`statistiques-${p.to}.csv`);
+    ctx.body = consoleCsv(p);
+  });
   router.get('/journal', guard('dpo'), async (ctx) => {
     const filter = journalFilter(ctx);
     const rows = await s.audit.list(filter, 200);

@@ -96,8 +96,9 @@ export function createClientService(store: ClientStore, options: { production: b
       throw new ClientInputError('grant-type: refresh_token needs authorization_code');
     if (scopes.includes('offline_access') && !input.grantTypes.includes('refresh_token'))
       throw new ClientInputError('scope: offline_access needs --grant-type refresh_token');
-    if (scopes.includes('deleted_accounts:read') && !input.grantTypes.includes('client_credentials'))
-      throw new ClientInputError('scope: deleted_accounts:read needs --grant-type client_credentials');
+    for (const api of ['deleted_accounts:read', 'statistics:read'])
+      if (scopes.includes(api) && !input.grantTypes.includes('client_credentials'))
+        throw new ClientInputError(`scope: ${api} needs --grant-type client_credentials`);
     if (interactive && !scopes.includes('openid'))
       throw new ClientInputError('scope: openid is required for a client that logs residents in');
     if (interactive && input.redirectUris.length === 0)

@@ -43,6 +43,12 @@ async function grantAndFinish(
     now: c.now,
   });
   s.metrics.consentDecision(plan.kind === 'nothing_new' ? 'reused' : plan.kind === 'first' ? 'granted' : 'extended');
+  // Only a decision made at the screen counts as « accepted » (a reused consent showed nothing).
+  if (plan.kind !== 'nothing_new') {
+    await s.statistics.count({ kind: 'consent', clientId: c.client.client_id, detail: 'accepted' }, c.now);
+    for (const claim of acceptedOptional)
+      await s.statistics.count({ kind: 'consent_optional', clientId: c.client.client_id, detail: claim }, c.now);
+  }
   s.log.info(
     {
       event: `consent_${plan.kind === 'nothing_new' ? 'reused' : plan.kind === 'first' ? 'granted' : 'extended'}`,
@@ -89,6 +95,7 @@ export async function consentPage(s: Services, ctx: Context, details: Interactio
   const c = await consentContext(s, details);
   // Nothing the resident has not already decided: the grant follows the recorded consent.
   if (c.plan.kind === 'nothing_new') return grantAndFinish(s, ctx, c, []);
+  await s.statistics.count({ kind: 'consent', clientId: c.client.client_id, detail: 'shown' }, c.now);
   await showConsentPage(s, ctx, view, c);
 }
 

@@ -5,6 +5,7 @@ import type { AccountAreaTables } from '../accounts/tables.js';
 import type { AdminTables } from '../admin/tables.js';
 import type { AuditTables } from '../audit/tables.js';
 import type { HelpTables } from '../help/tables.js';
+import type { StatisticsTables } from '../statistics/tables.js';
 import type { ConsentTables } from '../consent/tables.js';
 import type { DeletionTables } from '../deletion/tables.js';
 import type { FranceConnectTables } from '../franceconnect/tables.js';
@@ -103,7 +104,7 @@ export interface RateLimitTable {
 
 // Each domain declares its own tables next to its store (src/<domain>/tables.ts).
 export interface Database
-  extends AccountAreaTables, AdminTables, AuditTables, ConsentTables, HelpTables, DeletionTables, FranceConnectTables {
+  extends AccountAreaTables, AdminTables, AuditTables, ConsentTables, HelpTables, DeletionTables, FranceConnectTables, StatisticsTables {
   oidc_payloads: OidcPayloadTable;
   clients: ClientTable;
   signing_keys: SigningKeyTable;

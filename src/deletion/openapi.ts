@@ -115,6 +115,87 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           },
         },
       },
+      '/statistics': {
+        get: {
+          operationId: 'getStatistics',
+          summary: 'Statistiques anonymes des services de l’organisation du client (30 derniers jours, 12 derniers mois)',
+          description:
+            'Effectifs par service et par indicateur (`login.password`, `consent.refused`…, voir docs/statistiques.md). ' +
+            'Toute valeur inférieure à `minimum_count` (secret statistique, 10 par défaut) vaut `null`, ainsi que les valeurs masquées avec elle.',
+          security: [{ clientCredentials: ['statistics:read'] }],
+          responses: {
+            '200': {
+              description: 'Les chiffres, secret statistique appliqué',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['minimum_count', 'period', 'services'],
+                    properties: {
+                      minimum_count: { type: 'integer' },
+                      period: {
+                        type: 'object',
+                        properties: {
+                          last_30_days: {
+                            type: 'object',
+                            properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' } },
+                          },
+                          months: { type: 'array', items: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}$' } },
+                        },
+                      },
+                      services: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          properties: {
+                            client_id: { type: 'string' },
+                            name: { type: 'string' },
+                            indicators: {
+                              type: 'object',
+                              additionalProperties: {
+                                type: 'object',
+                                properties: {
+                                  label: { type: 'string' },
+                                  last_30_days: { type: ['integer', 'null'] },
+                                  months: { type: 'object', additionalProperties: { type: ['integer', 'null'] } },
+                                },
+                              },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+            '401': {
+              ...error('Jeton absent, expiré ou révoqué', {
+                error: 'invalid_token',
+                error_description: 'the access token is unknown, expired or revoked',
+              }),
+              headers: challenge,
+            },
+            '403': {
+              ...error('Le jeton n’a pas le scope statistics:read', {
+                error: 'insufficient_scope',
+                error_description: 'the access token lacks the scope statistics:read',
+              }),
+              headers: challenge,
+            },
+          },
+        },
+      },
+      '/statistics/open-data.csv': {
+        get: {
+          operationId: 'getOpenDataStatistics',
+          summary: 'Statistiques anonymes de tous les services ensemble (open data, public)',
+          description:
+            'CSV UTF-8, séparateur « ; » : indicateur;libelle;periode;valeur (valeur `< 10` sous le seuil). Dictionnaire : docs/statistiques.md.',
+          security: [],
+          responses: { '200': { description: 'Le fichier', content: { 'text/csv': { schema: { type: 'string' } } } } },
+        },
+      },
     },
     components: {
       securitySchemes: {
@@ -124,7 +205,10 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           flows: {
             clientCredentials: {
               tokenUrl: `${issuer}/token`,
-              scopes: { 'deleted_accounts:read': 'lire les comptes supprimés connus du service' },
+              scopes: {
+                'deleted_accounts:read': 'lire les comptes supprimés connus du service',
+                'statistics:read': 'lire les statistiques anonymes des services de son organisation',
+              },
             },
           },
         },

@@ -27,7 +27,7 @@ const SET_ERR: Record<string, string> = {
   invalid_request: 'invalid_request',
 };
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
@@ -63,7 +63,7 @@ export function cursorCodec(s: Services) {
 }
 
 /** Authenticates the service: a valid, unexpired, unrevoked client-credentials token of an enabled client. */
-async function authenticate(s: Services, ctx: Context): Promise<string> {
+export async function authenticate(s: Services, ctx: Context, scope = FEED_SCOPE): Promise<string> {
   const header = ctx.get('authorization');
   if (typeof ctx.query.access_token !== 'undefined') {
     throw new ApiError(400, 'invalid_request', 'send the access token in the Authorization header, not in the URL', {
@@ -73,8 +73,8 @@ async function authenticate(s: Services, ctx: Context): Promise<string> {
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!header || !/^Bearer\b/i.test(header)) {
     // RFC 6750 §3.1: no credentials at all → a challenge without error code.
-    throw new ApiError(401, 'invalid_token', 'a Bearer access token (client credentials, scope deleted_accounts:read) is required', {
-      'WWW-Authenticate': bearerChallenge(undefined, undefined, FEED_SCOPE),
+    throw new ApiError(401, 'invalid_token', `a Bearer access token (client credentials, scope ${scope}) is required`, {
+      'WWW-Authenticate': bearerChallenge(undefined, undefined, scope),
     });
   }
   if (!m)
@@ -89,9 +89,9 @@ async function authenticate(s: Services, ctx: Context): Promise<string> {
   if (!token || token.isExpired || token.isSenderConstrained()) throw invalid();
   const client = await s.clientStore.find(token.clientId!);
   if (!client?.enabled) throw invalid();
-  if (!token.scopes.has(FEED_SCOPE)) {
-    throw new ApiError(403, 'insufficient_scope', `the access token lacks the scope ${FEED_SCOPE}`, {
-      'WWW-Authenticate': bearerChallenge('insufficient_scope', `scope ${FEED_SCOPE} required`, FEED_SCOPE),
+  if (!token.scopes.has(scope)) {
+    throw new ApiError(403, 'insufficient_scope', `the access token lacks the scope ${scope}`, {
+      'WWW-Authenticate': bearerChallenge('insufficient_scope', `scope ${scope} required`, scope),
     });
   }
   return client.client_id;
@@ -160,6 +160,7 @@ export function deletionApiRoutes(s: Services): Router {
       afterId = await s.deletion.feedStartSince(clientId, since);
     }
     const page = await s.deletion.feedPageJson(clientId, afterId, limit);
+    await s.statistics.count({ kind: 'api_poll', clientId, detail: 'deleted_accounts' }, new Date());
     // items is a JSON array from the database; the cursor is base64url: nothing to escape.
     ctx.type = 'application/json';
     ctx.body = `{"items":${page.items},"next_cursor":"${cursors.encode(clientId, page.lastId ?? afterId)}","has_more":${page.hasMore}}`;
@@ -189,6 +190,7 @@ export function deletionApiRoutes(s: Services): Router {
       const poll = parsePollRequest(ctx.request.body);
       const now = new Date();
       const acked = await s.deletion.securityEvents.acknowledge(clientId, poll.ack, poll.setErrs, now);
+      await s.statistics.count({ kind: 'api_poll', clientId, detail: 'security_events' }, now);
       let result = await s.deletion.securityEvents.pending(clientId, poll.maxEvents, now);
       // Long poll: wait for a first SET unless told not to (or nothing was asked for).
       if (!poll.returnImmediately && poll.maxEvents > 0 && !Object.keys(result.sets).length) {

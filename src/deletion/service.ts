@@ -1,5 +1,6 @@
 // The one account-deletion routine (self-deletion, inactivity purge, operator), the inactivity
 // warnings and purge, and the rules of the deleted-accounts feed.
+import type { StatisticsService } from '../statistics/service.js';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type Provider from 'oidc-provider';
@@ -101,9 +102,17 @@ export interface DeletionDeps {
    * be erased or pseudonymised with the account (consent journal, throttling counters).
    */
   batchCleanups: readonly DeletionBatchCleanup[];
+  /** Anonymous counts of deletions (by cause) and warnings, in the deleting transaction. */
+  statistics?: Pick<StatisticsService, 'count'>;
   /** The same, once per account (slower; for rows that cannot be handled set-based). */
   cleanups?: readonly DeletionCleanup[];
 }
+
+const STATISTICS_CAUSE: Record<DeletionReason, 'self' | 'inactivity' | 'staff'> = {
+  user_request: 'self',
+  inactivity: 'inactivity',
+  operator: 'staff',
+};
 
 export function createDeletionService(s: DeletionDeps): DeletionService {
   const store = createDeletionStore(s.db);
@@ -133,6 +142,7 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
     const records = [...known.entries()].filter(([key]) => deleted.has(key.slice(0, key.indexOf('|')))).map(([, v]) => v);
     await store.appendRecords(trx, records, reason, now);
     const gone = accounts.filter((a) => deleted.has(a.id));
+    await s.statistics?.count({ kind: 'deletion', detail: STATISTICS_CAUSE[reason], by: gone.length }, now, trx);
     // Back-channel logouts and (with SMTP) the notices are queued in this transaction: they go
     // out, with retries, if and only if the deletion commits.
     await queueBackchannelLogouts(
@@ -215,6 +225,7 @@ export function createDeletionService(s: DeletionDeps): DeletionService {
               helpUrl: `${s.config.issuer}/aide`,
             });
             report.warned[days]! += 1;
+            await s.statistics?.count({ kind: 'inactivity_warning' }, now);
           } catch (err) {
             // Not sent: the claim is withdrawn so that the next run tries again.
             await store.unclaimWarning(c.account_id, days, c.activity_at);

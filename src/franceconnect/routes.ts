@@ -99,19 +99,26 @@ export function franceConnectRoutes(s: Services): Router[] {
   async function pending<O extends PendingLogin['outcome']>(
     ctx: Context,
     ...accepted: O[]
-  ): Promise<{ pending: Extract<PendingLogin, { outcome: O }>; view: Record<string, unknown> } | undefined> {
+  ): Promise<{ pending: Extract<PendingLogin, { outcome: O }>; view: Record<string, unknown>; clientId: string } | undefined> {
     const { details, view } = await interactionView(s, ctx);
     const found = await fc().pendingLogin(browserOf(s, ctx), details.uid, new Date());
     if (!found || !(accepted as string[]).includes(found.outcome)) {
       renderError(ctx, 'expired', { interactionUid: details.uid });
       return undefined;
     }
-    return { pending: found as Extract<PendingLogin, { outcome: O }>, view };
+    return { pending: found as Extract<PendingLogin, { outcome: O }>, view, clientId: String(details.params.client_id) };
   }
 
-  async function logIn(ctx: Context, accountId: string | undefined): Promise<void> {
+  async function logIn(ctx: Context, accountId: string | undefined, clientId: string, link?: 'automatic' | 'manual'): Promise<void> {
     if (!accountId) return renderError(ctx, 'expired', { interactionUid: ctx.params.uid });
     s.metrics.login('franceconnect', 'success');
+    const now = new Date();
+    await s.statistics.count({ kind: 'login', clientId, detail: 'franceconnect' }, now);
+    // A new link certifies the identity with it (completeLogin of a known link only refreshes it).
+    if (link) {
+      await s.statistics.count({ kind: 'franceconnect_link', clientId, detail: link }, now);
+      await s.statistics.count({ kind: 'franceconnect_certification', clientId }, now);
+    }
     await finishInteraction(s, ctx, { login: { accountId, amr: ['fc'], acr: 'eidas1' } });
   }
 
@@ -140,7 +147,7 @@ export function franceConnectRoutes(s: Services): Router[] {
     const found = await pending(ctx, 'known', 'auto_linked', 'recovery', 'choose');
     if (!found) return;
     const { pending: p, view } = found;
-    if (p.outcome === 'known') return logIn(ctx, await fc().completeLogin(p, browserOf(s, ctx), new Date()));
+    if (p.outcome === 'known') return logIn(ctx, await fc().completeLogin(p, browserOf(s, ctx), new Date()), found.clientId);
     if (p.outcome === 'auto_linked') {
       const account = await s.accountStore.findById(p.accountId);
       render(ctx, 'franceconnect/linked-notice.njk', { ...view, maskedEmail: account?.email ? maskEmail(account.email) : undefined });
@@ -173,7 +180,9 @@ export function franceConnectRoutes(s: Services): Router[] {
   interaction.post('/franceconnect/continuer', async (ctx) => {
     const found = await pending(ctx, 'known', 'auto_linked');
     if (!found) return;
-    await logIn(ctx, await fc().completeLogin(found.pending, browserOf(s, ctx), new Date()));
+    // An automatic link counts when the resident goes on with it (not when undone).
+    const link = found.pending.outcome === 'auto_linked' ? 'automatic' : undefined;
+    await logIn(ctx, await fc().completeLogin(found.pending, browserOf(s, ctx), new Date()), found.clientId, link);
   });
 
   interaction.post('/franceconnect/associer', async (ctx) => {
@@ -181,7 +190,7 @@ export function franceConnectRoutes(s: Services): Router[] {
     if (!found) return;
     const { email, password } = readForm(ctx, z.object({ email: text, password: text }));
     const result = await fc().linkWithPassword(found.pending, { email, password, ip: ctx.ip }, browserOf(s, ctx), new Date());
-    if (result.ok) return logIn(ctx, result.accountId);
+    if (result.ok) return logIn(ctx, result.accountId, found.clientId, 'manual');
     const messages: Record<string, string> = {
       invalid: 'Adresse électronique ou mot de passe incorrect.',
       blocked: 'Trop de tentatives de connexion. Pour protéger votre compte, réessayez plus tard.',
@@ -206,7 +215,9 @@ export function franceConnectRoutes(s: Services): Router[] {
   interaction.post('/franceconnect/creer', async (ctx) => {
     const found = await pending(ctx, 'choose');
     if (!found) return;
-    await logIn(ctx, await fc().createAccount(found.pending, browserOf(s, ctx), new Date()));
+    const accountId = await fc().createAccount(found.pending, browserOf(s, ctx), new Date());
+    if (accountId) await s.statistics.count({ kind: 'signup', clientId: found.clientId, detail: 'franceconnect' }, new Date());
+    await logIn(ctx, accountId, found.clientId);
   });
 
   /* ------------------------------------------------------------ FranceConnect's returns */
@@ -220,6 +231,10 @@ export function franceConnectRoutes(s: Services): Router[] {
       return;
     }
     if (result.kind === 'linked') {
+      if (result.ok) {
+        await s.statistics.count({ kind: 'franceconnect_link', clientId: null, detail: 'account_area' }, new Date());
+        await s.statistics.count({ kind: 'franceconnect_certification', clientId: null }, new Date());
+      }
       ctx.redirect(`/compte/franceconnect?resultat=${result.ok ? 'associe' : 'deja-associe'}`);
       return;
     }

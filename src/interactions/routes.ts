@@ -45,10 +45,15 @@ export function interactionRoutes(s: Services): Router {
   });
 
   router.post('/login', async (ctx) => {
-    const { view } = await interactionView(s, ctx);
+    const { details, view } = await interactionView(s, ctx);
     const { email, password } = readForm(ctx, loginForm);
     const result = await s.accounts.logIn({ email, password, ip: ctx.ip }, new Date());
     s.metrics.login('password', result.ok ? 'success' : result.reason);
+    const clientId = String(details.params.client_id);
+    await s.statistics.count(
+      result.ok ? { kind: 'login', clientId, detail: 'password' } : { kind: 'login_failed', clientId, detail: result.reason },
+      new Date(),
+    );
     if (!result.ok) {
       const message = {
         invalid: 'Adresse électronique ou mot de passe incorrect.',
@@ -78,13 +83,14 @@ export function interactionRoutes(s: Services): Router {
   });
 
   router.post('/inscription', async (ctx) => {
-    const { view } = await interactionView(s, ctx);
+    const { details, view } = await interactionView(s, ctx);
     const { email, password, passwordConfirmation } = readForm(ctx, signUpForm);
     const result = await s.accounts.signUp({ email, password, passwordConfirmation, ip: ctx.ip }, new Date(), view.uid);
     if (!result.ok) {
       render(ctx, 'interactions/signup.njk', { ...view, email, errors: result.errors }, result.retryAt ? 429 : 400);
       return;
     }
+    await s.statistics.count({ kind: 'signup', clientId: String(details.params.client_id), detail: 'started' }, new Date());
     render(ctx, 'interactions/check-mailbox.njk', { ...view, email });
   });
 
@@ -98,6 +104,11 @@ export function interactionRoutes(s: Services): Router {
   // « Annuler » / « Refuser »: the service receives access_denied.
   router.post('/abort', async (ctx) => {
     s.metrics.consentDecision('cancelled');
+    // A refusal is counted when it is made at the consent screen (not a cancelled login).
+    const details = await s.provider.interactionDetails(ctx.req, ctx.res).catch(() => undefined);
+    if (details?.prompt.name === 'consent' && details.params.client_id !== ACCOUNT_CLIENT_ID) {
+      await s.statistics.count({ kind: 'consent', clientId: String(details.params.client_id), detail: 'refused' }, new Date());
+    }
     await finishInteraction(s, ctx, { error: 'access_denied', error_description: 'the resident cancelled' });
   });
 

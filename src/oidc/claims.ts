@@ -11,12 +11,12 @@ export const SCOPE_CLAIMS = {
 } as const satisfies Record<string, readonly string[]>;
 
 /** Scopes without claims. */
-export const TECHNICAL_SCOPES = ['offline_access', 'deleted_accounts:read'] as const;
+export const TECHNICAL_SCOPES = ['offline_access', 'deleted_accounts:read', 'statistics:read'] as const;
 
 export const SUPPORTED_SCOPES = [...Object.keys(SCOPE_CLAIMS), ...TECHNICAL_SCOPES];
 
 /** What a client_credentials token may carry: API scopes, never a resident's data or login. */
-export const CLIENT_CREDENTIALS_SCOPES: readonly string[] = ['deleted_accounts:read'];
+export const CLIENT_CREDENTIALS_SCOPES: readonly string[] = ['deleted_accounts:read', 'statistics:read'];
 
 export type ClaimName = (typeof SCOPE_CLAIMS)[keyof typeof SCOPE_CLAIMS][number];
 
