@@ -9,7 +9,9 @@ COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
-ENV NODE_ENV=production PORT=3000
+# One process per container: the orchestrator adds containers (GLC_WORKERS=auto would count the
+# host's cores, not the container's CPU limit). Set GLC_WORKERS to the CPU limit to use node:cluster.
+ENV NODE_ENV=production PORT=3000 GLC_WORKERS=1
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
