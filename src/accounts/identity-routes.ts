@@ -5,7 +5,7 @@ import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import type { Account } from '../db/schema.js';
-import { countryOptions, FIELD_LABELS, identityView, type IdentityForm } from './identity.js';
+import { countryOptions, FIELD_LABELS, IDENTITY_FIELDS, identityView, type IdentityForm } from './identity.js';
 import { certifiedFields, type SelfService } from './self-service.js';
 import { requireResident, residentSession } from './session.js';
 import { z } from 'zod';
@@ -52,19 +52,8 @@ export function identityRoutes(s: Services, self: SelfService): Router {
     }
     // Show back what was typed, with the errors next to the fields.
     const typed = { ...identityView(account, await certifiedFields(s, account.id)) } as Record<string, unknown>;
-    for (const key of [
-      'given_name',
-      'family_name',
-      'preferred_username',
-      'gender',
-      'birthcountry',
-      'birthplace',
-      'phone_number',
-      'address_street',
-      'address_postal_code',
-      'address_locality',
-      'address_country',
-    ]) {
+    // Every field typed back as it was sent (the birth date has its own three inputs, below).
+    for (const key of IDENTITY_FIELDS.filter((f) => f !== 'birthdate')) {
       if (typeof form[key] === 'string' && !(typed.certified as Record<string, boolean>)[key]) typed[key] = form[key];
     }
     if (!(typed.certified as Record<string, boolean>).birthdate) {
