@@ -2,7 +2,7 @@
 // GLC: login, session.user from the ID token (--claims-in-id-token), and the RP-initiated logout
 // the library lacks: local sign-out, then GLC's logout, back to the service.
 import type http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
 import {
@@ -11,21 +11,12 @@ import {
   createResident,
   importSnippet,
   recordAuthorizeRequests,
-  serve,
-  type Served,
   signInAtGlc,
+  snippetService,
 } from './support/kit.js';
 
 const suite = glcWithChromium();
-let service: Served;
-let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
-
-beforeAll(async () => {
-  service = await serve((req, res) => handler(req, res));
-});
-afterAll(async () => {
-  await service?.close();
-});
+const service = snippetService();
 
 describe('Auth.js (kit snippet)', () => {
   it('logs in, has name and email in session.user, logs out of the service and of GLC, back to the service', async () => {
@@ -46,7 +37,7 @@ describe('Auth.js (kit snippet)', () => {
       SESSION_SECRET: 'z'.repeat(40),
     });
     const { createApp } = await importSnippet<{ createApp(): http.RequestListener }>('authjs', 'authjs.mjs');
-    handler = createApp();
+    service.use(createApp());
     await createResident(glc, 'authjs@example.fr');
 
     const page = await (await chromium.newContext()).newPage();

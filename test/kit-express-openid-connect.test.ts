@@ -2,7 +2,7 @@
 // login, claims in req.oidc.user and userinfo, refresh with rotation, logout back to the service,
 // and the exact post-logout URI the library sends (its baseURL, without a trailing slash).
 import type http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
 import {
@@ -11,21 +11,12 @@ import {
   createResident,
   importSnippet,
   recordAuthorizeRequests,
-  serve,
-  type Served,
   signInAtGlc,
+  snippetService,
 } from './support/kit.js';
 
 const suite = glcWithChromium();
-let service: Served;
-let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
-
-beforeAll(async () => {
-  service = await serve((req, res) => handler(req, res));
-});
-afterAll(async () => {
-  await service?.close();
-});
+const service = snippetService();
 
 describe('express-openid-connect (kit snippet)', () => {
   it('logs in, receives the claims, refreshes with rotation and logs out back to the service', async () => {
@@ -50,7 +41,7 @@ describe('express-openid-connect (kit snippet)', () => {
       'express-openid-connect',
       'express-openid-connect.mjs',
     );
-    handler = createApp();
+    service.use(createApp());
     await createResident(glc, 'eoc@example.fr');
 
     const page = await (await chromium.newContext()).newPage();

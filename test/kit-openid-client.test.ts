@@ -1,21 +1,13 @@
 // The kit's plain openid-client snippet (Express, state + nonce + PKCE kept in the session), run
 // as written in Chromium against a real GLC: login, userinfo, refresh with rotation, logout.
 import type http from 'node:http';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
-import { createResident, importSnippet, serve, serverSideJourney, type Served } from './support/kit.js';
+import { createResident, importSnippet, serverSideJourney, snippetService } from './support/kit.js';
 
 const suite = glcWithChromium();
-let service: Served;
-let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
-
-beforeAll(async () => {
-  service = await serve((req, res) => handler(req, res));
-});
-afterAll(async () => {
-  await service?.close();
-});
+const service = snippetService();
 
 describe('openid-client without Passport (kit snippet)', () => {
   it('logs in with state, nonce and PKCE, reads userinfo, refreshes with rotation, logs out back to the service', async () => {
@@ -36,7 +28,7 @@ describe('openid-client without Passport (kit snippet)', () => {
       SESSION_SECRET: 'o'.repeat(40),
     });
     const { createApp } = await importSnippet<{ createApp(): Promise<http.RequestListener> }>('openid-client', 'openid-client.mjs');
-    handler = await createApp();
+    service.use(await createApp());
     await createResident(glc, 'openid-client@example.fr');
 
     const page = await (await chromium.newContext()).newPage();

@@ -1,7 +1,7 @@
 // The kit's Passport snippet (openid-client/passport), run as written, driven in Chromium against
 // a real GLC: login without state nor nonce (PKCE only), claims from userinfo, logout back.
 import type http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { glcWithChromium } from './support/browser-suite.js';
 import { registerClient } from './support/glc.js';
 import {
@@ -10,21 +10,12 @@ import {
   createResident,
   importSnippet,
   recordAuthorizeRequests,
-  serve,
   signInAtGlc,
-  type Served,
+  snippetService,
 } from './support/kit.js';
 
 const suite = glcWithChromium();
-let service: Served;
-let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
-
-beforeAll(async () => {
-  service = await serve((req, res) => handler(req, res));
-});
-afterAll(async () => {
-  await service?.close();
-});
+const service = snippetService();
 
 describe('openid-client/passport (kit snippet)', () => {
   it('logs in with PKCE and no state nor nonce, reads the claims from userinfo, logs out back to the service', async () => {
@@ -44,7 +35,7 @@ describe('openid-client/passport (kit snippet)', () => {
       SESSION_SECRET: 'y'.repeat(40),
     });
     const { createApp } = await importSnippet<{ createApp(): Promise<http.RequestListener> }>('passport', 'passport.mjs');
-    handler = await createApp();
+    service.use(await createApp());
     await createResident(glc, 'passport@example.fr');
 
     const page = await (await chromium.newContext()).newPage();

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hashPassword } from '../../src/accounts/passwords.js';
 import { STRONG_PASSWORD, type TestGlc } from './glc.js';
@@ -131,4 +131,27 @@ export async function serverSideJourney(
   await confirmLogoutAtGlc(page, glc);
   await page.waitForURL((u) => u.origin === base && u.pathname === '/');
   expect(JSON.parse(await page.locator('body').innerText())).toEqual(signedOut);
+}
+
+/**
+ * The service a snippet runs in, on a loopback port for the whole test file: it answers 503 until
+ * the test loads the snippet and hands its handler over with `use`.
+ */
+export function snippetService(): { readonly origin: string; use(handler: http.RequestListener): void } {
+  let served: Served | undefined;
+  let handler: http.RequestListener = (_req, res) => res.writeHead(503).end();
+  beforeAll(async () => {
+    served = await serve((req, res) => handler(req, res));
+  });
+  afterAll(async () => {
+    await served?.close();
+  });
+  return {
+    get origin() {
+      return served!.origin;
+    },
+    use(next) {
+      handler = next;
+    },
+  };
 }
