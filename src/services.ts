@@ -12,7 +12,8 @@ import { createSecrets, loadMasterKey, type Secrets } from './secrets.js';
 import { createClientStore, type ClientStore } from './clients/store.js';
 import { createClientService, type ClientService } from './clients/service.js';
 import { createKeyStore, type KeyStore } from './oidc/keys.js';
-import { createProvider, type ProviderHooks } from './oidc/provider.js';
+import { apiTokenVerifierOf, createProvider, type ProviderHooks } from './oidc/provider.js';
+import { createRevokedApiTokens, type ApiTokenClaims } from './oidc/api-tokens.js';
 import { createAccountStore, type AccountStore } from './accounts/store.js';
 import { createAccountService, type AccountService } from './accounts/service.js';
 import { createSelfService, deleteThrottleKeysOfAccounts, type SelfService } from './accounts/self-service.js';
@@ -67,6 +68,8 @@ export interface Services {
   /** Anonymous daily usage counters (issue 14, docs/statistiques.md). */
   readonly statistics: StatisticsService;
   readonly providerHooks: ProviderHooks;
+  /** The client-credentials JWTs of GLC's own API: the claims of a valid, unrevoked one. */
+  readonly apiTokens: { check(token: string): Promise<ApiTokenClaims | undefined> };
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
   readonly provider: Provider;
   /** The same as a function, for consumers that keep it (they read it at call time). */
@@ -190,8 +193,20 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     ]),
   });
 
+  const revokedApiTokens = createRevokedApiTokens(db);
   const buildProvider = (keysAt: Date) =>
-    createProvider({ config, db, log, secrets, clients: clientStore, accounts: accountStore, keys, hooks: providerHooks, keysAt });
+    createProvider({
+      config,
+      db,
+      log,
+      secrets,
+      clients: clientStore,
+      accounts: accountStore,
+      keys,
+      hooks: providerHooks,
+      revokedApiTokens,
+      keysAt,
+    });
   const keysAt = new Date();
   let providerKeysVersion = await keys.version(keysAt);
   provider = await buildProvider(keysAt);
@@ -222,6 +237,12 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     helpTickets,
     statistics,
     providerHooks,
+    apiTokens: {
+      async check(token: string) {
+        const claims = await apiTokenVerifierOf(currentProvider())(token);
+        return claims && !(await revokedApiTokens.isRevoked(claims.jti)) ? claims : undefined;
+      },
+    },
     get provider() {
       return currentProvider();
     },

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { authorizationRequest, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import { resignApiToken } from './support/api-tokens.js';
 
 let glc: TestGlc;
 let commune: TestClient;
@@ -81,14 +82,10 @@ describe('authorization', () => {
     expect(revoked.status).toBe(401);
     expect(revoked.headers.get('www-authenticate')).toContain('error="invalid_token"');
 
-    const expiring = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
-    await glc.services.db
-      .updateTable('oidc_payloads')
-      .set({ expires_at: new Date(Date.now() - 1000) })
-      .where('model', '=', 'ClientCredentials')
-      .where('id', '=', expiring)
-      .execute();
-    expect((await api('/api/v1/deleted-accounts', expiring)).status).toBe(401);
+    // The same token, signed with GLC's own key, but expired a second ago.
+    const valid = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
+    const expired = await resignApiToken(glc, valid, { exp: Math.floor(Date.now() / 1000) - 1 });
+    expect((await api('/api/v1/deleted-accounts', expired)).status).toBe(401);
 
     // An access token of a resident (authorization code) is not a service's token.
     const pending = await authorizationRequest(commune);

@@ -253,12 +253,15 @@ describe('activity', () => {
     const { browser, callback } = await newResidentAuthorizes(glc, first, pending, 'actif@example.fr');
     await exchange(first, pending, callback);
     const account = (await glc.services.accountStore.findByEmail('actif@example.fr'))!;
-    const setBack = (hours: number) =>
-      glc.services.db
+    // As if `hours` had passed since the last recorded activity (in the database and in this process).
+    const setBack = async (hours: number) => {
+      await glc.services.db
         .updateTable('accounts')
         .set({ last_activity_at: new Date(Date.now() - hours * 3600_000) })
         .where('id', '=', account.id)
         .execute();
+      if (hours >= 1) glc.services.accountStore.forgetRecordedActivity(account.id);
+    };
     const lastActivity = async () => (await glc.services.accountStore.findById(account.id))!.last_activity_at.getTime();
 
     const recent = async () => {

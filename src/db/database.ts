@@ -47,12 +47,48 @@ export async function openDatabase(options: {
 
 function connect(connectionString: string): Db {
   const pool = new pg.Pool({ connectionString, max: 10, idleTimeoutMillis: 30_000, application_name: 'glc' });
-  // A broken idle connection must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = kyselyOn(pool);
   urls.set(db, connectionString);
   pools.set(db, pool);
   return db;
+}
+
+function kyselyOn(pool: pg.Pool): Db {
+  // A broken idle connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+const fastCommitDbs = new WeakMap<Db, Db>();
+
+/**
+ * The same database through a small pool whose commits do not wait for the WAL to reach the
+ * disk (synchronous_commit=off): a committed row is visible to every instance at once, but a
+ * crash of PostgreSQL itself may lose the last fraction of a second (3 × wal_writer_delay at
+ * most, 600 ms by default). Only for rows whose loss costs a resident one more login — protocol
+ * sessions, codes and tokens as they are issued (oidc/adapter.ts). Revocations, single-use
+ * consumption, accounts, consents and journals stay on the durable pool. Closed with `db`.
+ */
+export function fastCommitDb(db: Db): Db {
+  const existing = fastCommitDbs.get(db);
+  if (existing) return existing;
+  const url = connectionStringOf(db);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    idleTimeoutMillis: 30_000,
+    application_name: 'glc-fast-commit',
+    options: '-c synchronous_commit=off',
+  });
+  pool.on('error', () => undefined);
+  const fast = kyselyOn(pool);
+  fastCommitDbs.set(db, fast);
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    await fast.destroy().catch(() => undefined);
+    await destroy();
+  };
+  return fast;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 import type { Services } from '../services.js';
 import { openApiDocument } from './openapi.js';
 import { DEFAULT_MAX_EVENTS, type SetError } from './security-events.js';
+import { looksLikeJwt } from '../oidc/api-tokens.js';
 
 export const FEED_SCOPE = 'deleted_accounts:read';
 const REALM = 'GrandLyon Connect';
@@ -62,6 +63,17 @@ export function cursorCodec(s: Services) {
   };
 }
 
+/**
+ * The token's service and scopes: a JWT access token of GLC's API (what the client-credentials
+ * grant issues), or an opaque one issued before JWTs (still valid for their last minutes).
+ */
+async function apiToken(s: Services, value: string): Promise<{ clientId: string; scopes: Set<string> } | undefined> {
+  if (looksLikeJwt(value)) return s.apiTokens.check(value);
+  const token = await s.provider.ClientCredentials.find(value);
+  if (!token || token.isExpired || token.isSenderConstrained() || !token.clientId) return undefined;
+  return { clientId: token.clientId, scopes: token.scopes };
+}
+
 /** Authenticates the service: a valid, unexpired, unrevoked client-credentials token of an enabled client. */
 export async function authenticate(s: Services, ctx: Context, scope = FEED_SCOPE): Promise<string> {
   const header = ctx.get('authorization');
@@ -85,9 +97,9 @@ export async function authenticate(s: Services, ctx: Context, scope = FEED_SCOPE
     new ApiError(401, 'invalid_token', 'the access token is unknown, expired or revoked', {
       'WWW-Authenticate': bearerChallenge('invalid_token', 'the access token is unknown, expired or revoked'),
     });
-  const token = await s.provider.ClientCredentials.find(m[1]!);
-  if (!token || token.isExpired || token.isSenderConstrained()) throw invalid();
-  const client = await s.clientStore.find(token.clientId!);
+  const token = await apiToken(s, m[1]!);
+  if (!token) throw invalid();
+  const client = await s.clientStore.find(token.clientId);
   if (!client?.enabled) throw invalid();
   if (!token.scopes.has(scope)) {
     throw new ApiError(403, 'insufficient_scope', `the access token lacks the scope ${scope}`, {

@@ -1,9 +1,9 @@
 // node-oidc-provider's storage adapter on Kysely: every protocol object (sessions,
 // interactions, codes, tokens, grants) is a row of oidc_payloads, so any app instance can
 // serve any request. Clients come from the clients table (see clients/store.ts).
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
+import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { fastCommitDb, type Db } from '../db/database.js';
 import type { ClientStore } from '../clients/store.js';
 import { hasControlCharacters } from '../http/input.js';
 
@@ -16,7 +16,41 @@ const CONSUMABLE = new Set([
   'PushedAuthorizationRequest',
 ]);
 
+// Tokens whose next lookups are known: the library reads the session they are bound to
+// (expiresWithSession) and their grant right after the token itself.
+const WITH_SESSION_AND_GRANT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
+
+// Rows read ahead for the request being served, keyed `Grant id` / `Session uid`; null records
+// that the row did not exist. Tied to the provider's request context (oidc-provider runs each
+// request in an AsyncLocalStorage): nothing crosses requests, and each entry is used once.
+type ReadAhead = Map<string, AdapterPayload | null>;
+const readAheadByRequest = new WeakMap<object, ReadAhead>();
+
+function readAheadOfRequest(create: boolean): ReadAhead | undefined {
+  const ctx = Provider.ctx as object | undefined;
+  if (!ctx) return undefined;
+  let readAhead = readAheadByRequest.get(ctx);
+  if (!readAhead && create) readAheadByRequest.set(ctx, (readAhead = new Map()));
+  return readAhead;
+}
+
+function takeReadAhead(key: string): { payload: AdapterPayload | undefined } | undefined {
+  const readAhead = readAheadOfRequest(false);
+  if (!readAhead?.has(key)) return undefined;
+  const payload = readAhead.get(key);
+  readAhead.delete(key);
+  return { payload: payload ?? undefined };
+}
+
+const live = (expiresAt: Expression<Date | null>) => sql<SqlBool>`(${expiresAt} is null or ${expiresAt} > now())`;
+
+function withConsumed(payload: AdapterPayload, consumedAt: Date | null): AdapterPayload {
+  return consumedAt ? { ...payload, consumed: Math.floor(consumedAt.getTime() / 1000) } : payload;
+}
+
 export function createAdapterClass(db: Db, clients: ClientStore) {
+  // Issued protocol rows: losing the last instant of them in a database crash costs a login.
+  const issuing = fastCommitDb(db);
   return class KyselyAdapter implements Adapter {
     constructor(readonly model: string) {}
 
@@ -32,7 +66,7 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
         user_code: payload.userCode ?? null,
         expires_at: expiresAt,
       };
-      await db
+      await issuing
         .insertInto('oidc_payloads')
         .values(row)
         .onConflict((oc) =>
@@ -51,11 +85,55 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
       // Values from the provider's own parsing (token endpoint bodies…): NUL would make PostgreSQL fail.
       if (hasControlCharacters(id)) return undefined;
       if (this.model === 'Client') return clients.findProviderMetadata(id);
+      if (this.model === 'Grant') {
+        const readAhead = takeReadAhead(`Grant ${id}`);
+        if (readAhead) return readAhead.payload;
+      }
+      if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
       return this.findWhere('id', id);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Session') {
+        const readAhead = takeReadAhead(`Session ${uid}`);
+        if (readAhead) return readAhead.payload;
+      }
       return this.findWhere('uid', uid);
+    }
+
+    /**
+     * One round trip instead of three: the token, and the session and grant the library looks
+     * up next, read together in one snapshot and handed to those lookups within this request.
+     */
+    private async findWithSessionAndGrant(id: string): Promise<AdapterPayload | undefined> {
+      const row = await db
+        .selectFrom('oidc_payloads as t')
+        .leftJoin('oidc_payloads as g', (join) =>
+          join
+            .onRef('g.id', '=', 't.grant_id')
+            .on('g.model', '=', 'Grant')
+            .on(live(sql.ref('g.expires_at'))),
+        )
+        .leftJoin('oidc_payloads as s', (join) =>
+          join
+            .on('s.model', '=', 'Session')
+            .on(sql<SqlBool>`s.uid = t.payload->>'sessionUid'`)
+            .on(live(sql.ref('s.expires_at'))),
+        )
+        .select(['t.payload', 't.consumed_at', 'g.payload as grant', 's.payload as session'])
+        .where('t.model', '=', this.model)
+        .where('t.id', '=', id)
+        .where(live(sql.ref('t.expires_at')))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const payload = row.payload as AdapterPayload;
+      const readAhead = readAheadOfRequest(true);
+      if (readAhead) {
+        if (typeof payload.grantId === 'string') readAhead.set(`Grant ${payload.grantId}`, (row.grant as AdapterPayload | null) ?? null);
+        if (typeof payload.sessionUid === 'string')
+          readAhead.set(`Session ${payload.sessionUid}`, (row.session as AdapterPayload | null) ?? null);
+      }
+      return withConsumed(payload, row.consumed_at);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -69,11 +147,9 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
         .select(['payload', 'consumed_at'])
         .where('model', '=', this.model)
         .where(column, '=', value)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .where(live(sql.ref('expires_at')))
         .executeTakeFirst();
-      if (!row) return undefined;
-      const payload = row.payload as AdapterPayload;
-      return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
+      return row && withConsumed(row.payload as AdapterPayload, row.consumed_at);
     }
 
     async consume(id: string): Promise<void> {

@@ -1,6 +1,7 @@
 // node-oidc-provider configured as GLC's OpenID provider: authorization code + PKCE only,
 // exact redirect URIs, pairwise subjects, rotating refresh tokens, everything in PostgreSQL.
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { JWK } from 'jose';
 import type { Logger } from '../log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -16,6 +17,13 @@ import { TTL } from './ttl.js';
 import { accountClaims, type Claims } from './account-claims.js';
 import { CLIENT_CREDENTIALS_SCOPES, SCOPE_CLAIMS, SUPPORTED_SCOPES } from './claims.js';
 import type { KeyStore } from './keys.js';
+import {
+  apiResourceIndicators,
+  createApiTokenVerifier,
+  providerApiTokens,
+  type ApiTokenVerifier,
+  type RevokedApiTokens,
+} from './api-tokens.js';
 
 /** Adds claims of an account (FranceConnect certification adds verified_claims), naming those it adds. */
 export interface ClaimSource {
@@ -74,11 +82,20 @@ export interface ProviderDeps {
   accounts: AccountStore;
   keys: KeyStore;
   hooks: ProviderHooks;
+  revokedApiTokens: RevokedApiTokens;
   /** The time at which key states are read (staged rotation); now by default. */
   keysAt?: Date;
 }
 
 export { TTL } from './ttl.js';
+
+const apiTokenVerifiers = new WeakMap<Provider, ApiTokenVerifier>();
+/** Checks an API access token against the keys this provider signs with. */
+export function apiTokenVerifierOf(provider: Provider): ApiTokenVerifier {
+  const verify = apiTokenVerifiers.get(provider);
+  if (!verify) throw new Error('provider built without createProvider');
+  return verify;
+}
 
 const FORM_POST_TITLE = '<title>Submitting Callback</title>';
 
@@ -144,7 +161,9 @@ function enforceRegistration(provider: Provider): void {
   };
   const save = provider.ClientCredentials.prototype.save;
   provider.ClientCredentials.prototype.save = function (this: InstanceType<Provider['ClientCredentials']>) {
-    const refused = String(this.scope ?? '')
+    // The scope asked, not only the one kept: the API's resource server silently drops the others.
+    const asked = Provider.ctx?.oidc?.params?.scope;
+    const refused = `${String(this.scope ?? '')} ${typeof asked === 'string' ? asked : ''}`
       .split(' ')
       .filter((scope) => scope && !CLIENT_CREDENTIALS_SCOPES.includes(scope));
     if (refused.length) throw new errors.InvalidScope('client_credentials gives API scopes only', refused.join(' '));
@@ -279,7 +298,8 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
           ctx.body = renderView('logout/done.njk', { clientName: ctx.oidc.client?.clientName });
         },
       },
-      resourceIndicators: { enabled: false },
+      // Client-credentials tokens are JWTs for GLC's own API (api-tokens.ts); nothing else is a resource.
+      resourceIndicators: apiResourceIndicators(config.issuer),
     },
     extraParams: [],
     // oidc-provider refuses outgoing requests (back-channel logout, jwks_uri) to loopback and
@@ -317,6 +337,9 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   if (config.production) forceSecureCookies(provider);
 
   enforceRegistration(provider);
+  const verifyApiToken = createApiTokenVerifier(config.issuer, jwks as { keys: JWK[] });
+  apiTokenVerifiers.set(provider, verifyApiToken);
+  providerApiTokens(provider, verifyApiToken, deps.revokedApiTokens);
 
   provider.on('server_error', (ctx, err) => {
     log.error({ requestId: ctx.state?.requestId, err: { name: err.name, message: err.message } }, 'oidc server_error');

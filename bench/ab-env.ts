@@ -1,0 +1,79 @@
+// A/B of one GLC setting: the same compiled GLC started twice, with and without the given
+// environment, alternating rounds of one scenario. For deciding a change, not for the report:
+//   npm run build && npx tsx bench/ab-env.ts cc|userinfo|code LOG_LEVEL=warn[,NAME=value…] [seconds] [rounds]
+// Prints each side's rounds, RSS idle and peak, and the paired ratio B/A.
+import { accessToken, pairedRatio, REDIRECT_URI, SCOPE, runLoad, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
+import type { LoadResult, Scenario } from './load.js';
+
+const which = process.argv[2] ?? 'cc';
+const env = Object.fromEntries(
+  (process.argv[3] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
+);
+const seconds = Number(process.argv[4] ?? 3);
+const rounds = Number(process.argv[5] ?? 3);
+
+const seed = await seedGlc(16);
+const a = await startGlcProcess(seed, 1);
+const b = await startGlcProcess(seed, 1, env);
+try {
+  const scenario = async (t: Target): Promise<Scenario> =>
+    which === 'cc'
+      ? {
+          kind: 'http',
+          url: `${t.issuer}/token`,
+          method: 'POST',
+          connections: 16,
+          seconds,
+          headers: {
+            authorization: `Basic ${Buffer.from(`${seed.ccClientId}:${seed.ccClientSecret}`).toString('base64')}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
+        }
+      : which === 'userinfo'
+        ? {
+            kind: 'http',
+            url: `${t.issuer}/me`,
+            connections: 16,
+            seconds,
+            headers: { authorization: `Bearer ${await accessToken(t, seed.accounts[0]!)}` },
+          }
+        : {
+            kind: 'flow',
+            mode: 'code',
+            issuer: t.issuer,
+            clientId: seed.clientId,
+            clientSecret: seed.clientSecret,
+            redirectUri: REDIRECT_URI,
+            scope: SCOPE,
+            loops: 16,
+            seconds,
+            accounts: seed.accounts,
+          };
+  const sa = await scenario(a);
+  const sb = await scenario(b);
+  const runsA: LoadResult[] = [];
+  const runsB: LoadResult[] = [];
+  const peak = { a: 0, b: 0 };
+  const idle = { a: treeRss(a.process.pid!), b: treeRss(b.process.pid!) };
+  const sampler = setInterval(() => {
+    peak.a = Math.max(peak.a, treeRss(a.process.pid!));
+    peak.b = Math.max(peak.b, treeRss(b.process.pid!));
+  }, 250);
+  for (let round = 0; round < rounds; round++) {
+    runsA.push(await runLoad(sa));
+    runsB.push(await runLoad(sb));
+  }
+  clearInterval(sampler);
+  const per = (runs: LoadResult[]) => runs.map((r) => Math.round(r.perSecond)).join(' ');
+  console.log(
+    `${which}: default ${per(runsA)} (RSS idle ${idle.a} MiB, peak ${peak.a} MiB) | with ${JSON.stringify(env)} ${per(runsB)} (RSS idle ${idle.b} MiB, peak ${peak.b} MiB) | paired B/A ${pairedRatio(runsB, runsA)}`,
+  );
+} finally {
+  await a.stop();
+  await b.stop();
+  await seed.drop();
+}
