@@ -1,6 +1,7 @@
 // Database round trips per request of the hot paths (client credentials, code flow, userinfo),
 // with the statements: npm run bench -- queries   (or npx tsx bench/queries.ts [--sql])
-// Counts every query sent by pg's clients of this process while one request is served.
+// Counts every query sent by pg's clients of this process while one request is served (the
+// queue's polling excepted).
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { startGlc } from '../src/server.js';
@@ -17,7 +18,9 @@ const statements: string[] = [];
 const originalQuery = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const first = args[0] as string | { text?: string };
-  statements.push(typeof first === 'string' ? first : (first?.text ?? '?'));
+  const text = typeof first === 'string' ? first : (first?.text ?? '?');
+  // The queue's workers poll on their own connections, on their own clock: not the request's.
+  if (!text.includes('pgboss.')) statements.push(text);
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
 

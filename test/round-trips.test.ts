@@ -1,0 +1,41 @@
+// Database round trips of the hot paths are a budget: each one costs a network exchange and
+// PostgreSQL time on every login, token and userinfo call. bench/queries.ts counts them on a real
+// GLC; this test holds the counts, so that an added lookup is a decision, not an accident.
+import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { benchQueries } from '../bench/queries.js';
+import { fastCommitDb, openDatabase } from '../src/db/database.js';
+import { createTestDatabase } from './support/database.js';
+
+describe('database round trips per request', () => {
+  it('stays within the budget of each hot path', async () => {
+    const rows = Object.fromEntries((await benchQueries()).map((r) => [r.scenario, r['db round trips']]));
+    expect(rows).toEqual({
+      // A JWT: nothing written, nothing read.
+      'client-credentials token': 0,
+      // Session; account; consent; grant; session saved; code written (activity: once per hour).
+      'authorize (session and consent exist)': 6,
+      // Code with its session and grant; consumption; account; access token; consent; consent's last use (once per 5 min).
+      'token (authorization code)': 6,
+      // Token with its session and grant; account; consent.
+      userinfo: 3,
+      discovery: 0,
+      JWKS: 0,
+    });
+  });
+
+  it('issues protocol rows without waiting for the disk, and keeps every other write durable', async () => {
+    const database = await createTestDatabase();
+    const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR! });
+    try {
+      const setting = async (on: typeof db) =>
+        (await sql<{ s: string }>`select current_setting('synchronous_commit') as s`.execute(on)).rows[0]!.s;
+      expect(await setting(fastCommitDb(db))).toBe('off');
+      expect(await setting(db)).toBe('on');
+      expect(fastCommitDb(db)).toBe(fastCommitDb(db));
+    } finally {
+      await db.destroy();
+      await database.drop();
+    }
+  });
+});
