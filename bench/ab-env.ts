@@ -1,16 +1,17 @@
 // A/B of one GLC setting: the same compiled GLC started twice, with and without the given
 // environment, alternating rounds of one scenario. For deciding a change, not for the report:
-//   npm run build && npx tsx bench/ab-env.ts cc|userinfo|code LOG_LEVEL=warn[,NAME=value…] [seconds] [rounds]
+//   npm run build && npx tsx bench/ab-env.ts cc|userinfo|code 'LOG_LEVEL=warn[;NAME=value…]' [seconds] [rounds]
 // Prints each side's rounds, RSS idle and peak, and the paired ratio B/A.
 import { accessToken, pairedRatio, REDIRECT_URI, SCOPE, runLoad, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
 import type { LoadResult, Scenario } from './load.js';
 
 const which = process.argv[2] ?? 'cc';
+// NAME=value pairs separated by ';' (a value may hold '=' and spaces: NODE_OPTIONS=--a=1 --b=2).
 const env = Object.fromEntries(
   (process.argv[3] ?? '')
-    .split(',')
+    .split(';')
     .filter(Boolean)
-    .map((kv) => kv.split('=') as [string, string]),
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]),
 );
 const seconds = Number(process.argv[4] ?? 3);
 const rounds = Number(process.argv[5] ?? 3);

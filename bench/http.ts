@@ -95,6 +95,13 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
+/** The Node.js options of the production image (Dockerfile ENV NODE_OPTIONS): GLC is measured as it runs. */
+export function productionNodeOptions(): string {
+  const line = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
+  if (!line) throw new Error('Dockerfile: no ENV NODE_OPTIONS="…" line');
+  return line[1]!;
+}
+
 /** RSS of a process and its children (cluster workers), from /proc. */
 export function treeRss(pid: number): number {
   const parents = new Map<number, number>();
@@ -207,6 +214,7 @@ export async function startGlcProcess(
       SECRETS_KEY: seed.secretsKey,
       LOG_LEVEL: 'info',
       GLC_WORKERS: String(workers),
+      NODE_OPTIONS: productionNodeOptions(),
       ...extraEnv,
     },
   });
