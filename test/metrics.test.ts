@@ -72,6 +72,8 @@ describe('metrics endpoint', () => {
     expect(before).toContain('glc_db_pool_max_connections');
     expect(sample(before, 'glc_signing_key_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(before).toMatch(/^glc_signing_key_age_seconds \d/m);
+    expect(before).toMatch(/^glc_password_hashing\{state="waiting"\} 0$/m);
+    expect(before).toMatch(/^glc_password_hashing\{state="active"\} 0$/m);
 
     const pending = await authorizationRequest(client);
     const browser = new Browser(glc.config.issuer);

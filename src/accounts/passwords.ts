@@ -1,6 +1,8 @@
 // Password hashing (argon2id, OWASP minimum: 19 MiB, t=2, p=1) and strength rules
 // (CNIL deliberation 2022-100: ≥ 12 characters, refused when in a common-password list).
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
+import pLimit from 'p-limit';
 
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 export const MIN_PASSWORD_LENGTH = 12;
@@ -25,16 +27,26 @@ function strengthChecker() {
   return zxcvbn;
 }
 
+// One argon2 computation per core at a time: more would not hash faster (each is CPU-bound on its
+// libuv thread) but would hold 19 MiB each and take the threads file and DNS work need. Under a
+// burst of logins, the others wait their turn in this queue rather than in libuv's.
+const hashingSlots = pLimit(Math.max(1, availableParallelism()));
+
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, ARGON2_OPTIONS);
+  return hashingSlots(() => argon2.hash(password, ARGON2_OPTIONS));
 }
 
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   try {
-    return await argon2.verify(hash, password);
+    return await hashingSlots(() => argon2.verify(hash, password));
   } catch {
     return false;
   }
+}
+
+/** Password hashes being computed and waiting for a core (metrics, tests). */
+export function hashingLoad(): { active: number; waiting: number } {
+  return { active: hashingSlots.activeCount, waiting: hashingSlots.pendingCount };
 }
 
 // A fixed hash verified when the account does not exist, so response time does not reveal it.

@@ -25,6 +25,8 @@ export interface Metrics {
   jobRun(job: string, outcome: 'done' | 'skipped' | 'failed'): void;
   /** Creation date of the newest signing key in use, read at scrape time (rotation overdue?). */
   watchSigningKeys(newest: () => Promise<Date | undefined>): void;
+  /** Password hashes computing and waiting for a core (argon2id, one per core at a time). */
+  watchPasswordHashing(load: () => { active: number; waiting: number }): void;
   /** Database pool figures, read at scrape time. */
   watchPool(stats: () => PoolStats | undefined): void;
 }
@@ -106,10 +108,27 @@ export function createMetrics(): Metrics {
     },
   });
 
+  let hashing: (() => { active: number; waiting: number }) | undefined;
+  new Gauge({
+    name: 'glc_password_hashing',
+    help: 'Password hashes (argon2id) computing and waiting for a core',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const load = hashing?.();
+      if (!load) return;
+      this.set({ state: 'active' }, load.active);
+      this.set({ state: 'waiting' }, load.waiting);
+    },
+  });
+
   return {
     registry,
     watchSigningKeys: (newest) => {
       newestKey = newest;
+    },
+    watchPasswordHashing: (load) => {
+      hashing = load;
     },
     requestDuration,
     login: (method, outcome) => logins.inc({ method, outcome }),
