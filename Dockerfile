@@ -12,8 +12,9 @@ FROM node:22-bookworm-slim
 # One process per container: the orchestrator adds containers (GLC_WORKERS=auto would count the
 # host's cores, not the container's CPU limit). Set GLC_WORKERS to the CPU limit to use node:cluster.
 ENV NODE_ENV=production PORT=3000 GLC_WORKERS=1
-# Bounded heap per process (each cluster worker too): peak RSS under load about 130–195 MiB instead
-# of 240–260 MiB, for 5–10 % fewer tokens/s (docs/performance.md). Raise both for more throughput.
+# Memory (docs/performance.md): a bounded heap per process (each cluster worker too). Peak RSS under
+# load ≈ 130–195 MiB (215 MiB during a burst of password logins: glibc keeps argon2id's freed 19 MiB
+# blocks; MALLOC_MMAP_THRESHOLD_=131072 returns them, 160 MiB, for ≈ 20 % fewer logins/s).
 ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

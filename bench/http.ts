@@ -95,11 +95,14 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-/** The Node.js options of the production image (Dockerfile ENV NODE_OPTIONS): GLC is measured as it runs. */
-export function productionNodeOptions(): string {
-  const line = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
-  if (!line) throw new Error('Dockerfile: no ENV NODE_OPTIONS="…" line');
-  return line[1]!;
+/**
+ * The memory settings of the production image (the Dockerfile's `ENV NODE_OPTIONS=… …` line, every
+ * NAME=value of it): GLC is measured as it runs.
+ */
+export function productionMemoryEnv(): Record<string, string> {
+  const line = /^ENV (NODE_OPTIONS=.*)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
+  if (!line) throw new Error('Dockerfile: no ENV NODE_OPTIONS=… line');
+  return Object.fromEntries([...line.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]));
 }
 
 /** RSS of a process and its children (cluster workers), from /proc. */
@@ -214,7 +217,7 @@ export async function startGlcProcess(
       SECRETS_KEY: seed.secretsKey,
       LOG_LEVEL: 'info',
       GLC_WORKERS: String(workers),
-      NODE_OPTIONS: productionNodeOptions(),
+      ...productionMemoryEnv(),
       ...extraEnv,
     },
   });
@@ -288,6 +291,8 @@ const median = (values: number[]) => {
 };
 
 export interface ScenarioResult {
+  /** Peak RSS of the GLC process tree during this scenario's rounds. */
+  glcRssPeakMiB?: number;
   scenario: string;
   unit: string;
   workers?: number;
@@ -323,8 +328,11 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
       startups.push(Math.round(glc.coldStartMs));
       const rssIdle = treeRss(glc.process.pid!);
       let rssPeak = rssIdle;
+      let scenarioPeak = rssIdle; // the same, reset at each scenario
       const sampler = setInterval(() => {
-        rssPeak = Math.max(rssPeak, treeRss(glc.process.pid!));
+        const rss = treeRss(glc.process.pid!);
+        rssPeak = Math.max(rssPeak, rss);
+        scenarioPeak = Math.max(scenarioPeak, rss);
       }, 250);
       try {
         const seconds = options.seconds;
@@ -407,6 +415,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
           if (options.scenarios && !options.scenarios.includes(s.key)) continue;
           const glcRuns: LoadResult[] = [];
           const bareRuns: LoadResult[] = [];
+          scenarioPeak = treeRss(glc.process.pid!);
           for (let round = 0; round < options.rounds; round++) {
             glcRuns.push(await runLoad(await s.make(glc)));
             if (s.onlyGlc)
@@ -427,10 +436,11 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
             bareMedian,
             ratio: Math.round((glcMedian / bareMedian) * 100) / 100,
             pairedRatio: pairedRatio(glcRuns, bareRuns),
+            glcRssPeakMiB: scenarioPeak,
           };
           results.push(r);
           process.stderr.write(
-            `  ${s.name} [${workers} process(es)]: GLC ${glcMedian} / bare ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)})\n`,
+            `  ${s.name} [${workers} process(es)]: GLC ${glcMedian} / bare ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)}; GLC RSS peak ${scenarioPeak} MiB)\n`,
           );
         }
       } finally {

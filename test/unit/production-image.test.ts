@@ -2,11 +2,11 @@
 // be ones Node accepts, and give the bound the performance figures were measured with.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { productionNodeOptions } from '../../bench/http.js';
+import { productionMemoryEnv } from '../../bench/http.js';
 
 describe('production Node.js options', () => {
   it('start Node with a heap bounded near 160 MiB of old space', () => {
-    const options = productionNodeOptions();
+    const options = productionMemoryEnv().NODE_OPTIONS!;
     expect(options).toMatch(/--max-old-space-size=\d+/);
     const limit = Number(
       execFileSync(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], {
