@@ -1,5 +1,5 @@
 // CPU profile of GLC (compiled, own process) under one scenario of bench/http.ts, and the
-// functions with the most self time: npx tsx bench/profile.ts <cc|code|userinfo> [seconds]
+// functions with the most self time: npx tsx bench/profile.ts <cc|code|userinfo|login> [seconds]
 // Run `npm run build` first. The .cpuprofile is left in bench/results/profiles/ (open it in
 // Chrome DevTools or speedscope for the flame graph).
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ try {
           }
         : {
             kind: 'flow',
-            mode: 'code',
+            mode: which === 'login' ? 'login' : 'code',
             issuer: glc.issuer,
             clientId: seed.clientId,
             clientSecret: seed.clientSecret,

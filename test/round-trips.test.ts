@@ -19,12 +19,15 @@ describe('database round trips per request', () => {
       'token (authorization code)': 6,
       // Token with its session and grant; account; consent.
       userinfo: 3,
+      // Interaction (written, read three times, deleted); throttles (3); account; login event;
+      // statistics; session; consent and grant; code.
+      'password login (consent exists) up to the code': 18,
       discovery: 0,
       JWKS: 0,
     });
   });
 
-  it('issues protocol rows without waiting for the disk, and keeps every other write durable', async () => {
+  it('issues protocol rows without waiting for the disk, keeps every other write durable, and prepares statements once', async () => {
     const database = await createTestDatabase();
     const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR! });
     try {
@@ -33,6 +36,12 @@ describe('database round trips per request', () => {
       expect(await setting(fastCommitDb(db))).toBe('off');
       expect(await setting(db)).toBe('on');
       expect(fastCommitDb(db)).toBe(fastCommitDb(db));
+      // Statements with parameters are prepared once per connection (parsed and planned once).
+      const prepared = await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < 2; i++) await sql`select ${i}::int as glc_probe`.execute(trx);
+        return (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(trx)).rows;
+      });
+      expect(prepared.filter((p) => p.name.startsWith('glc_') && p.statement.includes('glc_probe'))).toHaveLength(1);
     } finally {
       await db.destroy();
       await database.drop();

@@ -1,6 +1,7 @@
 // One Kysely instance for the whole process, on PostgreSQL: the server of DATABASE_URL, or
 // without it (development only) the embedded server that GLC starts in DATA_DIR/postgres.
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { acquireEmbeddedPostgres } from './embedded.js';
@@ -53,9 +54,35 @@ function connect(connectionString: string): Db {
   return db;
 }
 
+// Statements with parameters are prepared once per connection under a name derived from their
+// text: PostgreSQL then parses and plans each hot query once per connection instead of on every
+// request (the same few dozen statements serve every login, token and userinfo).
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 2_000;
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `glc_${createHash('sha256').update(text).digest('base64url').slice(0, 40)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+function prepareStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof config === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined) {
+      const name = statementName(config);
+      if (name) return query({ name, text: config, values });
+    }
+    return callback === undefined ? query(config, values) : query(config, values, callback);
+  };
+}
+
 function kyselyOn(pool: pg.Pool): Db {
   // A broken idle connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  pool.on('connect', prepareStatements);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
