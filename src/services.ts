@@ -25,7 +25,7 @@ import { setUpFranceConnect } from './franceconnect/setup.js';
 import { BROWSER_COOKIE, browserHashOf } from './franceconnect/browser.js';
 import type { FranceConnectService } from './franceconnect/service.js';
 import { createConsentService, type ConsentService } from './consent/service.js';
-import { consentClaimFilter, consentGrantLoader } from './consent/provider-hooks.js';
+import { consentAccountLoader, consentClaimFilter, consentGrantLoader } from './consent/provider-hooks.js';
 import { createDeletionService, type DeletionService } from './deletion/service.js';
 import { createAuditService, type AuditService } from './audit/service.js';
 import { createAdminService, type AdminService } from './admin/service.js';
@@ -173,6 +173,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   // The domains' part in the protocol, composed once.
   const providerHooks: ProviderHooks = Object.freeze({
     claimSources,
+    loadAccount: consentAccountLoader(consent, accountStore.findById),
     releaseClaims: consentClaimFilter(consent),
     loadExistingGrant: consentGrantLoader(consent),
     onAccountUsed: Object.freeze([(accountId: string) => accountStore.touchActivity(accountId, new Date())]),
@@ -203,7 +204,6 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
       log,
       secrets,
       clients: clientStore,
-      accounts: accountStore,
       keys,
       hooks: providerHooks,
       revokedApiTokens,

@@ -13,15 +13,15 @@ describe('database round trips per request', () => {
     expect(rows).toEqual({
       // A JWT: nothing written, nothing read.
       'client-credentials token': 0,
-      // Session; account; consent; grant; session saved; code written (activity: once per hour).
-      'authorize (session and consent exist)': 6,
-      // Code with its session and grant; consumption; account; access token; consent; consent's last use (once per 5 min).
-      'token (authorization code)': 6,
-      // Token with its session and grant; account; consent.
-      userinfo: 3,
-      // Interaction (written, read three times, deleted); throttles (3); account; login event;
-      // statistics; session; consent and grant; code.
-      'password login (consent exists) up to the code': 18,
+      // Session; account with its consent; grant; session saved; code written (activity: once per hour).
+      'authorize (session and consent exist)': 5,
+      // Code with its session and grant; consumption; account with its consent; access token; consent's last use (once per 5 min).
+      'token (authorization code)': 5,
+      // Token with its session and grant; account with its consent.
+      userinfo: 2,
+      // Interaction (written, read three times, deleted); throttles (3); account by email; login
+      // event; statistics; session; account with its consent; grant; code.
+      'password login (consent exists) up to the code': 17,
       discovery: 0,
       JWKS: 0,
     });

@@ -4,6 +4,7 @@ import type { Configuration } from 'oidc-provider';
 import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import type { Claims } from '../oidc/account-claims.js';
 import type { ConsentService } from './service.js';
+import type { Account } from '../db/schema.js';
 
 /** The grant to reuse: the one built from the resident's consent record, or none (consent is asked). */
 export function consentGrantLoader(consent: Pick<ConsentService, 'grantFor'>): NonNullable<Configuration['loadExistingGrant']> {
@@ -28,4 +29,13 @@ export function consentGrantLoader(consent: Pick<ConsentService, 'grantFor'>): N
 export function consentClaimFilter(consent: Pick<ConsentService, 'releaseClaims'>) {
   return async (accountId: string, clientId: string | undefined, claims: Claims): Promise<Claims> =>
     clientId === ACCOUNT_CLIENT_ID ? claims : consent.releaseClaims(accountId, clientId, claims);
+}
+
+/** The account for the provider; with a service, its consent read in the same query (consent.loadAccount). */
+export function consentAccountLoader(
+  consent: Pick<ConsentService, 'loadAccount'>,
+  findById: (accountId: string) => Promise<Account | undefined>,
+) {
+  return (accountId: string, clientId: string | undefined): Promise<Account | undefined> =>
+    clientId && clientId !== ACCOUNT_CLIENT_ID ? consent.loadAccount(accountId, clientId) : findById(accountId);
 }

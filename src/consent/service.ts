@@ -3,7 +3,7 @@
 // No ctx here: routes and provider hooks (index.ts) translate HTTP into these calls.
 import type Provider from 'oidc-provider';
 import type { Kysely } from 'kysely';
-import type { Client, Database } from '../db/schema.js';
+import type { Account, Client, Database } from '../db/schema.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Secrets } from '../secrets.js';
@@ -17,6 +17,9 @@ import { genderLabel } from '../http/labels.js';
 import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 import { createChainVerifier, entryHash, journalEntries, type VerifyReport } from './journal.js';
 import { createConsentStore, type Consent, type ConsentStore } from './store.js';
+import { readAhead, takeReadAhead } from '../oidc/read-ahead.js';
+
+const consentKey = (accountId: string, clientId: string) => `consent ${accountId} ${clientId}`;
 
 /** The Grant model of the provider serving the request (the provider is rebuilt on key rotation). */
 export type GrantClass = Provider['Grant'];
@@ -254,6 +257,11 @@ export function createConsentService(s: ConsentDeps) {
   const ttlMs = s.config.consentTtlDays * DAY_MS;
   const proofMs = s.config.consentProofDays * DAY_MS;
   const subjectOf = (accountId: string) => s.secrets.hmac('consent-pseudonym', accountId);
+  /** The consent in force, as read with the account earlier in this request if it was (loadAccount). */
+  const inForce = async (accountId: string, clientId: string): Promise<Consent | undefined> => {
+    const ahead = takeReadAhead<Consent>(consentKey(accountId, clientId));
+    return ahead ? ahead.value : store.findInForce(accountId, clientId);
+  };
 
   async function clientOrThrow(clientId: string): Promise<Client> {
     const client = await s.clientStore.find(clientId);
@@ -483,11 +491,21 @@ export function createConsentService(s: ConsentDeps) {
     },
 
     /**
+     * The account the provider asks for when a service is involved, with its consent for that
+     * service read in the same query: grantFor and releaseClaims of the same request use it.
+     */
+    async loadAccount(accountId: string, clientId: string): Promise<Account | undefined> {
+      const found = await store.accountWithConsentInForce(accountId, clientId);
+      if (found) readAhead(consentKey(accountId, clientId), found.consent);
+      return found?.account;
+    },
+
+    /**
      * The grant to reuse for an authorization, or undefined to make the provider ask for consent
      * (none yet, withdrawn, expired — compared in SQL —, or the service changed its request).
      */
     async grantFor(GrantModel: GrantClass, accountId: string, clientId: string, requestedScopes: string[]): Promise<Grant | undefined> {
-      const consent = await store.findInForce(accountId, clientId);
+      const consent = await inForce(accountId, clientId);
       if (!consent) return undefined;
       const client = await s.clientStore.find(clientId);
       if (!client || consent.request_version !== client.request_version) return undefined;
@@ -503,7 +521,7 @@ export function createConsentService(s: ConsentDeps) {
     /** Filters the claims about to leave GLC for this service (ID token, userinfo). */
     async releaseClaims(accountId: string, clientId: string | undefined, claims: Claims): Promise<Claims> {
       if (!clientId) return { sub: claims.sub };
-      const consent = await store.findInForce(accountId, clientId);
+      const consent = await inForce(accountId, clientId);
       if (!consent) return filterReleasedClaims(claims, undefined);
       // A service receives a datum only if it still declares it and the resident consented.
       const client = await s.clientStore.find(clientId);

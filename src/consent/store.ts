@@ -1,11 +1,19 @@
 // Every query on consents and the consent journal. `db` may be a transaction: the deletion
 // routine calls in with its own.
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Account, Database } from '../db/schema.js';
 import type { ConsentStatus, ConsentTable } from './tables.js';
 import { entryHash, type ChainedEntry, type StoredEntry } from './journal.js';
 
 export type Consent = Selectable<ConsentTable>;
+
+const CONSENT_TIMESTAMPS = ['granted_at', 'updated_at', 'expires_at', 'last_used_at', 'ended_at'] as const;
+/** A consents row returned as JSON by PostgreSQL (to_jsonb), with its timestamps as dates again. */
+function consentFromJson(json: Record<string, unknown>): Consent {
+  const consent = { ...json } as Record<string, unknown>;
+  for (const column of CONSENT_TIMESTAMPS) if (typeof consent[column] === 'string') consent[column] = new Date(consent[column]);
+  return consent as unknown as Consent;
+}
 type Q = Kysely<Database>;
 
 export interface ConsentWrite {
@@ -49,6 +57,32 @@ export function createConsentStore(db: Q) {
         .where('status', '=', 'active')
         .where('expires_at', '>', now ?? sql<Date>`now()`)
         .executeTakeFirst(),
+
+    /**
+     * The account, and in the same query its consent in force for the service (as findInForce):
+     * the provider needs both for every authorization, token and userinfo answer.
+     */
+    async accountWithConsentInForce(
+      accountId: string,
+      clientId: string,
+    ): Promise<{ account: Account; consent: Consent | undefined } | undefined> {
+      const row = await db
+        .selectFrom('accounts as a')
+        .leftJoin('consents as c', (join) =>
+          join
+            .onRef('c.account_id', '=', 'a.id')
+            .on('c.client_id', '=', clientId)
+            .on('c.status', '=', 'active')
+            .on('c.expires_at', '>', sql<Date>`now()`),
+        )
+        .selectAll('a')
+        .select(sql<Record<string, unknown> | null>`case when c.account_id is null then null else to_jsonb(c) end`.as('consent_in_force'))
+        .where('a.id', '=', accountId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const { consent_in_force: consent, ...account } = row;
+      return { account, consent: consent ? consentFromJson(consent) : undefined };
+    },
 
     /** Locks the row for the rest of the transaction. */
     findForUpdate: (q: Q, accountId: string, clientId: string): Promise<Consent | undefined> =>

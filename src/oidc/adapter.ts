@@ -1,7 +1,8 @@
 // node-oidc-provider's storage adapter on Kysely: every protocol object (sessions,
 // interactions, codes, tokens, grants) is a row of oidc_payloads, so any app instance can
 // serve any request. Clients come from the clients table (see clients/store.ts).
-import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { fastCommitDb, type Db } from '../db/database.js';
 import type { ClientStore } from '../clients/store.js';
@@ -19,28 +20,6 @@ const CONSUMABLE = new Set([
 // Tokens whose next lookups are known: the library reads the session they are bound to
 // (expiresWithSession) and their grant right after the token itself.
 const WITH_SESSION_AND_GRANT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
-
-// Rows read ahead for the request being served, keyed `Grant id` / `Session uid`; null records
-// that the row did not exist. Tied to the provider's request context (oidc-provider runs each
-// request in an AsyncLocalStorage): nothing crosses requests, and each entry is used once.
-type ReadAhead = Map<string, AdapterPayload | null>;
-const readAheadByRequest = new WeakMap<object, ReadAhead>();
-
-function readAheadOfRequest(create: boolean): ReadAhead | undefined {
-  const ctx = Provider.ctx as object | undefined;
-  if (!ctx) return undefined;
-  let readAhead = readAheadByRequest.get(ctx);
-  if (!readAhead && create) readAheadByRequest.set(ctx, (readAhead = new Map()));
-  return readAhead;
-}
-
-function takeReadAhead(key: string): { payload: AdapterPayload | undefined } | undefined {
-  const readAhead = readAheadOfRequest(false);
-  if (!readAhead?.has(key)) return undefined;
-  const payload = readAhead.get(key);
-  readAhead.delete(key);
-  return { payload: payload ?? undefined };
-}
 
 const live = (expiresAt: Expression<Date | null>) => sql<SqlBool>`(${expiresAt} is null or ${expiresAt} > now())`;
 
@@ -86,8 +65,8 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
       if (hasControlCharacters(id)) return undefined;
       if (this.model === 'Client') return clients.findProviderMetadata(id);
       if (this.model === 'Grant') {
-        const readAhead = takeReadAhead(`Grant ${id}`);
-        if (readAhead) return readAhead.payload;
+        const ahead = takeReadAhead<AdapterPayload>(`Grant ${id}`);
+        if (ahead) return ahead.value;
       }
       if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
       return this.findWhere('id', id);
@@ -95,8 +74,8 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Session') {
-        const readAhead = takeReadAhead(`Session ${uid}`);
-        if (readAhead) return readAhead.payload;
+        const ahead = takeReadAhead<AdapterPayload>(`Session ${uid}`);
+        if (ahead) return ahead.value;
       }
       return this.findWhere('uid', uid);
     }
@@ -127,12 +106,8 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
         .executeTakeFirst();
       if (!row) return undefined;
       const payload = row.payload as AdapterPayload;
-      const readAhead = readAheadOfRequest(true);
-      if (readAhead) {
-        if (typeof payload.grantId === 'string') readAhead.set(`Grant ${payload.grantId}`, (row.grant as AdapterPayload | null) ?? null);
-        if (typeof payload.sessionUid === 'string')
-          readAhead.set(`Session ${payload.sessionUid}`, (row.session as AdapterPayload | null) ?? null);
-      }
+      if (typeof payload.grantId === 'string') readAhead(`Grant ${payload.grantId}`, row.grant ?? undefined);
+      if (typeof payload.sessionUid === 'string') readAhead(`Session ${payload.sessionUid}`, row.session ?? undefined);
       return withConsumed(payload, row.consumed_at);
     }
 

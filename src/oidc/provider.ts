@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Secrets } from '../secrets.js';
 import type { ClientStore } from '../clients/store.js';
-import type { AccountStore } from '../accounts/store.js';
+import type { Account } from '../db/schema.js';
 import { renderView } from '../http/views.js';
 import { allowFormTargets } from '../http/middleware.js';
 import { forceSecureCookies, trustProxies } from '../http/proxy.js';
@@ -40,6 +40,8 @@ export interface ProviderHooks {
   readonly claimSources: readonly ClaimSource[];
   /** Last filter on claims leaving GLC, after the sources: only consented data (consent domain). */
   readonly releaseClaims: (accountId: string, clientId: string | undefined, claims: Claims) => Promise<Claims>;
+  /** The account behind a protocol request, for the service asking if any (consent domain reads its consent along). */
+  readonly loadAccount: (accountId: string, clientId: string | undefined) => Promise<Account | undefined>;
   /** Returns the grant to reuse, or undefined to ask for consent again (consent domain). */
   readonly loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   /** An account was used by a service (activity for the inactivity rule). */
@@ -79,7 +81,6 @@ export interface ProviderDeps {
   log: Logger;
   secrets: Secrets;
   clients: ClientStore;
-  accounts: AccountStore;
   keys: KeyStore;
   hooks: ProviderHooks;
   revokedApiTokens: RevokedApiTokens;
@@ -172,7 +173,7 @@ function enforceRegistration(provider: Provider): void {
 }
 
 export async function createProvider(deps: ProviderDeps): Promise<Provider> {
-  const { config, db, log, secrets, clients, accounts, keys, hooks } = deps;
+  const { config, db, log, secrets, clients, keys, hooks } = deps;
   const jwks = await keys.privateJwks(deps.keysAt);
 
   /**
@@ -241,7 +242,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
       },
     },
     findAccount: async (ctx, id) => {
-      const account = await accounts.findById(id);
+      const account = await hooks.loadAccount(id, ctx.oidc.client?.clientId);
       if (!account) return undefined;
       return {
         accountId: id,
