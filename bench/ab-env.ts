@@ -2,8 +2,8 @@
 // environment, alternating rounds of one scenario. For deciding a change, not for the report:
 //   npm run build && npx tsx bench/ab-env.ts cc|userinfo|code 'LOG_LEVEL=warn[;NAME=value…]' [seconds] [rounds]
 // Prints each side's rounds, RSS idle and peak, and the paired ratio B/A.
-import { accessToken, pairedRatio, REDIRECT_URI, SCOPE, runLoad, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
-import type { LoadResult, Scenario } from './load.js';
+import { glcScenario, pairedRatio, runLoad, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
+import type { LoadResult } from './load.js';
 
 const which = process.argv[2] ?? 'cc';
 // NAME=value pairs separated by ';' (a value may hold '=' and spaces: NODE_OPTIONS=--a=1 --b=2).
@@ -20,40 +20,7 @@ const seed = await seedGlc(16);
 const a = await startGlcProcess(seed, 1);
 const b = await startGlcProcess(seed, 1, env);
 try {
-  const scenario = async (t: Target): Promise<Scenario> =>
-    which === 'cc'
-      ? {
-          kind: 'http',
-          url: `${t.issuer}/token`,
-          method: 'POST',
-          connections: 16,
-          seconds,
-          headers: {
-            authorization: `Basic ${Buffer.from(`${seed.ccClientId}:${seed.ccClientSecret}`).toString('base64')}`,
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
-        }
-      : which === 'userinfo'
-        ? {
-            kind: 'http',
-            url: `${t.issuer}/me`,
-            connections: 16,
-            seconds,
-            headers: { authorization: `Bearer ${await accessToken(t, seed.accounts[0]!)}` },
-          }
-        : {
-            kind: 'flow',
-            mode: 'code',
-            issuer: t.issuer,
-            clientId: seed.clientId,
-            clientSecret: seed.clientSecret,
-            redirectUri: REDIRECT_URI,
-            scope: SCOPE,
-            loops: 16,
-            seconds,
-            accounts: seed.accounts,
-          };
+  const scenario = (t: Target) => glcScenario(which, t, seed, seconds);
   const sa = await scenario(a);
   const sb = await scenario(b);
   const runsA: LoadResult[] = [];

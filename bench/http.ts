@@ -290,6 +290,44 @@ const median = (values: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** One hot path of GLC under load, as the profile and A/B tools drive it (16 connections or residents). */
+export async function glcScenario(which: string, glc: Target, seed: Seeded, seconds: number): Promise<Scenario> {
+  if (which === 'cc')
+    return {
+      kind: 'http',
+      url: `${glc.issuer}/token`,
+      method: 'POST',
+      connections: 16,
+      seconds,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${seed.ccClientId}:${seed.ccClientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
+    };
+  if (which === 'userinfo')
+    return {
+      kind: 'http',
+      url: `${glc.issuer}/me`,
+      connections: 16,
+      seconds,
+      headers: { authorization: `Bearer ${await accessToken(glc, seed.accounts[0]!)}` },
+    };
+  if (which !== 'code' && which !== 'login') throw new Error(`unknown scenario ${which}: cc, userinfo, code or login`);
+  return {
+    kind: 'flow',
+    mode: which,
+    issuer: glc.issuer,
+    clientId: seed.clientId,
+    clientSecret: seed.clientSecret,
+    redirectUri: REDIRECT_URI,
+    scope: SCOPE,
+    loops: 16,
+    seconds,
+    accounts: seed.accounts,
+  };
+}
+
 export interface ScenarioResult {
   /** Peak RSS of the GLC process tree during this scenario's rounds. */
   glcRssPeakMiB?: number;

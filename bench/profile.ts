@@ -4,8 +4,7 @@
 // Chrome DevTools or speedscope for the flame graph).
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { accessToken, runLoad, seedGlc, startGlcProcess, REDIRECT_URI, SCOPE } from './http.js';
-import type { Scenario } from './load.js';
+import { glcScenario, runLoad, seedGlc, startGlcProcess } from './http.js';
 
 interface Node {
   id: number;
@@ -21,38 +20,7 @@ const before = new Set(readdirSync(dir));
 const seed = await seedGlc(16);
 const glc = await startGlcProcess(seed, 1, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 try {
-  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-  const scenario: Scenario =
-    which === 'cc'
-      ? {
-          kind: 'http',
-          url: `${glc.issuer}/token`,
-          method: 'POST',
-          connections: 16,
-          seconds,
-          headers: { authorization: basic(seed.ccClientId, seed.ccClientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-          body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
-        }
-      : which === 'userinfo'
-        ? {
-            kind: 'http',
-            url: `${glc.issuer}/me`,
-            connections: 16,
-            seconds,
-            headers: { authorization: `Bearer ${await accessToken(glc, seed.accounts[0]!)}` },
-          }
-        : {
-            kind: 'flow',
-            mode: which === 'login' ? 'login' : 'code',
-            issuer: glc.issuer,
-            clientId: seed.clientId,
-            clientSecret: seed.clientSecret,
-            redirectUri: REDIRECT_URI,
-            scope: SCOPE,
-            loops: 16,
-            seconds,
-            accounts: seed.accounts,
-          };
+  const scenario = await glcScenario(which, glc, seed, seconds);
   console.log(which, await runLoad(scenario));
 } finally {
   await glc.stop();

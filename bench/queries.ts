@@ -104,7 +104,9 @@ export async function benchQueries(): Promise<Record<string, number | string>[]>
     );
     report('token (authorization code)', tokenQueries);
     // A resident who already consented, in a fresh browser: login page, password, code.
-    const { queries: loginQueries } = await counted(() => toCallback(new Browser(issuer), authorize(randomUrlSafe()), redirectUri, account));
+    const { queries: loginQueries } = await counted(() =>
+      toCallback(new Browser(issuer), authorize(randomUrlSafe()), redirectUri, account),
+    );
     report('password login (consent exists) up to the code', loginQueries);
     const me = () => fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } }).then((r) => r.json());
     report('userinfo', (await counted(me)).queries);
