@@ -3,9 +3,9 @@ import Koa from 'koa';
 import type Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Services } from './services.js';
-import { errorHandler, requestLog, securityHeaders } from './http/middleware.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { edgeMiddlewares } from './http/edge.js';
 import { forceSecureCookies, trustProxies } from './http/proxy.js';
-import { refuseControlCharactersInUrl } from './http/input.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { staticPageRoutes } from './http/static-pages.js';
 import { docsRoutes } from './docs/routes.js';
@@ -13,11 +13,41 @@ import { helpRoutes } from './help/routes.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { accountRoutes } from './accounts/routes.js';
 import { devMailboxRoutes } from './mail/dev-routes.js';
-import { metricsRoutes, requestMetrics } from './metrics/routes.js';
+import { metricsRoutes } from './metrics/routes.js';
 import { collectMetrics } from './metrics/cluster.js';
 
 // Paths served by oidc-provider (its default routes).
 const PROVIDER_PATHS = /^\/(auth|token|me|jwks|session\/end|request|reg|backchannel|device|\.well-known\/openid-configuration)(\/|$)/;
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  if (url.startsWith('/')) {
+    const query = url.indexOf('?');
+    return query < 0 ? url : url.slice(0, query);
+  }
+  try {
+    return new URL(url).pathname; // absolute form (GET http://host/token HTTP/1.1)
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The HTTP server's handler: protocol paths straight to the provider's own Koa app (it carries
+ * the same edge middlewares, see http/edge.ts), everything else to GLC's app. The provider may be
+ * replaced (key rotation): each request goes to the current one.
+ */
+export function requestHandler(s: Services, app: Koa): (req: IncomingMessage, res: ServerResponse) => void {
+  const glc = app.callback();
+  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  return (req, res) => {
+    if (!PROVIDER_PATHS.test(pathOf(req.url))) return void glc(req, res);
+    const provider = s.provider;
+    let callback = callbacks.get(provider);
+    if (!callback) callbacks.set(provider, (callback = provider.callback()));
+    void callback(req, res);
+  };
+}
 
 export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlewares: Koa.Middleware[] = []): Koa {
   const app = new Koa();
@@ -26,25 +56,7 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   if (s.config.production) forceSecureCookies(app);
   app.silent = true;
 
-  if (s.config.metricsEnabled) app.use(requestMetrics(s.metrics));
-  app.use(requestLog(s.log));
-  app.use(
-    securityHeaders({ production: s.config.production, alwaysAllowedFormTargets: [s.config.franceConnect.issuer ?? s.config.issuer] }),
-  );
-  app.use(errorHandler(s.log));
-  app.use(refuseControlCharactersInUrl());
-
-  // Protocol endpoints first: no GLC router or domain middleware serves these paths, and the
-  // hot paths (token, userinfo, authorize) need not cross every router to reach the provider.
-  // The provider may be replaced (key rotation): always delegate to the current one.
-  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
-  app.use(async (ctx, next) => {
-    if (!PROVIDER_PATHS.test(ctx.path)) return next();
-    let callback = callbacks.get(s.provider);
-    if (!callback) callbacks.set(s.provider, (callback = s.provider.callback()));
-    ctx.respond = false;
-    await callback(ctx.req, ctx.res);
-  });
+  for (const middleware of edgeMiddlewares(s)) app.use(middleware);
 
   for (const middleware of extraMiddlewares) app.use(middleware);
   const routers = [

@@ -9,7 +9,7 @@ import { migrateToLatest } from './db/migrate.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from './log.js';
 import { createServices, type Services } from './services.js';
-import { createApp } from './app.js';
+import { createApp, requestHandler } from './app.js';
 import { startScheduler, type JobStatus, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
@@ -44,7 +44,7 @@ export async function startGlc(
     if (!config.production) routers.push(demoRoutes(services, await ensureDemoClient(services)));
 
     const app = createApp(services, routers, domains.middlewares);
-    const server = http.createServer(app.callback());
+    const server = http.createServer(requestHandler(services, app));
     server.keepAliveTimeout = 5_000;
     if (options.listen !== false) {
       await new Promise<void>((resolve, reject) => {

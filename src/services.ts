@@ -14,6 +14,7 @@ import { createClientService, type ClientService } from './clients/service.js';
 import { createKeyStore, type KeyStore } from './oidc/keys.js';
 import { apiTokenVerifierOf, createProvider, type ProviderHooks } from './oidc/provider.js';
 import { createRevokedApiTokens, type ApiTokenClaims } from './oidc/api-tokens.js';
+import { edgeMiddlewares } from './http/edge.js';
 import { hashingLoad } from './accounts/passwords.js';
 import { createAccountStore, type AccountStore } from './accounts/store.js';
 import { createAccountService, type AccountService } from './accounts/service.js';
@@ -197,6 +198,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   });
 
   const revokedApiTokens = createRevokedApiTokens(db);
+  const edge = edgeMiddlewares({ config, log, metrics });
   const buildProvider = (keysAt: Date) =>
     createProvider({
       config,
@@ -207,6 +209,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
       keys,
       hooks: providerHooks,
       revokedApiTokens,
+      edge,
       keysAt,
     });
   const keysAt = new Date();

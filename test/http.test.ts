@@ -119,3 +119,47 @@ describe('privacy page', () => {
     }
   });
 });
+
+describe('protocol endpoints, served straight by the provider’s app', () => {
+  it('cross the same edge: security headers, request id, one log line each, control characters refused', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const own = await startTestGlc({ LOG_LEVEL: 'info' }, { logDestination: { write: (line) => void lines.push(JSON.parse(line)) } });
+    try {
+      const base = own.config.issuer;
+      const answers = {
+        discovery: await fetch(`${base}/.well-known/openid-configuration`),
+        token: await fetch(`${base}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        }),
+        userinfo: await fetch(`${base}/me`),
+        unknown: await fetch(`${base}/token/inconnu`, { headers: { accept: 'text/html' } }),
+        control: await fetch(`${base}/token?x=%00`, { method: 'POST', headers: { accept: 'application/json' } }),
+      };
+      expect(answers.discovery.status).toBe(200);
+      expect(answers.token.status).toBe(400);
+      expect(answers.userinfo.status).toBe(401);
+      expect(answers.unknown.status).toBe(404);
+      expect(await answers.unknown.text()).toContain('Page introuvable');
+      expect(answers.control.status).toBe(400);
+      expect(await answers.control.json()).toMatchObject({ error: 'invalid_request' });
+      const ids = new Set<string>();
+      for (const [name, res] of Object.entries(answers)) {
+        expect(res.headers.get('x-content-type-options'), name).toBe('nosniff');
+        expect(res.headers.get('x-frame-options'), name).toBe('DENY');
+        expect(res.headers.get('content-security-policy'), name).toContain("frame-ancestors 'none'");
+        const id = res.headers.get('x-request-id');
+        expect(id, name).toMatch(/^[0-9a-f-]{36}$/);
+        ids.add(id!);
+        // Exactly one request line per request, with its status.
+        const logged = lines.filter((l) => l.msg === 'request' && l.requestId === id);
+        expect(logged, name).toHaveLength(1);
+        expect(logged[0]!.status, name).toBe(res.status);
+      }
+      expect(ids.size).toBe(Object.keys(answers).length);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@
 // exact redirect URIs, pairwise subjects, rotating refresh tokens, everything in PostgreSQL.
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
+import type Koa from 'koa';
 import type { Logger } from '../log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -84,6 +85,8 @@ export interface ProviderDeps {
   keys: KeyStore;
   hooks: ProviderHooks;
   revokedApiTokens: RevokedApiTokens;
+  /** What every request crosses first (http/edge.ts): protocol paths reach the provider's app directly. */
+  edge: readonly Koa.Middleware[];
   /** The time at which key states are read (staged rotation); now by default. */
   keysAt?: Date;
 }
@@ -333,6 +336,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   };
 
   const provider = new Provider(config.issuer, configuration);
+  for (const middleware of deps.edge) provider.use(middleware);
   // Same proxy rule as GLC's app (client IP for its rate limits and logs, https behind TLS offload).
   trustProxies(provider, config.trustProxyHops);
   if (config.production) forceSecureCookies(provider);
@@ -408,6 +412,8 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     const postLogout = ctx.oidc?.params?.post_logout_redirect_uri;
     if (ctx.oidc?.route === 'end_session' && client && typeof postLogout === 'string' && client.postLogoutRedirectUriAllowed(postLogout))
       targets.push(postLogout);
+    // Exactly these destinations: not the defaults of GLC's pages (FranceConnect has no business here).
+    ctx.state.formTargets = [];
     allowFormTargets(ctx, targets);
     ctx.body = frenchFormPost(ctx.body);
   });
