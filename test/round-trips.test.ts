@@ -3,6 +3,7 @@
 // GLC; this test holds the counts, so that an added lookup is a decision, not an accident.
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { benchQueries } from '../bench/queries.js';
 import { fastCommitDb, openDatabase } from '../src/db/database.js';
 import { createTestDatabase } from './support/database.js';
@@ -43,6 +44,29 @@ describe('database round trips per request', () => {
       });
       expect(prepared.filter((p) => p.name.startsWith('glc_') && p.statement.includes('glc_probe'))).toHaveLength(1);
     } finally {
+      await db.destroy();
+      await database.drop();
+    }
+  });
+
+  it('keeps answering when another instance’s migration changes a table under a prepared statement', async () => {
+    const database = await createTestDatabase();
+    const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR! });
+    const other = new pg.Client({ connectionString: database.env.DATABASE_URL });
+    try {
+      await sql`create table probe (id int primary key, a text)`.execute(db);
+      await sql`insert into probe values (1, 'un')`.execute(db);
+      const read = () => sql<Record<string, unknown>>`select * from probe where id = ${1}`.execute(db);
+      expect((await read()).rows).toEqual([{ id: 1, a: 'un' }]);
+      expect((await read()).rows).toEqual([{ id: 1, a: 'un' }]); // prepared on this connection by now
+      // A rolling update: the new version's migration adds a column while this instance runs.
+      await other.connect();
+      await other.query('alter table probe add column b text');
+      // PostgreSQL refuses the cached plan (its result type changed): read again, unprepared.
+      expect((await read()).rows).toEqual([{ id: 1, a: 'un', b: null }]);
+      expect((await read()).rows).toEqual([{ id: 1, a: 'un', b: null }]);
+    } finally {
+      await other.end().catch(() => undefined);
       await db.destroy();
       await database.drop();
     }

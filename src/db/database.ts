@@ -68,12 +68,26 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
+// SQLSTATE 0A000 "cached plan must not change result type": a table under a prepared `select *`
+// changed (another instance's migration during a rolling update).
+const PLAN_RESULT_CHANGED = '0A000';
+
 function prepareStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  // Statements PostgreSQL refused to re-plan on this connection: sent unprepared from then on.
+  const stale = new Set<string>();
   (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
     if (typeof config === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined) {
       const name = statementName(config);
-      if (name) return query({ name, text: config, values });
+      if (name && !stale.has(name)) {
+        return (query({ name, text: config, values }) as Promise<unknown>).catch((err: { code?: string }) => {
+          if (err?.code !== PLAN_RESULT_CHANGED) throw err;
+          stale.add(name);
+          // Outside a transaction this answers at once; inside one, the transaction has failed
+          // and its retry will run unprepared.
+          return query(config, values);
+        });
+      }
     }
     return callback === undefined ? query(config, values) : query(config, values, callback);
   };
