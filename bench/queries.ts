@@ -19,8 +19,9 @@ const originalQuery = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const first = args[0] as string | { text?: string };
   const text = typeof first === 'string' ? first : (first?.text ?? '?');
-  // The queue's workers poll on their own connections, on their own clock: not the request's.
-  if (!text.includes('pgboss.')) statements.push(text);
+  // The queue's workers poll on their own connections, on their own clock, and a new connection's
+  // setup (fast-commit pool) is not the request's either.
+  if (!text.includes('pgboss.') && !text.startsWith('set synchronous_commit')) statements.push(text);
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
 

@@ -119,8 +119,10 @@ export function fastCommitDb(db: Db): Db {
     max: 4,
     idleTimeoutMillis: 30_000,
     application_name: 'glc-fast-commit',
-    options: '-c synchronous_commit=off',
   });
+  // A SET on each new connection (queued before its first query) rather than a startup
+  // `options` parameter, which PgBouncer refuses by default.
+  pool.on('connect', (client) => void client.query('set synchronous_commit to off').catch(() => undefined));
   pool.on('error', () => undefined);
   const fast = kyselyOn(pool);
   fastCommitDbs.set(db, fast);
