@@ -4,7 +4,6 @@ import type Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Services } from './services.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { edgeMiddlewares } from './http/edge.js';
 import { forceSecureCookies, trustProxies } from './http/proxy.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { staticPageRoutes } from './http/static-pages.js';
@@ -56,7 +55,7 @@ export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlew
   if (s.config.production) forceSecureCookies(app);
   app.silent = true;
 
-  for (const middleware of edgeMiddlewares(s)) app.use(middleware);
+  for (const middleware of s.edge) app.use(middleware);
 
   for (const middleware of extraMiddlewares) app.use(middleware);
   const routers = [

@@ -70,6 +70,8 @@ export interface Services {
   /** Anonymous daily usage counters (issue 14, docs/statistiques.md). */
   readonly statistics: StatisticsService;
   readonly providerHooks: ProviderHooks;
+  /** What every request crosses first, in GLC's app and in the provider's (http/edge.ts). */
+  readonly edge: readonly Koa.Middleware[];
   /** The client-credentials JWTs of GLC's own API: the claims of a valid, unrevoked one. */
   readonly apiTokens: { check(token: string): Promise<ApiTokenClaims | undefined> };
   /** The provider in use; replaced when signing keys change (see reloadProviderIfKeysChanged). */
@@ -242,6 +244,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
     helpTickets,
     statistics,
     providerHooks,
+    edge,
     apiTokens: {
       async check(token: string) {
         const claims = await apiTokenVerifierOf(currentProvider())(token);
