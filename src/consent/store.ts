@@ -3,6 +3,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Account, Database } from '../db/schema.js';
 import type { ConsentStatus, ConsentTable } from './tables.js';
+import { precompile } from '../db/precompiled.js';
 import { entryHash, type ChainedEntry, type StoredEntry } from './journal.js';
 
 export type Consent = Selectable<ConsentTable>;
@@ -39,6 +40,22 @@ export interface JournalAppend {
   at: Date;
 }
 
+// Asked for on every authorization, token and userinfo answer: compiled once (db/precompiled.ts).
+const accountWithConsent = precompile((db, v: { accountId: string; clientId: string }) =>
+  db
+    .selectFrom('accounts as a')
+    .leftJoin('consents as c', (join) =>
+      join
+        .onRef('c.account_id', '=', 'a.id')
+        .on('c.client_id', '=', v.clientId)
+        .on('c.status', '=', 'active')
+        .on('c.expires_at', '>', sql<Date>`now()`),
+    )
+    .selectAll('a')
+    .select(sql<Record<string, unknown> | null>`case when c.account_id is null then null else to_jsonb(c) end`.as('consent_in_force'))
+    .where('a.id', '=', v.accountId),
+);
+
 const JOURNAL_COLUMNS = ['id', 'subject', 'seq', 'event', 'client_id', 'detail', 'at', 'prev_hash', 'hash'] as const;
 
 export function createConsentStore(db: Q) {
@@ -66,19 +83,7 @@ export function createConsentStore(db: Q) {
       accountId: string,
       clientId: string,
     ): Promise<{ account: Account; consent: Consent | undefined } | undefined> {
-      const row = await db
-        .selectFrom('accounts as a')
-        .leftJoin('consents as c', (join) =>
-          join
-            .onRef('c.account_id', '=', 'a.id')
-            .on('c.client_id', '=', clientId)
-            .on('c.status', '=', 'active')
-            .on('c.expires_at', '>', sql<Date>`now()`),
-        )
-        .selectAll('a')
-        .select(sql<Record<string, unknown> | null>`case when c.account_id is null then null else to_jsonb(c) end`.as('consent_in_force'))
-        .where('a.id', '=', accountId)
-        .executeTakeFirst();
+      const row = (await accountWithConsent.execute(db, { accountId, clientId })).rows[0];
       if (!row) return undefined;
       const { consent_in_force: consent, ...account } = row;
       return { account, consent: consent ? consentFromJson(consent) : undefined };

@@ -5,6 +5,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { fastCommitDb, type Db } from '../db/database.js';
+import { precompile } from '../db/precompiled.js';
 import type { ClientStore } from '../clients/store.js';
 import { hasControlCharacters } from '../http/input.js';
 
@@ -27,27 +28,39 @@ function withConsumed(payload: AdapterPayload, consumedAt: Date | null): Adapter
   return consumedAt ? { ...payload, consumed: Math.floor(consumedAt.getTime() / 1000) } : payload;
 }
 
-export function createAdapterClass(db: Db, clients: ClientStore) {
-  // Issued protocol rows: losing the last instant of them in a database crash costs a login.
-  const issuing = fastCommitDb(db);
-  return class KyselyAdapter implements Adapter {
-    constructor(readonly model: string) {}
-
-    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      if (this.model === 'Client') throw new Error('clients are managed with the glc CLI');
-      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-      const row = {
-        model: this.model,
-        id,
-        payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null,
-        uid: payload.uid ?? null,
-        user_code: payload.userCode ?? null,
-        expires_at: expiresAt,
-      };
-      await issuing
+/** The adapter's hot statements, compiled once (db/precompiled.ts). */
+const q = (() => {
+  type Row = {
+    model: string;
+    id: string;
+    payload: string;
+    grant_id: string | null;
+    uid: string | null;
+    user_code: string | null;
+    expires_at: Date | null;
+  };
+  const liveRow = (column: 'id' | 'uid' | 'user_code') =>
+    precompile((db, v: { model: string; value: string }) =>
+      db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'consumed_at'])
+        .where('model', '=', v.model)
+        .where(column, '=', v.value)
+        .where(live(sql.ref('expires_at'))),
+    );
+  return {
+    upsert: precompile((db, row: Row) =>
+      db
         .insertInto('oidc_payloads')
-        .values(row)
+        .values({
+          model: row.model,
+          id: row.id,
+          payload: row.payload,
+          grant_id: row.grant_id,
+          uid: row.uid,
+          user_code: row.user_code,
+          expires_at: row.expires_at,
+        })
         .onConflict((oc) =>
           oc.columns(['model', 'id']).doUpdateSet({
             payload: row.payload,
@@ -56,36 +69,14 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
             user_code: row.user_code,
             expires_at: row.expires_at,
           }),
-        )
-        .execute();
-    }
-
-    async find(id: string): Promise<AdapterPayload | undefined> {
-      // Values from the provider's own parsing (token endpoint bodies…): NUL would make PostgreSQL fail.
-      if (hasControlCharacters(id)) return undefined;
-      if (this.model === 'Client') return clients.findProviderMetadata(id);
-      if (this.model === 'Grant') {
-        const ahead = takeReadAhead<AdapterPayload>(`Grant ${id}`);
-        if (ahead) return ahead.value;
-      }
-      if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
-      return this.findWhere('id', id);
-    }
-
-    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      if (this.model === 'Session') {
-        const ahead = takeReadAhead<AdapterPayload>(`Session ${uid}`);
-        if (ahead) return ahead.value;
-      }
-      return this.findWhere('uid', uid);
-    }
-
-    /**
-     * One round trip instead of three: the token, and the session and grant the library looks
-     * up next, read together in one snapshot and handed to those lookups within this request.
-     */
-    private async findWithSessionAndGrant(id: string): Promise<AdapterPayload | undefined> {
-      const row = await db
+        ),
+    ),
+    byId: liveRow('id'),
+    byUid: liveRow('uid'),
+    byUserCode: liveRow('user_code'),
+    // The token, and the session and grant the library looks up next, in one snapshot.
+    withSessionAndGrant: precompile((db, v: { model: string; id: string }) =>
+      db
         .selectFrom('oidc_payloads as t')
         .leftJoin('oidc_payloads as g', (join) =>
           join
@@ -100,10 +91,71 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
             .on(live(sql.ref('s.expires_at'))),
         )
         .select(['t.payload', 't.consumed_at', 'g.payload as grant', 's.payload as session'])
-        .where('t.model', '=', this.model)
-        .where('t.id', '=', id)
-        .where(live(sql.ref('t.expires_at')))
-        .executeTakeFirst();
+        .where('t.model', '=', v.model)
+        .where('t.id', '=', v.id)
+        .where(live(sql.ref('t.expires_at'))),
+    ),
+    // The conditional update is the lock: of two concurrent redemptions exactly one wins.
+    consume: precompile((db, v: { model: string; id: string }) =>
+      db
+        .updateTable('oidc_payloads')
+        .set({ consumed_at: sql<Date>`now()` })
+        .where('model', '=', v.model)
+        .where('id', '=', v.id)
+        .where('consumed_at', 'is', null)
+        .returning('grant_id'),
+    ),
+    destroy: precompile((db, v: { model: string; id: string }) =>
+      db.deleteFrom('oidc_payloads').where('model', '=', v.model).where('id', '=', v.id),
+    ),
+  };
+})();
+
+export function createAdapterClass(db: Db, clients: ClientStore) {
+  // Issued protocol rows: losing the last instant of them in a database crash costs a login.
+  const issuing = fastCommitDb(db);
+  return class KyselyAdapter implements Adapter {
+    constructor(readonly model: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      if (this.model === 'Client') throw new Error('clients are managed with the glc CLI');
+      await q.upsert.execute(issuing, {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        user_code: payload.userCode ?? null,
+        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      });
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      // Values from the provider's own parsing (token endpoint bodies…): NUL would make PostgreSQL fail.
+      if (hasControlCharacters(id)) return undefined;
+      if (this.model === 'Client') return clients.findProviderMetadata(id);
+      if (this.model === 'Grant') {
+        const ahead = takeReadAhead<AdapterPayload>(`Grant ${id}`);
+        if (ahead) return ahead.value;
+      }
+      if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
+      return this.findWhere(q.byId, id);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Session') {
+        const ahead = takeReadAhead<AdapterPayload>(`Session ${uid}`);
+        if (ahead) return ahead.value;
+      }
+      return this.findWhere(q.byUid, uid);
+    }
+
+    /**
+     * One round trip instead of three: the token, and the session and grant the library looks
+     * up next, read together in one snapshot and handed to those lookups within this request.
+     */
+    private async findWithSessionAndGrant(id: string): Promise<AdapterPayload | undefined> {
+      const row = (await q.withSessionAndGrant.execute(db, { model: this.model, id })).rows[0];
       if (!row) return undefined;
       const payload = row.payload as AdapterPayload;
       if (typeof payload.grantId === 'string') readAhead(`Grant ${payload.grantId}`, row.grant ?? undefined);
@@ -112,31 +164,17 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return this.findWhere('user_code', userCode);
+      return this.findWhere(q.byUserCode, userCode);
     }
 
-    private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+    private async findWhere(query: typeof q.byId, value: string): Promise<AdapterPayload | undefined> {
       if (hasControlCharacters(value)) return undefined;
-      const row = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'consumed_at'])
-        .where('model', '=', this.model)
-        .where(column, '=', value)
-        .where(live(sql.ref('expires_at')))
-        .executeTakeFirst();
+      const row = (await query.execute(db, { model: this.model, value })).rows[0];
       return row && withConsumed(row.payload as AdapterPayload, row.consumed_at);
     }
 
     async consume(id: string): Promise<void> {
-      // The conditional update is the lock: of two concurrent redemptions exactly one wins.
-      const result = await db
-        .updateTable('oidc_payloads')
-        .set({ consumed_at: sql<Date>`now()` })
-        .where('model', '=', this.model)
-        .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .returning('grant_id')
-        .executeTakeFirst();
+      const result = (await q.consume.execute(db, { model: this.model, id })).rows[0];
       if (!result && CONSUMABLE.has(this.model)) {
         const row = await db
           .selectFrom('oidc_payloads')
@@ -150,7 +188,7 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+      await q.destroy.execute(db, { model: this.model, id });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

@@ -1,0 +1,74 @@
+// Queries compiled once and sent with fresh values (db/precompiled.ts): the SQL is Kysely's own,
+// each call's values reach PostgreSQL as parameters, and a value that would be frozen into the
+// query text is refused when the query is defined.
+import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { openDatabase } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { precompile } from '../src/db/precompiled.js';
+import { createTestDatabase } from './support/database.js';
+
+describe('precompiled queries', () => {
+  it('sends the SQL Kysely compiles, with each call’s values and the constants in place', async () => {
+    const database = await createTestDatabase();
+    const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR! });
+    try {
+      await migrateToLatest(db);
+      const build = (q: typeof db, v: { model: string; id: string }) =>
+        q
+          .selectFrom('oidc_payloads')
+          .select(['id', 'payload'])
+          .where('model', '=', v.model)
+          .where('id', '=', v.id)
+          .where('uid', 'is', null);
+      const query = precompile(build);
+      expect(query.sql).toBe(build(db, { model: 'x', id: 'y' }).compile().sql);
+
+      const insert = precompile((q, row: { model: string; id: string; payload: string; expires_at: Date | null }) =>
+        q
+          .insertInto('oidc_payloads')
+          .values({ model: row.model, id: row.id, payload: row.payload, expires_at: row.expires_at, grant_id: 'constant-grant' }),
+      );
+      await insert.execute(db, { model: 'Session', id: 'a', payload: '{"n":1}', expires_at: null });
+      await insert.execute(db, { model: 'Session', id: 'b', payload: '{"n":2}', expires_at: new Date(Date.now() + 60_000) });
+      // A value that looks like SQL stays a value.
+      await insert.execute(db, { model: 'Session', id: "c'; drop table oidc_payloads; --", payload: '{"n":3}', expires_at: null });
+
+      expect((await query.execute(db, { model: 'Session', id: 'b' })).rows).toEqual([{ id: 'b', payload: { n: 2 } }]);
+      expect((await query.execute(db, { model: 'Session', id: 'a' })).rows).toEqual([{ id: 'a', payload: { n: 1 } }]);
+      expect((await query.execute(db, { model: 'Grant', id: 'a' })).rows).toEqual([]);
+      const stored = await db.selectFrom('oidc_payloads').select(['id', 'grant_id', 'expires_at']).orderBy('id').execute();
+      expect(stored.map((r) => [r.id, r.grant_id, r.expires_at === null])).toEqual([
+        ['a', 'constant-grant', true],
+        ['b', 'constant-grant', false],
+        ["c'; drop table oidc_payloads; --", 'constant-grant', true],
+      ]);
+      // Inside a transaction too.
+      const inside = await db.transaction().execute(async (trx) => (await query.execute(trx, { model: 'Session', id: 'a' })).rows.length);
+      expect(inside).toBe(1);
+    } finally {
+      await db.destroy();
+      await database.drop();
+    }
+  });
+
+  it('refuses a value that would not be sent as a whole parameter', () => {
+    expect(() =>
+      precompile((q, v: { prefix: string }) => q.selectFrom('oidc_payloads').select('id').where('id', 'like', `${v.prefix}%`)),
+    ).toThrow(/inside a larger parameter/);
+    expect(() =>
+      precompile((q, v: { kind: string }) =>
+        q
+          .selectFrom('oidc_payloads')
+          .select('id')
+          .where('model', '=', v.kind === 'a' ? 'A' : 'B'),
+      ),
+    ).toThrow(/not sent as parameters: kind/);
+    expect(() =>
+      precompile((q, row: { model: string; id: string }) => q.insertInto('oidc_payloads').values({ ...row, payload: '{}' })),
+    ).toThrow(/name each value/);
+    expect(() => precompile((q, v: { column: string }) => q.selectFrom('oidc_payloads').select(sql.raw<string>(v.column).as('x')))).toThrow(
+      /not sent as parameters/,
+    );
+  });
+});
