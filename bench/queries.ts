@@ -25,6 +25,13 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
 
+// A failed request makes fewer queries: a count is only meaningful for a request that succeeded.
+async function succeeded<T>(response: Response, field: string): Promise<T> {
+  const body = (await response.json()) as Record<string, unknown>;
+  if (!response.ok || !(field in body)) throw new Error(`request failed (${response.status}): ${JSON.stringify(body)}`);
+  return body as T;
+}
+
 async function counted<T>(fn: () => Promise<T>): Promise<{ value: T; queries: string[] }> {
   await new Promise((r) => setTimeout(r, 50)); // let fire-and-forget writes of the previous step land
   statements.length = 0;
@@ -41,7 +48,7 @@ export async function benchQueries(): Promise<Record<string, number | string>[]>
     NODE_ENV: 'development',
     PORT: String(port),
     ISSUER: issuer,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     SECRETS_KEY: randomBytes(32).toString('hex'),
     ...database.env,
   });
@@ -77,7 +84,7 @@ export async function benchQueries(): Promise<Record<string, number | string>[]>
         method: 'POST',
         headers: { authorization: basic(cc.clientId, cc.clientSecret!), ...form },
         body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
-      }).then((r) => r.json());
+      }).then((r) => succeeded<{ access_token: string }>(r, 'access_token'));
     await ccToken();
     report('client-credentials token', (await counted(ccToken)).queries);
 
@@ -88,20 +95,17 @@ export async function benchQueries(): Promise<Record<string, number | string>[]>
     const verifier = randomUrlSafe();
     const { value: callback, queries: authQueries } = await counted(() => toCallback(browser, authorize(verifier), redirectUri, account));
     report('authorize (session and consent exist)', authQueries);
-    const { value: tokens, queries: tokenQueries } = await counted(
-      async () =>
-        (await (
-          await fetch(`${issuer}/token`, {
-            method: 'POST',
-            headers: { authorization: basic(client.clientId, client.clientSecret!), ...form },
-            body: new URLSearchParams({
-              grant_type: 'authorization_code',
-              code: callback.searchParams.get('code')!,
-              redirect_uri: redirectUri,
-              code_verifier: verifier,
-            }),
-          })
-        ).json()) as { access_token: string },
+    const { value: tokens, queries: tokenQueries } = await counted(() =>
+      fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: basic(client.clientId, client.clientSecret!), ...form },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: callback.searchParams.get('code')!,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        }),
+      }).then((r) => succeeded<{ access_token: string }>(r, 'access_token')),
     );
     report('token (authorization code)', tokenQueries);
     // A resident who already consented, in a fresh browser: login page, password, code.
@@ -109,7 +113,8 @@ export async function benchQueries(): Promise<Record<string, number | string>[]>
       toCallback(new Browser(issuer), authorize(randomUrlSafe()), redirectUri, account),
     );
     report('password login (consent exists) up to the code', loginQueries);
-    const me = () => fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } }).then((r) => r.json());
+    const me = () =>
+      fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } }).then((r) => succeeded(r, 'sub'));
     report('userinfo', (await counted(me)).queries);
     report('discovery', (await counted(() => fetch(`${issuer}/.well-known/openid-configuration`).then((r) => r.json()))).queries);
     report('JWKS', (await counted(() => fetch(`${issuer}/jwks`).then((r) => r.json()))).queries);

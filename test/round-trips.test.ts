@@ -16,10 +16,10 @@ describe('database round trips per request', () => {
       'client-credentials token': 0,
       // Session; account with its consent; grant; session saved; code written (activity: once per hour).
       'authorize (session and consent exist)': 5,
-      // Code with its session and grant; consumption; account with its consent; access token; consent's last use (once per 5 min).
-      'token (authorization code)': 5,
-      // Token with its session and grant; account with its consent.
-      userinfo: 2,
+      // Code with its session, grant, account and consent; consumption; access token; consent's last use (once per 5 min).
+      'token (authorization code)': 4,
+      // Token with its session, grant, account and consent.
+      userinfo: 1,
       // Interaction (written, read three times, deleted); throttles (3); account by email; login
       // event; statistics; session; account with its consent; grant; code.
       'password login (consent exists) up to the code': 17,

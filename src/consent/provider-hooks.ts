@@ -5,6 +5,8 @@ import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import type { Claims } from '../oidc/account-claims.js';
 import type { ConsentService } from './service.js';
 import type { Account } from '../db/schema.js';
+import type { AccountAlongToken } from '../oidc/adapter.js';
+import { accountWithConsentQuery } from './store.js';
 
 /** The grant to reuse: the one built from the resident's consent record, or none (consent is asked). */
 export function consentGrantLoader(consent: Pick<ConsentService, 'grantFor'>): NonNullable<Configuration['loadExistingGrant']> {
@@ -39,3 +41,6 @@ export function consentAccountLoader(
   return (accountId: string, clientId: string | undefined): Promise<Account | undefined> =>
     clientId && clientId !== ACCOUNT_CLIENT_ID ? consent.loadAccount(accountId, clientId) : findById(accountId);
 }
+
+/** What consentAccountLoader reads, for the adapter to join to a token's read (oidc/adapter.ts). */
+export const consentAccountAlongToken: AccountAlongToken = accountWithConsentQuery;

@@ -16,8 +16,8 @@ import { revokeServiceAccess, type SessionDeps } from '../oidc/sessions.js';
 import { genderLabel } from '../http/labels.js';
 import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 import { createChainVerifier, entryHash, journalEntries, type VerifyReport } from './journal.js';
-import { createConsentStore, type Consent, type ConsentStore } from './store.js';
-import { readAhead, takeReadAhead } from '../oidc/read-ahead.js';
+import { accountWithConsentFromRow, createConsentStore, type Consent, type ConsentStore } from './store.js';
+import { accountReadAheadKey, readAhead, takeReadAhead } from '../oidc/read-ahead.js';
 
 const consentKey = (accountId: string, clientId: string) => `consent ${accountId} ${clientId}`;
 
@@ -495,7 +495,10 @@ export function createConsentService(s: ConsentDeps) {
      * service read in the same query: grantFor and releaseClaims of the same request use it.
      */
     async loadAccount(accountId: string, clientId: string): Promise<Account | undefined> {
-      const found = await store.accountWithConsentInForce(accountId, clientId);
+      const ahead = takeReadAhead<Parameters<typeof accountWithConsentFromRow>[0]>(accountReadAheadKey(accountId, clientId));
+      const found = ahead
+        ? ahead.value && accountWithConsentFromRow(ahead.value)
+        : await store.accountWithConsentInForce(accountId, clientId);
       if (found) readAhead(consentKey(accountId, clientId), found.consent);
       return found?.account;
     },

@@ -1,6 +1,6 @@
 // Every query on consents and the consent journal. `db` may be a transaction: the deletion
 // routine calls in with its own.
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Expression, type Kysely, type Selectable } from 'kysely';
 import type { Account, Database } from '../db/schema.js';
 import type { ConsentStatus, ConsentTable } from './tables.js';
 import { precompile } from '../db/precompiled.js';
@@ -40,20 +40,43 @@ export interface JournalAppend {
   at: Date;
 }
 
-// Asked for on every authorization, token and userinfo answer: compiled once (db/precompiled.ts).
-const accountWithConsent = precompile((db, v: { accountId: string; clientId: string }) =>
-  db
+/**
+ * The account, and its consent for the service if one is in force (active, not expired, as
+ * findInForce), in one row; the consent as JSON in `consent_in_force`. Account and service are
+ * values, or for a token read (oidc/adapter.ts, laterally joined) the token's own columns.
+ */
+export function accountWithConsentQuery(
+  db: Kysely<Database>,
+  accountId: string | Expression<string>,
+  clientId: string | Expression<string>,
+) {
+  return db
     .selectFrom('accounts as a')
     .leftJoin('consents as c', (join) =>
       join
         .onRef('c.account_id', '=', 'a.id')
-        .on('c.client_id', '=', v.clientId)
+        .on('c.client_id', '=', clientId)
         .on('c.status', '=', 'active')
         .on('c.expires_at', '>', sql<Date>`now()`),
     )
     .selectAll('a')
     .select(sql<Record<string, unknown> | null>`case when c.account_id is null then null else to_jsonb(c) end`.as('consent_in_force'))
-    .where('a.id', '=', v.accountId),
+    .where('a.id', '=', typeof accountId === 'string' ? accountId : asUuid(accountId));
+}
+// accounts.id is a uuid; a text column compared to it must be cast, and a malformed one is no account.
+const asUuid = (text: Expression<string>) =>
+  sql<string>`case when ${text} ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' then (${text})::uuid end`;
+type AccountWithConsentRow = Account & { consent_in_force: Record<string, unknown> | null };
+
+/** A row of accountWithConsentQuery, split. */
+export function accountWithConsentFromRow(row: AccountWithConsentRow): { account: Account; consent: Consent | undefined } {
+  const { consent_in_force: consent, ...account } = row;
+  return { account, consent: consent ? consentFromJson(consent) : undefined };
+}
+
+// Asked for on every authorization, token and userinfo answer: compiled once (db/precompiled.ts).
+const accountWithConsent = precompile((db, v: { accountId: string; clientId: string }) =>
+  accountWithConsentQuery(db, v.accountId, v.clientId),
 );
 
 const JOURNAL_COLUMNS = ['id', 'subject', 'seq', 'event', 'client_id', 'detail', 'at', 'prev_hash', 'hash'] as const;
@@ -84,9 +107,7 @@ export function createConsentStore(db: Q) {
       clientId: string,
     ): Promise<{ account: Account; consent: Consent | undefined } | undefined> {
       const row = (await accountWithConsent.execute(db, { accountId, clientId })).rows[0];
-      if (!row) return undefined;
-      const { consent_in_force: consent, ...account } = row;
-      return { account, consent: consent ? consentFromJson(consent) : undefined };
+      return row && accountWithConsentFromRow(row);
     },
 
     /** Locks the row for the rest of the transaction. */

@@ -2,8 +2,9 @@
 // interactions, codes, tokens, grants) is a row of oidc_payloads, so any app instance can
 // serve any request. Clients come from the clients table (see clients/store.ts).
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { readAhead, takeReadAhead } from './read-ahead.js';
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { accountReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
+import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { fastCommitDb, type Db } from '../db/database.js';
 import { precompile } from '../db/precompiled.js';
 import type { ClientStore } from '../clients/store.js';
@@ -74,27 +75,6 @@ const q = (() => {
     byId: liveRow('id'),
     byUid: liveRow('uid'),
     byUserCode: liveRow('user_code'),
-    // The token, and the session and grant the library looks up next, in one snapshot.
-    withSessionAndGrant: precompile((db, v: { model: string; id: string }) =>
-      db
-        .selectFrom('oidc_payloads as t')
-        .leftJoin('oidc_payloads as g', (join) =>
-          join
-            .onRef('g.id', '=', 't.grant_id')
-            .on('g.model', '=', 'Grant')
-            .on(live(sql.ref('g.expires_at'))),
-        )
-        .leftJoin('oidc_payloads as s', (join) =>
-          join
-            .on('s.model', '=', 'Session')
-            .on(sql<SqlBool>`s.uid = t.payload->>'sessionUid'`)
-            .on(live(sql.ref('s.expires_at'))),
-        )
-        .select(['t.payload', 't.consumed_at', 'g.payload as grant', 's.payload as session'])
-        .where('t.model', '=', v.model)
-        .where('t.id', '=', v.id)
-        .where(live(sql.ref('t.expires_at'))),
-    ),
     // The conditional update is the lock: of two concurrent redemptions exactly one wins.
     consume: precompile((db, v: { model: string; id: string }) =>
       db
@@ -111,9 +91,58 @@ const q = (() => {
   };
 })();
 
-export function createAdapterClass(db: Db, clients: ClientStore) {
+/**
+ * What the provider asks for right after a token (code, access or refresh token): the account
+ * behind it, with what its domain reads along (the consent, consent/store.ts). A query of one
+ * row or none, joined laterally to the token's own read on the token's account and service; its
+ * row waits under accountReadAheadKey for the provider's loadAccount hook.
+ */
+export type AccountAlongToken = (
+  db: Kysely<Database>,
+  accountId: Expression<string>,
+  clientId: Expression<string>,
+) => SelectQueryBuilder<any, any, { id: string }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The token, and the session, grant and account the provider looks up next, in one snapshot. */
+function tokenWithWhatFollows(along: AccountAlongToken | undefined) {
+  return precompile((db, v: { model: string; id: string }) => {
+    const token = db
+      .selectFrom('oidc_payloads as t')
+      .leftJoin('oidc_payloads as g', (join) =>
+        join
+          .onRef('g.id', '=', 't.grant_id')
+          .on('g.model', '=', 'Grant')
+          .on(live(sql.ref('g.expires_at'))),
+      )
+      .leftJoin('oidc_payloads as s', (join) =>
+        join
+          .on('s.model', '=', 'Session')
+          .on(sql<SqlBool>`s.uid = t.payload->>'sessionUid'`)
+          .on(live(sql.ref('s.expires_at'))),
+      )
+      // Prefixed: the account's columns come in the same row.
+      .select([
+        't.payload as token_payload',
+        't.consumed_at as token_consumed_at',
+        'g.payload as token_grant',
+        's.payload as token_session',
+      ])
+      .where('t.model', '=', v.model)
+      .where('t.id', '=', v.id)
+      .where(live(sql.ref('t.expires_at')));
+    if (!along) return token;
+    return token
+      .leftJoinLateral(along(db, sql<string>`t.payload->>'accountId'`, sql<string>`t.payload->>'clientId'`).as('along'), (join) =>
+        join.onTrue(),
+      )
+      .selectAll('along');
+  });
+}
+
+export function createAdapterClass(db: Db, clients: ClientStore, along?: AccountAlongToken) {
   // Issued protocol rows: losing the last instant of them in a database crash costs a login.
   const issuing = fastCommitDb(db);
+  const withWhatFollows = tokenWithWhatFollows(along);
   return class KyselyAdapter implements Adapter {
     constructor(readonly model: string) {}
 
@@ -151,16 +180,28 @@ export function createAdapterClass(db: Db, clients: ClientStore) {
     }
 
     /**
-     * One round trip instead of three: the token, and the session and grant the library looks
-     * up next, read together in one snapshot and handed to those lookups within this request.
+     * One round trip instead of four: the token, and the session, grant and account (with its
+     * consent) the library looks up next, read together in one snapshot and handed to those
+     * lookups within this request.
      */
     private async findWithSessionAndGrant(id: string): Promise<AdapterPayload | undefined> {
-      const row = (await q.withSessionAndGrant.execute(db, { model: this.model, id })).rows[0];
+      const row = (await withWhatFollows.execute(db, { model: this.model, id })).rows[0] as
+        | ({ token_payload: unknown; token_consumed_at: Date | null; token_grant: unknown; token_session: unknown } & Record<
+            string,
+            unknown
+          >)
+        | undefined;
       if (!row) return undefined;
-      const payload = row.payload as AdapterPayload;
-      if (typeof payload.grantId === 'string') readAhead(`Grant ${payload.grantId}`, row.grant ?? undefined);
-      if (typeof payload.sessionUid === 'string') readAhead(`Session ${payload.sessionUid}`, row.session ?? undefined);
-      return withConsumed(payload, row.consumed_at);
+      const { token_payload, token_consumed_at, token_grant, token_session, ...account } = row;
+      const payload = token_payload as AdapterPayload;
+      if (typeof payload.grantId === 'string') readAhead(`Grant ${payload.grantId}`, token_grant ?? undefined);
+      if (typeof payload.sessionUid === 'string') readAhead(`Session ${payload.sessionUid}`, token_session ?? undefined);
+      if (along && typeof payload.accountId === 'string' && typeof payload.clientId === 'string')
+        readAhead(
+          accountReadAheadKey(payload.accountId, payload.clientId),
+          account.id === null || account.id === undefined ? undefined : account,
+        );
+      return withConsumed(payload, token_consumed_at);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {

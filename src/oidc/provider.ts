@@ -12,7 +12,7 @@ import type { Account } from '../db/schema.js';
 import { renderView } from '../http/views.js';
 import { allowFormTargets } from '../http/middleware.js';
 import { forceSecureCookies, trustProxies } from '../http/proxy.js';
-import { createAdapterClass } from './adapter.js';
+import { createAdapterClass, type AccountAlongToken } from './adapter.js';
 import { SECTOR_PATTERN, subjectFor } from './subjects.js';
 import { TTL } from './ttl.js';
 import { accountClaims, type Claims } from './account-claims.js';
@@ -43,6 +43,8 @@ export interface ProviderHooks {
   readonly releaseClaims: (accountId: string, clientId: string | undefined, claims: Claims) => Promise<Claims>;
   /** The account behind a protocol request, for the service asking if any (consent domain reads its consent along). */
   readonly loadAccount: (accountId: string, clientId: string | undefined) => Promise<Account | undefined>;
+  /** What loadAccount reads, as a query the adapter joins to a token's own read (one round trip for both). */
+  readonly accountAlongToken?: AccountAlongToken;
   /** Returns the grant to reuse, or undefined to ask for consent again (consent domain). */
   readonly loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   /** An account was used by a service (activity for the inactivity rule). */
@@ -195,7 +197,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   }
 
   const configuration: Configuration = {
-    adapter: createAdapterClass(db, clients),
+    adapter: createAdapterClass(db, clients, hooks.accountAlongToken),
     jwks: jwks as Configuration['jwks'],
     cookies: {
       keys: secrets.cookieKeys,

@@ -29,3 +29,6 @@ export function takeReadAhead<T>(key: string): { value: T | undefined } | undefi
   found.delete(key);
   return { value };
 }
+
+/** Where a token read leaves the account behind it, with what its domain reads along (consent). */
+export const accountReadAheadKey = (accountId: string, clientId: string): string => `Account ${accountId} ${clientId}`;
