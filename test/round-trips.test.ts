@@ -14,15 +14,15 @@ describe('database round trips per request', () => {
     expect(rows).toEqual({
       // A JWT: nothing written, nothing read.
       'client-credentials token': 0,
-      // Session; account with its consent; grant; session saved; code written (activity: once per hour).
-      'authorize (session and consent exist)': 5,
+      // Session; account with its consent and the consent's grant; session saved; code written (activity: once per hour).
+      'authorize (session and consent exist)': 4,
       // Code with its session, grant, account and consent; consumption; access token; consent's last use (once per 5 min).
       'token (authorization code)': 4,
       // Token with its session, grant, account and consent.
       userinfo: 1,
       // Interaction (written, read three times, deleted); throttles (3); account by email; login
-      // event; statistics; session; account with its consent; grant; code.
-      'password login (consent exists) up to the code': 17,
+      // event; statistics; session; account with its consent and grant; code.
+      'password login (consent exists) up to the code': 16,
       discovery: 0,
       JWKS: 0,
     });

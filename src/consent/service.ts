@@ -17,7 +17,7 @@ import { genderLabel } from '../http/labels.js';
 import { birthcountryText, birthplaceText } from '../accounts/identity.js';
 import { createChainVerifier, entryHash, journalEntries, type VerifyReport } from './journal.js';
 import { accountWithConsentFromRow, createConsentStore, type Consent, type ConsentStore } from './store.js';
-import { accountReadAheadKey, readAhead, takeReadAhead } from '../oidc/read-ahead.js';
+import { accountReadAheadKey, grantReadAheadKey, readAhead, takeReadAhead } from '../oidc/read-ahead.js';
 
 const consentKey = (accountId: string, clientId: string) => `consent ${accountId} ${clientId}`;
 
@@ -492,15 +492,21 @@ export function createConsentService(s: ConsentDeps) {
 
     /**
      * The account the provider asks for when a service is involved, with its consent for that
-     * service read in the same query: grantFor and releaseClaims of the same request use it.
+     * service (and the consent's grant) read in the same query, or with the token the request
+     * carries (oidc/adapter.ts): grantFor and releaseClaims of the same request use them.
      */
     async loadAccount(accountId: string, clientId: string): Promise<Account | undefined> {
       const ahead = takeReadAhead<Parameters<typeof accountWithConsentFromRow>[0]>(accountReadAheadKey(accountId, clientId));
-      const found = ahead
-        ? ahead.value && accountWithConsentFromRow(ahead.value)
-        : await store.accountWithConsentInForce(accountId, clientId);
-      if (found) readAhead(consentKey(accountId, clientId), found.consent);
-      return found?.account;
+      if (ahead) {
+        const found = ahead.value && accountWithConsentFromRow(ahead.value);
+        if (found) readAhead(consentKey(accountId, clientId), found.consent);
+        return found?.account;
+      }
+      const found = await store.accountWithConsentInForce(accountId, clientId);
+      if (!found) return undefined;
+      readAhead(consentKey(accountId, clientId), found.consent);
+      if (found.consent?.grant_id) readAhead(grantReadAheadKey(found.consent.grant_id), found.grant);
+      return found.account;
     },
 
     /**

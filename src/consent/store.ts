@@ -74,9 +74,17 @@ export function accountWithConsentFromRow(row: AccountWithConsentRow): { account
   return { account, consent: consent ? consentFromJson(consent) : undefined };
 }
 
-// Asked for on every authorization, token and userinfo answer: compiled once (db/precompiled.ts).
+// Asked for on every authorization: compiled once (db/precompiled.ts). With the consent's grant,
+// which the authorization reuses next (consent service, grantFor).
 const accountWithConsent = precompile((db, v: { accountId: string; clientId: string }) =>
-  accountWithConsentQuery(db, v.accountId, v.clientId),
+  accountWithConsentQuery(db, v.accountId, v.clientId)
+    .leftJoin('oidc_payloads as g', (join) =>
+      join
+        .onRef('g.id', '=', 'c.grant_id')
+        .on('g.model', '=', 'Grant')
+        .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', sql<Date>`now()`)])),
+    )
+    .select('g.payload as consent_grant'),
 );
 
 const JOURNAL_COLUMNS = ['id', 'subject', 'seq', 'event', 'client_id', 'detail', 'at', 'prev_hash', 'hash'] as const;
@@ -99,15 +107,18 @@ export function createConsentStore(db: Q) {
         .executeTakeFirst(),
 
     /**
-     * The account, and in the same query its consent in force for the service (as findInForce):
-     * the provider needs both for every authorization, token and userinfo answer.
+     * The account, and in the same query its consent in force for the service (as findInForce)
+     * and that consent's grant (the provider's payload, if it has not expired): the provider
+     * needs all three for every authorization.
      */
     async accountWithConsentInForce(
       accountId: string,
       clientId: string,
-    ): Promise<{ account: Account; consent: Consent | undefined } | undefined> {
+    ): Promise<{ account: Account; consent: Consent | undefined; grant: unknown } | undefined> {
       const row = (await accountWithConsent.execute(db, { accountId, clientId })).rows[0];
-      return row && accountWithConsentFromRow(row);
+      if (!row) return undefined;
+      const { consent_grant: grant, ...rest } = row;
+      return { ...accountWithConsentFromRow(rest), grant: grant ?? undefined };
     },
 
     /** Locks the row for the rest of the transaction. */

@@ -2,7 +2,7 @@
 // interactions, codes, tokens, grants) is a row of oidc_payloads, so any app instance can
 // serve any request. Clients come from the clients table (see clients/store.ts).
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { accountReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
+import { accountReadAheadKey, grantReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { fastCommitDb, type Db } from '../db/database.js';
@@ -164,7 +164,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
       if (hasControlCharacters(id)) return undefined;
       if (this.model === 'Client') return clients.findProviderMetadata(id);
       if (this.model === 'Grant') {
-        const ahead = takeReadAhead<AdapterPayload>(`Grant ${id}`);
+        const ahead = takeReadAhead<AdapterPayload>(grantReadAheadKey(id));
         if (ahead) return ahead.value;
       }
       if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
@@ -194,7 +194,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
       if (!row) return undefined;
       const { token_payload, token_consumed_at, token_grant, token_session, ...account } = row;
       const payload = token_payload as AdapterPayload;
-      if (typeof payload.grantId === 'string') readAhead(`Grant ${payload.grantId}`, token_grant ?? undefined);
+      if (typeof payload.grantId === 'string') readAhead(grantReadAheadKey(payload.grantId), token_grant ?? undefined);
       if (typeof payload.sessionUid === 'string') readAhead(`Session ${payload.sessionUid}`, token_session ?? undefined);
       if (along && typeof payload.accountId === 'string' && typeof payload.clientId === 'string')
         readAhead(

@@ -32,3 +32,6 @@ export function takeReadAhead<T>(key: string): { value: T | undefined } | undefi
 
 /** Where a token read leaves the account behind it, with what its domain reads along (consent). */
 export const accountReadAheadKey = (accountId: string, clientId: string): string => `Account ${accountId} ${clientId}`;
+
+/** Where a read leaves a grant (by id) for the adapter's next Grant lookup. */
+export const grantReadAheadKey = (grantId: string): string => `Grant ${grantId}`;
