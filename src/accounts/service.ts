@@ -135,8 +135,8 @@ export function createAccountService(deps: { store: AccountStore; mailer: Mailer
         if (account) await store.recordEvent(account.id, 'login_failed', { method: 'password' });
         return { ok: false, reason: 'invalid' };
       }
-      await throttle.reset([keys[0]!]);
-      await throttle.refund(admission.reservation, [keys[1]!]);
+      // Not a failure: the account's failures are cleared, the address's reservation given back.
+      await throttle.settle(admission.reservation, [keys[0]!]);
       if (!account.email_verified_at) return { ok: false, reason: 'unverified', account };
       await store.recordEvent(account.id, 'login', { method: 'password' });
       await store.touchActivity(account.id, now);

@@ -121,6 +121,22 @@ export function createThrottle(db: Db, secrets: Secrets, onBlock: (kind: 'failur
       await refundHashed({ keys: reservation.keys.filter((k) => !keep || keep.has(k.key)) });
     },
 
+    /**
+     * The attempt succeeded, in one statement: the failures of `reset` keys are cleared (the
+     * account's own key), the reservation is refunded on the others (the shared IP key).
+     */
+    async settle(reservation: Reservation, reset: string[]): Promise<void> {
+      const cleared = [...new Set(reset.map(key))];
+      const refunds = reservation.keys.filter((k) => !cleared.includes(k.key));
+      await sql`
+        with cleared as (delete from rate_limits where key = any(${cleared}::text[]))
+        update rate_limits as r set
+          failures = greatest(r.failures - 1, 0),
+          blocked_until = case when r.blocked_until = x.blocked_until then null else r.blocked_until end
+        from unnest(${refunds.map((k) => k.key)}::text[], ${refunds.map((k) => k.blockedUntil)}::timestamptz[]) as x(key, blocked_until)
+        where r.key = x.key`.execute(db);
+    },
+
     /** The time until which one of the keys is blocked, or null. */
     async blockedUntil(keys: string[], now: Date): Promise<Date | null> {
       const rows = await db
