@@ -7,6 +7,7 @@ import { authenticator } from 'otplib';
 import { Browser } from './support/browser.js';
 import { authorizationRequest, registerClient, startTestGlc, STRONG_PASSWORD, type TestClient, type TestGlc } from './support/glc.js';
 import { createResident, text } from './accounts-support.js';
+import { dayOf } from '../src/statistics/service.js';
 
 let glc: TestGlc;
 let piscine: TestClient;
@@ -103,7 +104,8 @@ describe('three refusals at one service, fifteen at another', () => {
     expect(page.html).not.toMatch(/<script/i);
 
     const csv = (await browser.get('/admin/statistiques.csv')).html;
-    const month = new Date().toISOString().slice(0, 7);
+    // The month as GLC counts it (Europe/Paris): between 22:00 and 24:00 UTC it is already the next day there.
+    const month = dayOf(new Date()).slice(0, 7);
     for (const period of [month, /(\d{4}-\d{2}-\d{2}\/\d{4}-\d{2}-\d{2})/.exec(csv)![1]!]) {
       const f = csvFigures(csv, 'consent.refused', period);
       expect(f[piscine.clientId]).toBe('< 10');
