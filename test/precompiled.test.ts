@@ -3,17 +3,12 @@
 // query text is refused when the query is defined.
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { openDatabase } from '../src/db/database.js';
-import { migrateToLatest } from '../src/db/migrate.js';
 import { precompile } from '../src/db/precompiled.js';
-import { createTestDatabase } from './support/database.js';
+import { withMigratedDatabase } from './support/database.js';
 
 describe('precompiled queries', () => {
   it('sends the SQL Kysely compiles, with each call’s values and the constants in place', async () => {
-    const database = await createTestDatabase();
-    const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR! });
-    try {
-      await migrateToLatest(db);
+    await withMigratedDatabase(async (db) => {
       const build = (q: typeof db, v: { model: string; id: string }) =>
         q
           .selectFrom('oidc_payloads')
@@ -46,10 +41,7 @@ describe('precompiled queries', () => {
       // Inside a transaction too.
       const inside = await db.transaction().execute(async (trx) => (await query.execute(trx, { model: 'Session', id: 'a' })).rows.length);
       expect(inside).toBe(1);
-    } finally {
-      await db.destroy();
-      await database.drop();
-    }
+    });
   });
 
   it('refuses a value that would not be sent as a whole parameter', () => {

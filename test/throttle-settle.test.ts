@@ -3,18 +3,13 @@
 // block that this attempt set is lifted while a block set by another attempt stays.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { openDatabase } from '../src/db/database.js';
-import { migrateToLatest } from '../src/db/migrate.js';
 import { createSecrets } from '../src/secrets.js';
 import { createThrottle } from '../src/http/throttle.js';
-import { createTestDatabase } from './support/database.js';
+import { withMigratedDatabase } from './support/database.js';
 
 describe('throttle settlement', () => {
   it('clears the account key, refunds the shared key and lifts only its own block', async () => {
-    const database = await createTestDatabase();
-    const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR! });
-    try {
-      await migrateToLatest(db);
+    await withMigratedDatabase(async (db) => {
       const secrets = createSecrets(randomBytes(32));
       const throttle = createThrottle(db, secrets);
       const rows = async () =>
@@ -42,9 +37,6 @@ describe('throttle settlement', () => {
       await db.updateTable('rate_limits').set({ blocked_until: later }).where('key', '=', secrets.hmac('throttle', 'ip')).execute();
       await throttle.settle(second.reservation, ['email']);
       expect(await rows()).toEqual([{ key: 'ip', failures: 1, blocked: true }]);
-    } finally {
-      await db.destroy();
-      await database.drop();
-    }
+    });
   });
 });

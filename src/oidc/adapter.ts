@@ -20,7 +20,7 @@ const CONSUMABLE = new Set([
 ]);
 
 // Tokens whose next lookups are known: the library reads the session they are bound to
-// (expiresWithSession) and their grant right after the token itself.
+// (expiresWithSession), their grant and their account right after the token itself.
 const WITH_SESSION_AND_GRANT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
 
 const interactionKey = (id: string) => `Interaction ${id}`;

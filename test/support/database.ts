@@ -6,6 +6,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { openDatabase, type Db } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
 
 export interface TestDatabase {
   env: { DATABASE_URL: string; DATA_DIR: string };
@@ -38,4 +40,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `use` on a fresh database at the latest schema, dropped afterwards. */
+export async function withMigratedDatabase<T>(use: (db: Db) => Promise<T>): Promise<T> {
+  const database = await createTestDatabase();
+  const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR });
+  try {
+    await migrateToLatest(db);
+    return await use(db);
+  } finally {
+    await db.destroy();
+    await database.drop();
+  }
 }
