@@ -20,10 +20,10 @@ describe('database round trips per request', () => {
       'token (authorization code)': 4,
       // Token with its session, grant, account and consent.
       userinfo: 1,
-      // Interaction (written, read twice — once per page —, saved, read, deleted); throttle
-      // admission and settlement; account by email; login event; statistics; account with its
-      // consent and grant; session; code.
-      'password login (consent exists) up to the code': 14,
+      // Interaction (written, read three times, saved, deleted); throttle admission and
+      // settlement; account by email; login event; statistics; account with its consent and
+      // grant; session; code.
+      'password login (consent exists) up to the code': 15,
       discovery: 0,
       JWKS: 0,
     });

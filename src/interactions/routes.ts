@@ -9,7 +9,6 @@ import { render } from '../http/views.js';
 import type { Services } from '../services.js';
 import { consentPage, consentSubmit } from '../consent/routes.js';
 import { finishInteraction, interactionView } from './flow.js';
-import { withReadAhead } from '../oidc/read-ahead.js';
 import { z } from 'zod';
 import { readForm, text } from '../http/forms.js';
 
@@ -30,8 +29,6 @@ async function grantAll(s: Services, ctx: Context, details: Interaction): Promis
 
 export function interactionRoutes(s: Services): Router {
   const router = pageRouter(s, '/interaction/:uid');
-  // A login reads its interaction twice (details, then the result): once from the database.
-  router.use((_ctx, next) => withReadAhead(next));
 
   router.get('/', async (ctx) => {
     const { details, view } = await interactionView(s, ctx);

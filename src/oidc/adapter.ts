@@ -2,7 +2,7 @@
 // interactions, codes, tokens, grants) is a row of oidc_payloads, so any app instance can
 // serve any request. Clients come from the clients table (see clients/store.ts).
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { accountReadAheadKey, forgetReadAhead, grantReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
+import { accountReadAheadKey, grantReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { fastCommitDb, type Db } from '../db/database.js';
@@ -22,8 +22,6 @@ const CONSUMABLE = new Set([
 // Tokens whose next lookups are known: the library reads the session they are bound to
 // (expiresWithSession), their grant and their account right after the token itself.
 const WITH_SESSION_AND_GRANT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
-
-const interactionKey = (id: string) => `Interaction ${id}`;
 
 const live = (expiresAt: Expression<Date | null>) => sql<SqlBool>`(${expiresAt} is null or ${expiresAt} > now())`;
 
@@ -150,7 +148,6 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed with the glc CLI');
-      if (this.model === 'Interaction') forgetReadAhead(interactionKey(id));
       await q.upsert.execute(issuing, {
         model: this.model,
         id,
@@ -171,21 +168,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
         if (ahead) return ahead.value;
       }
       if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
-      if (this.model === 'Interaction') return this.findInteraction(id);
       return this.findWhere(q.byId, id);
-    }
-
-    /**
-     * A login reads its interaction twice in one request (details, then the result saved), with
-     * nothing written between: the second read takes the first one's row. Any write of the
-     * interaction in this request drops it.
-     */
-    private async findInteraction(id: string): Promise<AdapterPayload | undefined> {
-      const ahead = takeReadAhead<AdapterPayload>(interactionKey(id));
-      if (ahead) return ahead.value;
-      const payload = await this.findWhere(q.byId, id);
-      if (payload) readAhead(interactionKey(id), structuredClone(payload));
-      return payload;
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -246,7 +229,6 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
     }
 
     async destroy(id: string): Promise<void> {
-      if (this.model === 'Interaction') forgetReadAhead(interactionKey(id));
       await q.destroy.execute(db, { model: this.model, id });
     }
 

@@ -1,26 +1,15 @@
 // Rows read ahead for the protocol request being served: when one query can return what the next
 // lookups of the same request will ask for (a token with its session and grant, an account with
 // its consent), the extra rows wait here and the next lookup takes them instead of querying.
-// Tied to oidc-provider's request context (it runs each request in an AsyncLocalStorage), or to
-// a page's own scope (withReadAhead): nothing crosses requests, and each entry is taken once.
-// Outside either, nothing is kept.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// Tied to oidc-provider's request context (it runs each request in an AsyncLocalStorage):
+// nothing crosses requests, and each entry is taken once. Outside a request, nothing is kept.
+// (No AsyncLocalStorage of GLC's own: in Node 20 each one adds work to every promise.)
 import { Provider } from 'oidc-provider';
 
 type Entries = Map<string, unknown>;
 const byRequest = new WeakMap<object, Entries>();
 
-// GLC's own pages that drive the provider (interactions) run outside its request context.
-const pageScope = new AsyncLocalStorage<Entries>();
-
-/** Runs `next` (a page's handling) with read-ahead entries of its own, dropped when it ends. */
-export function withReadAhead<T>(next: () => Promise<T>): Promise<T> {
-  return pageScope.run(new Map(), next);
-}
-
 function entries(create: boolean): Entries | undefined {
-  const page = pageScope.getStore();
-  if (page) return page;
   const ctx = Provider.ctx as object | undefined;
   if (!ctx) return undefined;
   let found = byRequest.get(ctx);
@@ -31,11 +20,6 @@ function entries(create: boolean): Entries | undefined {
 /** Keeps `value` (undefined: the row does not exist) for the next lookup of `key` in this request. */
 export function readAhead(key: string, value: unknown): void {
   entries(true)?.set(key, value);
-}
-
-/** Drops what was read ahead for `key` in this request (the row was just written). */
-export function forgetReadAhead(key: string): void {
-  entries(false)?.delete(key);
 }
 
 /** What was read ahead for `key` in this request, once; undefined when nothing was. */
