@@ -14,8 +14,9 @@ describe('database round trips per request', () => {
     expect(rows).toEqual({
       // A JWT: nothing written, nothing read.
       'client-credentials token': 0,
-      // Session; account with its consent and the consent's grant; session saved; code written (activity: once per hour).
-      'authorize (session and consent exist)': 4,
+      // Session; account with its consent and the consent's grant; code written. The session,
+      // unchanged and saved less than an hour ago, is not saved again; activity: once per hour.
+      'authorize (session and consent exist)': 3,
       // Code with its session, grant, account and consent; consumption; access token; consent's last use (once per 5 min).
       'token (authorization code)': 4,
       // Token with its session, grant, account and consent.

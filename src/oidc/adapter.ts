@@ -1,6 +1,7 @@
 // node-oidc-provider's storage adapter on Kysely: every protocol object (sessions,
 // interactions, codes, tokens, grants) is a row of oidc_payloads, so any app instance can
 // serve any request. Clients come from the clients table (see clients/store.ts).
+import { isDeepStrictEqual } from 'node:util';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { accountReadAheadKey, grantReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
@@ -24,6 +25,21 @@ const CONSUMABLE = new Set([
 const WITH_SESSION_AND_GRANT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
 
 const live = (expiresAt: Expression<Date | null>) => sql<SqlBool>`(${expiresAt} is null or ${expiresAt} > now())`;
+
+// The library saves every session it reads, to slide its expiry (14 days): when nothing else
+// changed and the row was saved less than an hour ago, that write is skipped. The session then
+// ends at most an hour earlier than the library would say. Skipping also keeps a concurrent
+// request's change (a new service, a logout) from being overwritten by this request's copy.
+const SESSION_REFRESH_S = 3600;
+const sessionAsReadKey = (id: string) => `Session read ${id}`;
+
+export function isOnlyAnEarlyExtension(stored: AdapterPayload | undefined, next: AdapterPayload): boolean {
+  if (!stored || typeof stored.exp !== 'number' || typeof next.exp !== 'number') return false;
+  if (next.exp < stored.exp || next.exp - stored.exp >= SESSION_REFRESH_S) return false;
+  // As it would be stored (undefined members dropped), compared with what was read.
+  const nextAsStored = JSON.parse(JSON.stringify(next)) as AdapterPayload;
+  return isDeepStrictEqual({ ...nextAsStored, exp: 0 }, { ...stored, exp: 0 });
+}
 
 function withConsumed(payload: AdapterPayload, consumedAt: Date | null): AdapterPayload {
   return consumedAt ? { ...payload, consumed: Math.floor(consumedAt.getTime() / 1000) } : payload;
@@ -148,6 +164,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed with the glc CLI');
+      if (this.model === 'Session' && isOnlyAnEarlyExtension(takeReadAhead<AdapterPayload>(sessionAsReadKey(id))?.value, payload)) return;
       await q.upsert.execute(issuing, {
         model: this.model,
         id,
@@ -168,7 +185,10 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
         if (ahead) return ahead.value;
       }
       if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
-      return this.findWhere(q.byId, id);
+      const found = await this.findWhere(q.byId, id);
+      // The library saves the session it read at the end of the request (upsert, below).
+      if (this.model === 'Session' && found) readAhead(sessionAsReadKey(id), found);
+      return found;
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
