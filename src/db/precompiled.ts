@@ -39,9 +39,8 @@ export interface Precompiled<Values, Row> {
 
 /**
  * `build` receives a query builder and stand-ins for the values, and returns the query; it runs
- * once, here. A value
- * used anywhere but as a whole parameter (concatenated, stringified, compared in JavaScript) is
- * refused at once rather than frozen into the SQL.
+ * once, here. A value used anywhere but as a whole parameter (concatenated, stringified, compared
+ * in JavaScript, spread) is refused at once rather than frozen into the SQL.
  */
 export function precompile<Values extends Record<string, unknown>, Row>(
   build: (db: Kysely<Database>, values: Values) => Compilable<Row>,

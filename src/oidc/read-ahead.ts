@@ -1,6 +1,7 @@
 // Rows read ahead for the protocol request being served: when one query can return what the next
-// lookups of the same request will ask for (a token with its session and grant, an account with
-// its consent), the extra rows wait here and the next lookup takes them instead of querying.
+// lookups of the same request will ask for (a token with its session, grant, account and consent;
+// an account with its consent and that consent's grant; a session as read, to compare with the
+// one the library saves), the extra rows wait here and the next lookup takes them instead.
 // Tied to oidc-provider's request context (it runs each request in an AsyncLocalStorage):
 // nothing crosses requests, and each entry is taken once. Outside a request, nothing is kept.
 // (No AsyncLocalStorage of GLC's own: in Node 20 each one adds work to every promise.)
