@@ -7,7 +7,10 @@
 // A rotated key becomes current only ACTIVATION_DELAY_MS after the rotation, longer than the
 // reload period of every instance. Times are parameters (`now`) so tests never sleep.
 import { exportJWK, generateKeyPair, calculateJwkThumbprint, type JWK } from 'jose';
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { Database } from '../db/schema.js';
 import type { Secrets } from '../secrets.js';
 import { TTL } from './ttl.js';
 
@@ -67,10 +70,13 @@ export function keyLine(k: KeyInfo): string {
   return `${k.kid}  ${k.alg}  ${k.state.padEnd(8)}  ${when}`;
 }
 
+// Instances starting together on an empty database create the first keys one at a time.
+const FIRST_KEYS_LOCK = createHash('sha256').update('glc-lock:first-signing-keys').digest().readUIntBE(0, 6);
+
 export function createKeyStore(db: Db, secrets: Secrets) {
-  async function addKey(alg: SigningAlg, activatesAt: Date): Promise<string> {
+  async function addKey(alg: SigningAlg, activatesAt: Date, on: Kysely<Database> = db): Promise<string> {
     const jwk = await generate(alg);
-    await db
+    await on
       .insertInto('signing_keys')
       .values({ kid: jwk.kid, alg, private_jwk_encrypted: secrets.encrypt(JSON.stringify(jwk)), activates_at: activatesAt })
       .execute();
@@ -81,10 +87,15 @@ export function createKeyStore(db: Db, secrets: Secrets) {
   return {
     /** First start: one key per algorithm, current at once (nothing else signs yet). */
     async ensure(now = new Date()): Promise<void> {
-      const present = await db.selectFrom('signing_keys').select('alg').where('retired_at', 'is', null).distinct().execute();
-      for (const alg of SIGNING_ALGS) {
-        if (!present.some((k) => k.alg === alg)) await addKey(alg, now);
-      }
+      const missing = async (on: Kysely<Database>) => {
+        const present = await on.selectFrom('signing_keys').select('alg').where('retired_at', 'is', null).distinct().execute();
+        return SIGNING_ALGS.filter((alg) => !present.some((k) => k.alg === alg));
+      };
+      if ((await missing(db)).length === 0) return; // every start but the first: no lock taken
+      await db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${FIRST_KEYS_LOCK}::bigint)`.execute(trx);
+        for (const alg of await missing(trx)) await addKey(alg, now, trx);
+      });
     },
 
     /** A new key of each algorithm: published from the next reload, signing from `activatesAt`. */
