@@ -3,8 +3,6 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './log.js';
-import { startGlc } from './server.js';
-import { ensureCommuneSiteClient } from './demo/commune-site.js';
 
 async function main(): Promise<void> {
   let config;
@@ -18,6 +16,9 @@ async function main(): Promise<void> {
     throw err;
   }
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config.workers, createLogger(config.logLevel));
+  // Loaded here, not above: the cluster's primary serves nothing and would spend most of a cold
+  // start loading the whole application before forking its workers.
+  const { startGlc } = await import('./server.js');
   const glc = await startGlc(process.env, { config });
   const log = glc.services.log;
   log.info(
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   );
   if (!config.production && cluster.isPrimary) {
     // examples/commune-site: its `npm start` then needs no other step.
+    const { ensureCommuneSiteClient } = await import('./demo/commune-site.js');
     await ensureCommuneSiteClient(glc.services);
     process.stdout.write(
       [

@@ -174,6 +174,22 @@ export function listen(db: Db, channel: string, onNotify: () => void): void {
   };
 }
 
+/**
+ * Runs `fn` while holding a PostgreSQL advisory lock named `name`, waiting for it if another
+ * process holds it: for a step that instances starting together must take one at a time.
+ */
+export async function withLockHeld<T>(db: Db, name: string, fn: () => Promise<T>): Promise<T> {
+  const key = createHash('sha256').update(`glc-lock:${name}`).digest().readUIntBE(0, 6);
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${key}::bigint)`.execute(conn);
+    try {
+      return await fn();
+    } finally {
+      await sql`select pg_advisory_unlock(${key}::bigint)`.execute(conn);
+    }
+  });
+}
+
 export async function isDatabaseReachable(db: Db): Promise<boolean> {
   try {
     await sql`select 1`.execute(db);

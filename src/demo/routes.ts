@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import type { Context } from 'koa';
 import { render } from '../http/views.js';
 import type { Services } from '../services.js';
+import { withLockHeld } from '../db/database.js';
 
 interface DemoClient {
   clientId: string;
@@ -15,8 +16,15 @@ interface DemoClient {
 const COOKIE = 'glc.demo';
 const SCOPE = 'openid profile email birth identite_certifiee';
 
-/** The demo service is registered once per data folder; its secret stays in that folder. */
-export async function ensureDemoClient(s: Services): Promise<DemoClient> {
+/**
+ * The demo service is registered once per data folder; its secret stays in that folder. Workers
+ * starting together (GLC_WORKERS) take turns: the first registers it, the others read its file.
+ */
+export function ensureDemoClient(s: Services): Promise<DemoClient> {
+  return withLockHeld(s.db, 'demo-client', () => registerDemoClient(s));
+}
+
+async function registerDemoClient(s: Services): Promise<DemoClient> {
   const file = path.resolve(s.config.dataDir, 'demo-client.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as DemoClient;

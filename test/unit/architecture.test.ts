@@ -64,6 +64,22 @@ describe('module graph', () => {
     expect(cycles(graph)).toEqual([]);
   });
 
+  it('keeps the application out of what the cluster primary loads (it only forks workers)', () => {
+    // Everything main.ts imports statically, transitively: what `npm start` loads before it knows
+    // whether it is the primary of a cluster.
+    const loaded = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const next of importsOf(file)) visit(next);
+    };
+    visit(path.join(SRC, 'main.ts'));
+    const relative = [...loaded].map((f) => path.relative(SRC, f));
+    expect(relative).not.toContain('server.ts');
+    expect(relative).not.toContain('services.ts');
+    expect(relative.length).toBeLessThan(12);
+  });
+
   it('finds a cycle when there is one (the check itself works)', () => {
     const a = path.join(SRC, 'a.ts');
     const b = path.join(SRC, 'b.ts');

@@ -1,11 +1,16 @@
-// Several instances starting together on an empty database (a first deployment with two
-// replicas) create one signing key per algorithm, not one each (src/oidc/keys.ts, ensure).
+// Instances or workers starting together (a first deployment with two replicas, GLC_WORKERS)
+// create one of each thing a first start creates, not one each: signing keys (src/oidc/keys.ts,
+// ensure), the development demo service (src/demo/routes.ts).
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../src/db/database.js';
 import { createKeyStore, SIGNING_ALGS } from '../src/oidc/keys.js';
 import { createSecrets } from '../src/secrets.js';
 import { testServerUrl, withMigratedDatabase } from './support/database.js';
+import { startTestGlc } from './support/glc.js';
+import { ensureDemoClient } from '../src/demo/routes.js';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 
 describe('first signing keys', () => {
   it('four instances starting at once create one key per algorithm', async () => {
@@ -29,5 +34,20 @@ describe('first signing keys', () => {
         await Promise.all(instances.map((instance) => instance.destroy()));
       }
     });
+  });
+
+  it('workers starting together register one demo service and share its secret', async () => {
+    const glc = await startTestGlc();
+    try {
+      // As on a first start: no demo service yet, no file.
+      await glc.services.db.deleteFrom('clients').where('name', '=', 'Service de démonstration').execute();
+      rmSync(path.resolve(glc.config.dataDir, 'demo-client.json'), { force: true });
+      const demos = await Promise.all(Array.from({ length: 3 }, () => ensureDemoClient(glc.services)));
+      expect(new Set(demos.map((d) => d.clientId)).size).toBe(1);
+      const rows = await glc.services.db.selectFrom('clients').select('client_id').where('name', '=', 'Service de démonstration').execute();
+      expect(rows.map((r) => r.client_id)).toEqual([demos[0]!.clientId]);
+    } finally {
+      await glc.close();
+    }
   });
 });
