@@ -174,12 +174,17 @@ export function listen(db: Db, channel: string, onNotify: () => void): void {
   };
 }
 
+/** The advisory-lock key named `name`: 48 bits of SHA-256, a safe integer that reaches PostgreSQL's bigint unchanged. */
+export function advisoryLockKey(name: string): number {
+  return createHash('sha256').update(`glc-lock:${name}`).digest().readUIntBE(0, 6);
+}
+
 /**
  * Runs `fn` while holding a PostgreSQL advisory lock named `name`, waiting for it if another
  * process holds it: for a step that instances starting together must take one at a time.
  */
 export async function withLockHeld<T>(db: Db, name: string, fn: () => Promise<T>): Promise<T> {
-  const key = createHash('sha256').update(`glc-lock:${name}`).digest().readUIntBE(0, 6);
+  const key = advisoryLockKey(name);
   return db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(${key}::bigint)`.execute(conn);
     try {

@@ -7,9 +7,8 @@
 // A rotated key becomes current only ACTIVATION_DELAY_MS after the rotation, longer than the
 // reload period of every instance. Times are parameters (`now`) so tests never sleep.
 import { exportJWK, generateKeyPair, calculateJwkThumbprint, type JWK } from 'jose';
-import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Db } from '../db/database.js';
+import { advisoryLockKey, type Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { Secrets } from '../secrets.js';
 import { TTL } from './ttl.js';
@@ -71,7 +70,7 @@ export function keyLine(k: KeyInfo): string {
 }
 
 // Instances starting together on an empty database create the first keys one at a time.
-const FIRST_KEYS_LOCK = createHash('sha256').update('glc-lock:first-signing-keys').digest().readUIntBE(0, 6);
+const FIRST_KEYS_LOCK = advisoryLockKey('first-signing-keys');
 
 export function createKeyStore(db: Db, secrets: Secrets) {
   async function addKey(alg: SigningAlg, activatesAt: Date, on: Kysely<Database> = db): Promise<string> {
