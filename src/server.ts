@@ -10,6 +10,7 @@ import type { DestinationStream } from 'pino';
 import { createLogger } from './log.js';
 import { createServices, type Services } from './services.js';
 import { createApp, requestHandler } from './app.js';
+import { answerParserErrors } from './http/parser-errors.js';
 import { startScheduler, type JobStatus, type Scheduler } from './jobs/scheduler.js';
 import { demoRoutes, ensureDemoClient } from './demo/routes.js';
 import { registerDomains } from './domains.js';
@@ -46,6 +47,7 @@ export async function startGlc(
     const app = createApp(services, routers, domains.middlewares);
     const server = http.createServer(requestHandler(services, app));
     server.keepAliveTimeout = 5_000;
+    server.on('clientError', answerParserErrors(log));
     if (options.listen !== false) {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

@@ -1,6 +1,7 @@
 // Bytes PostgreSQL refuses (NUL) and other control characters: a 400 with a French page for a
 // resident or an OAuth error for a service, never a 500. And /readyz checks the schema.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import { sql } from 'kysely';
 import { Browser } from './support/browser.js';
 import { authorizationRequest, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
@@ -8,9 +9,10 @@ import { createResident, residentBrowser } from './accounts-support.js';
 
 let glc: TestGlc;
 let client: TestClient;
+const logLines: string[] = [];
 
 beforeAll(async () => {
-  glc = await startTestGlc();
+  glc = await startTestGlc({ LOG_LEVEL: 'info' }, { logDestination: { write: (line) => void logLines.push(line) } });
   client = await registerClient(glc);
 }, 60_000);
 afterAll(async () => {
@@ -113,6 +115,68 @@ describe('control characters', () => {
       body: new URLSearchParams({ access_token: '\u0000' }),
     });
     expect(me.status).toBeLessThan(500);
+  });
+});
+
+/** Bytes written as they are on one connection, and the whole answer Node's server gives. */
+function rawExchange(url: string, bytes: string): Promise<{ status: number; headers: string; body: string }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(bytes));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = answer.split('\r\n\r\n', 2);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body });
+    });
+  });
+}
+
+// Requests Node's HTTP parser refuses before GLC sees them (request line or headers over 16 KiB,
+// bytes that are not HTTP). Node's own answer has no body: a service could not read the error.
+describe('requests refused by the HTTP parser', () => {
+  it('a query string too long for an API: 431 with an OAuth error in JSON', async () => {
+    const url = new URL('/api/v1/deleted-accounts', glc.url);
+    url.searchParams.set('limit', 'x'.repeat(20_000));
+    const res = await fetch(url, { headers: { authorization: 'Bearer glc-secret-de-test' } });
+    expect(res.status).toBe(431);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('trop') });
+  });
+
+  it('an authorization link too long in a browser: 431 with a French page', async () => {
+    const url = new URL('/auth', glc.url);
+    url.searchParams.set('client_id', client.clientId);
+    url.searchParams.set('state', 'é'.repeat(4_000));
+    const res = await fetch(url, { headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect(res.status).toBe(431);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await res.text();
+    expect(html).toContain('lang="fr"');
+    expect(html).toContain('Adresse trop longue');
+  });
+
+  it('bytes that are not HTTP: 400 with a JSON error, one log line without the bytes', async () => {
+    const before = logLines.length;
+    const answer = await rawExchange(glc.url, 'BONJOUR /secret-dans-la-ligne HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(answer.status).toBe(400);
+    expect(answer.headers).toMatch(/connection: close/i);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    const logged = logLines.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged).toEqual([
+      expect.objectContaining({ msg: 'request refused by the HTTP parser', status: 400, error: 'HPE_INVALID_METHOD' }),
+    ]);
+    expect(logLines.slice(before).join('')).not.toContain('secret-dans-la-ligne');
+  });
+
+  it('a header too large: 431, and the server keeps answering', async () => {
+    const res = await fetch(new URL('/.well-known/openid-configuration', glc.url), { headers: { 'x-filler': 'y'.repeat(20_000) } });
+    expect(res.status).toBe(431);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+    expect((await fetch(new URL('/.well-known/openid-configuration', glc.url))).status).toBe(200);
   });
 });
 
