@@ -1,0 +1,140 @@
+// Token and session lookups made in the same turn of the event loop go to PostgreSQL as one
+// statement (oidc/adapter.ts, batchedReads). Real parallel userinfo calls on a real GLC: each
+// gets its own token's answer, an unknown token is still refused, and the lookups are gathered.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import pg from 'pg';
+import * as oidc from 'openid-client';
+import { authorizationRequest, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+
+let glc: TestGlc;
+let client: TestClient;
+const statements: string[] = [];
+const originalQuery = pg.Client.prototype.query;
+
+beforeAll(async () => {
+  // Before GLC opens its first connection: each connection binds the query method it finds.
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string };
+    statements.push(typeof first === 'string' ? first : (first?.text ?? ''));
+    return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof pg.Client.prototype.query;
+  glc = await startTestGlc();
+  client = await registerClient(glc);
+}, 60_000);
+afterAll(async () => {
+  pg.Client.prototype.query = originalQuery;
+  await glc?.close();
+});
+
+async function residentToken(email: string): Promise<{ accessToken: string; sub: string }> {
+  const pending = await authorizationRequest(client);
+  const { callback } = await newResidentAuthorizes(glc, client, pending, email);
+  const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+    pkceCodeVerifier: pending.verifier,
+    expectedState: pending.state,
+    expectedNonce: pending.nonce,
+  });
+  return { accessToken: tokens.access_token, sub: tokens.claims()!.sub };
+}
+
+/** Reads one whole answer (head and a Content-Length body) from a keep-alive connection. */
+function oneAnswer(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: string) => {
+      text += chunk;
+      const [head, body] = text.split('\r\n\r\n', 2);
+      const length = Number(/content-length: (\d+)/i.exec(head ?? '')?.[1] ?? NaN);
+      if (body !== undefined && Buffer.byteLength(body) >= length) {
+        socket.off('data', onData);
+        resolve();
+      }
+    };
+    socket.on('data', onData);
+  });
+}
+
+/**
+ * Sends the requests at the same instant, as a busy server receives them: every connection is
+ * opened and used once first (keep-alive), then all requests are written in one go. Answers in
+ * order (status and JSON body).
+ */
+async function atOnce(url: string, requests: string[]): Promise<{ status: number; body: Record<string, unknown> }[]> {
+  const port = Number(new URL(url).port);
+  const sockets = await Promise.all(
+    requests.map(
+      () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+          socket.setEncoding('utf8');
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  await Promise.all(
+    sockets.map((socket) => {
+      const answered = oneAnswer(socket);
+      socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      return answered;
+    }),
+  );
+  const answers = sockets.map(
+    (socket) =>
+      new Promise<string>((resolve, reject) => {
+        let text = '';
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+      }),
+  );
+  sockets.forEach((socket, i) => socket.write(requests[i]!));
+  return (await Promise.all(answers)).map((text) => {
+    const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), body: JSON.parse(body) as Record<string, unknown> };
+  });
+}
+
+const userinfoRequest = (accessToken: string) =>
+  `GET /me HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${accessToken}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`;
+
+const tokenReads = () => statements.filter((s) => s.includes('"oidc_payloads" as "t"')).length;
+
+describe('lookups gathered while the event loop polls', () => {
+  it('parallel userinfo calls: one statement for many tokens, each answer its own, unknown tokens refused', async () => {
+    const residents: { accessToken: string; sub: string }[] = [];
+    for (const email of ['lot.un@example.fr', 'lot.deux@example.fr', 'lot.trois@example.fr']) residents.push(await residentToken(email));
+    const calls = Array.from({ length: 24 }, (_, i) => (i % 8 === 7 ? { accessToken: `inconnu-${i}`, sub: undefined } : residents[i % 3]!));
+
+    statements.length = 0;
+    const answers = await atOnce(
+      glc.url,
+      calls.map(({ accessToken }) => userinfoRequest(accessToken)),
+    );
+    answers.forEach((answer, i) => {
+      const expected = calls[i]!;
+      if (expected.sub === undefined) {
+        expect(answer).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_token' }) });
+      } else {
+        expect(answer.status).toBe(200);
+        expect(answer.body.sub).toBe(expected.sub);
+        expect(answer.body.email).toBe(['lot.un@example.fr', 'lot.deux@example.fr', 'lot.trois@example.fr'][i % 3]);
+      }
+    });
+    // One statement per turn of the loop rather than one per call (24 without gathering).
+    expect(tokenReads()).toBeLessThanOrEqual(6);
+  });
+
+  it('the same token asked twice in one batch: two separate copies, so one request cannot change the other’s', async () => {
+    const { accessToken } = await residentToken('lot.copie@example.fr');
+    const adapter = (glc.services.provider.AccessToken as unknown as { adapter: { find(id: string): Promise<Record<string, unknown>> } })
+      .adapter;
+    statements.length = 0;
+    const [a, b] = await Promise.all([adapter.find(accessToken), adapter.find(accessToken)]);
+    expect(tokenReads()).toBe(1);
+    expect(a).toEqual(b);
+    expect(a).not.toBe(b);
+    (a.scope as unknown) = 'changed';
+    expect(b.scope).not.toBe('changed');
+  });
+});
