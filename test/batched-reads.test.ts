@@ -138,3 +138,38 @@ describe('lookups gathered while the event loop polls', () => {
     expect(b.scope).not.toBe('changed');
   });
 });
+
+describe('saves gathered while the event loop polls', () => {
+  type Adapter = {
+    upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<void>;
+    find(id: string): Promise<Record<string, unknown> | undefined>;
+  };
+  const adapterOf = (model: 'Interaction' | 'Session') => (glc.services.provider[model] as unknown as { adapter: Adapter }).adapter;
+  const saves = () => statements.filter((s) => s.startsWith('insert into "oidc_payloads"')).length;
+
+  it('parallel saves: one statement, every row saved, the last version of a row saved twice', async () => {
+    const interactions = adapterOf('Interaction');
+    statements.length = 0;
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => interactions.upsert(`lot-${i}`, { uid: `lot-${i}`, kind: 'Interaction', n: i }, 600)),
+      interactions.upsert('lot-0', { uid: 'lot-0', kind: 'Interaction', n: 'second' }, 600),
+    ]);
+    expect(saves()).toBe(1);
+    expect((await interactions.find('lot-0'))?.n).toBe('second');
+    for (let i = 1; i < 10; i++) expect((await interactions.find(`lot-${i}`))?.n).toBe(i);
+  });
+
+  it('a row PostgreSQL refuses fails its own save only', async () => {
+    const interactions = adapterOf('Interaction');
+    const results = await Promise.allSettled([
+      interactions.upsert('lot-bon-1', { uid: 'lot-bon-1', kind: 'Interaction' }, 600),
+      // jsonb refuses the NUL character.
+      interactions.upsert('lot-mauvais', { uid: 'lot-mauvais', kind: 'Interaction', state: 'a\u0000b' }, 600),
+      interactions.upsert('lot-bon-2', { uid: 'lot-bon-2', kind: 'Interaction' }, 600),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await interactions.find('lot-bon-1')).toBeDefined();
+    expect(await interactions.find('lot-bon-2')).toBeDefined();
+    expect(await interactions.find('lot-mauvais')).toBeUndefined();
+  });
+});

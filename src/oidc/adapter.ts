@@ -90,6 +90,36 @@ const q = (() => {
           }),
         ),
     ),
+    // The same upsert for several rows at once (see batchedUpserts): one array per column.
+    upsertMany: precompile(
+      (
+        db,
+        v: {
+          models: string[];
+          ids: string[];
+          payloads: string[];
+          grant_ids: (string | null)[];
+          uids: (string | null)[];
+          user_codes: (string | null)[];
+          expires_ats: (Date | null)[];
+        },
+      ) =>
+        db
+          .insertInto('oidc_payloads')
+          .columns(['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'expires_at'])
+          .expression(
+            sql`select * from unnest(${v.models}::text[], ${v.ids}::text[], ${v.payloads}::jsonb[], ${v.grant_ids}::text[], ${v.uids}::text[], ${v.user_codes}::text[], ${v.expires_ats}::timestamptz[])`,
+          )
+          .onConflict((oc) =>
+            oc.columns(['model', 'id']).doUpdateSet((eb) => ({
+              payload: eb.ref('excluded.payload'),
+              grant_id: eb.ref('excluded.grant_id'),
+              uid: eb.ref('excluded.uid'),
+              user_code: eb.ref('excluded.user_code'),
+              expires_at: eb.ref('excluded.expires_at'),
+            })),
+          ),
+    ),
     byId: liveRows('id'),
     byUid: liveRows('uid'),
     byUserCode: liveRows('user_code'),
@@ -201,9 +231,53 @@ function batchedReads<Row>(read: (model: string, ids: string[]) => Promise<Map<s
   };
 }
 
+type PayloadRow = Parameters<typeof q.upsert.execute>[1];
+
+/**
+ * Protocol rows saved in the same turn of the event loop (codes, tokens, sessions, interactions
+ * of concurrent requests) go as one statement, as batchedReads does for lookups. A row saved
+ * twice in one batch keeps its last version, as two statements in that order would. Should the
+ * statement fail, each row is saved alone: one request's bad row never fails another's save.
+ */
+function batchedUpserts(on: Db) {
+  const loader = new DataLoader<PayloadRow, void>(
+    async (rows) => {
+      const last = new Map<string, PayloadRow>();
+      for (const row of rows) last.set(`${row.model} ${row.id}`, row);
+      const unique = [...last.values()];
+      try {
+        await q.upsertMany.execute(on, {
+          models: unique.map((r) => r.model),
+          ids: unique.map((r) => r.id),
+          payloads: unique.map((r) => r.payload),
+          grant_ids: unique.map((r) => r.grant_id),
+          uids: unique.map((r) => r.uid),
+          user_codes: unique.map((r) => r.user_code),
+          expires_ats: unique.map((r) => r.expires_at),
+        });
+        return rows.map(() => undefined);
+      } catch {
+        const alone = await Promise.allSettled(unique.map((row) => q.upsert.execute(on, row)));
+        const outcome = new Map(unique.map((row, i) => [`${row.model} ${row.id}`, alone[i]!]));
+        return rows.map((row) => {
+          const result = outcome.get(`${row.model} ${row.id}`)!;
+          return result.status === 'fulfilled'
+            ? undefined
+            : result.reason instanceof Error
+              ? result.reason
+              : new Error(String(result.reason));
+        });
+      }
+    },
+    { cache: false, maxBatchSize: MAX_BATCH, batchScheduleFn: (send) => setImmediate(send) },
+  );
+  return (row: PayloadRow): Promise<void> => loader.load(row);
+}
+
 export function createAdapterClass(db: Db, clients: ClientStore, along?: AccountAlongToken) {
   // Issued protocol rows: losing the last instant of them in a database crash costs a login.
   const issuing = fastCommitDb(db);
+  const save = batchedUpserts(issuing);
   const withWhatFollows = tokensWithWhatFollows(along);
   const readToken = batchedReads<TokenRow>(async (model, ids) => {
     const { rows } = await withWhatFollows.execute(db, { model, ids });
@@ -223,7 +297,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed with the glc CLI');
       if (this.model === 'Session' && isOnlyAnEarlyExtension(takeReadAhead<AdapterPayload>(sessionAsReadKey(id))?.value, payload)) return;
-      await q.upsert.execute(issuing, {
+      await save({
         model: this.model,
         id,
         payload: JSON.stringify(payload),
