@@ -100,13 +100,19 @@ interface ThrownError extends Error {
   error?: string;
 }
 
-const FRENCH: Record<number, { title: string; message: string }> = {
+/** What a resident reads for each refusal (also used for requests Node's parser refuses, parser-errors.ts). */
+export const FRENCH_ERRORS: Record<number, { title: string; message: string }> = {
   400: { title: 'Demande incorrecte', message: 'La demande n’a pas pu être comprise. Revenez à la page précédente et recommencez.' },
   403: { title: 'Action refusée', message: 'Cette action n’est pas autorisée.' },
   404: { title: 'Page introuvable', message: 'Cette page n’existe pas ou a été déplacée.' },
   405: { title: 'Action non permise', message: 'Cette action n’est pas permise sur cette page.' },
+  408: { title: 'Demande trop lente', message: 'La demande a mis trop de temps à arriver. Vérifiez votre connexion puis réessayez.' },
   413: { title: 'Envoi trop volumineux', message: 'Les informations envoyées sont trop volumineuses.' },
   429: { title: 'Trop de demandes', message: 'Trop de demandes en peu de temps. Patientez quelques minutes puis réessayez.' },
+  431: {
+    title: 'Adresse trop longue',
+    message: 'L’adresse de cette page est trop longue pour être traitée. Revenez sur le site du service et recommencez.',
+  },
   500: { title: 'Erreur inattendue', message: 'Une erreur inattendue s’est produite de notre côté. Réessayez dans quelques instants.' },
   503: {
     title: 'Service momentanément indisponible',
@@ -137,7 +143,7 @@ export function errorHandler(log: Logger) {
       if (ctx.path.startsWith('/api/') || ctx.accepts('html', 'json') === 'json') {
         ctx.body = {
           error: status >= 500 ? 'server_error' : (err.error ?? 'invalid_request'),
-          error_description: status >= 500 ? 'internal error' : err.expose ? err.message : (FRENCH[status]?.title ?? 'error'),
+          error_description: status >= 500 ? 'internal error' : err.expose ? err.message : (FRENCH_ERRORS[status]?.title ?? 'error'),
         };
         return;
       }
@@ -153,7 +159,7 @@ export function errorHandler(log: Logger) {
                 message:
                   'Votre demande de connexion a expiré ou a déjà été utilisée. Revenez sur le site du service et cliquez à nouveau sur « Se connecter ».',
               }
-            : (FRENCH[status] ?? FRENCH[status >= 500 ? 500 : 400]!);
+            : (FRENCH_ERRORS[status] ?? FRENCH_ERRORS[status >= 500 ? 500 : 400]!);
       render(ctx, 'errors/generic.njk', { ...page, requestId: ctx.state.requestId }, status);
     }
   };

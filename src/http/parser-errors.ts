@@ -4,6 +4,7 @@
 // like errorHandler does: JSON for services, a short French page for a browser, one log line.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
+import { FRENCH_ERRORS } from './middleware.js';
 
 const STATUS_BY_CODE: Record<string, number> = {
   HPE_HEADER_OVERFLOW: 431,
@@ -16,16 +17,6 @@ const REASON: Record<number, string> = {
   408: 'Request Timeout',
   413: 'Content Too Large',
   431: 'Request Header Fields Too Large',
-};
-
-const FRENCH: Record<number, { title: string; message: string }> = {
-  400: { title: 'Demande incorrecte', message: 'La demande n’a pas pu être comprise. Revenez à la page précédente et recommencez.' },
-  408: { title: 'Demande trop lente', message: 'La demande a mis trop de temps à arriver. Vérifiez votre connexion puis réessayez.' },
-  413: { title: 'Envoi trop volumineux', message: 'Les informations envoyées sont trop volumineuses.' },
-  431: {
-    title: 'Adresse trop longue',
-    message: 'L’adresse de cette page est trop longue pour être traitée. Revenez sur le site du service et recommencez.',
-  },
 };
 
 // Paths that only programs call: they get JSON even without an Accept header.
@@ -58,7 +49,7 @@ function page(title: string, message: string): string {
 
 /** The raw HTTP answer for a refused request (status line, headers, body; the connection closes). */
 export function parserErrorResponse(status: number, asPage: boolean, head: boolean): string {
-  const french = FRENCH[status] ?? FRENCH[400]!;
+  const french = FRENCH_ERRORS[status] ?? FRENCH_ERRORS[400]!;
   const body = asPage
     ? page(french.title, french.message)
     : JSON.stringify({ error: 'invalid_request', error_description: `${french.title}.` });
