@@ -3,6 +3,9 @@
 // unknown, in random order); the median of the paired differences must stay within the noise
 // (half the interquartile range of those differences). Before the fix the gaps were ~20 ms
 // (reset: token and mail) and ~60 ms (sign-up: argon2 on one path only).
+// By chance alone the rule fails about one run in thirty, more when the CI runs other test files
+// beside this one: each test is tried up to three times (a real gap fails all three), each try
+// with its own addresses and IPs, as accounts and hourly limits remain from the previous one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, type Page } from './support/browser.js';
 import { startTestGlc, STRONG_PASSWORD, type TestGlc } from './support/glc.js';
@@ -59,38 +62,44 @@ async function pairedDifferences(
   return { median: quantile(d, 0.5), noise: Math.max((quantile(d, 0.75) - quantile(d, 0.25)) / 2, 1) };
 }
 
+let tries = 0;
+const RETRY = { retry: 2, timeout: 120_000 };
+
 describe('equal answer times for known and unknown addresses', () => {
-  it('« mot de passe oublié »', async () => {
+  it('« mot de passe oublié »', RETRY, async () => {
+    const t = ++tries;
     const pairs = 30;
     // Three requests per address and hour at most: one known address per pair.
-    await Promise.all(Array.from({ length: pairs }, (_, i) => createResident(glc, `connu${i}@example.fr`)));
+    await Promise.all(Array.from({ length: pairs }, (_, i) => createResident(glc, `connu${i}.${t}@example.fr`)));
     const browser = new Browser(glc.config.issuer);
     const page = await browser.get('/mot-de-passe-oublie');
-    await timed(browser, page, /mot-de-passe-oublie$/, { email: 'echauffement@example.fr' }, '198.51.100.250'); // warm-up
+    await timed(browser, page, /mot-de-passe-oublie$/, { email: `echauffement.${t}@example.fr` }, `198.51.${t}.250`); // warm-up
     const { median, noise } = await pairedDifferences(
       pairs,
-      (i) => timed(browser, page, /mot-de-passe-oublie$/, { email: `connu${i}@example.fr` }, `198.51.100.${i}`),
-      (i) => timed(browser, page, /mot-de-passe-oublie$/, { email: `inconnu${i}@example.fr` }, `198.51.100.${100 + i}`),
+      (i) => timed(browser, page, /mot-de-passe-oublie$/, { email: `connu${i}.${t}@example.fr` }, `198.51.${t}.${i}`),
+      (i) => timed(browser, page, /mot-de-passe-oublie$/, { email: `inconnu${i}.${t}@example.fr` }, `198.51.${t}.${100 + i}`),
     );
     expect(Math.abs(median)).toBeLessThanOrEqual(noise);
-    expect(glc.mails().filter((m) => m.to.startsWith('connu'))).toHaveLength(pairs); // the known ones did get their link
-  }, 120_000);
+    // The known ones did get their link.
+    expect(glc.mails().filter((m) => m.to.startsWith('connu') && m.to.endsWith(`.${t}@example.fr`))).toHaveLength(pairs);
+  });
 
-  it('sign-up', async () => {
+  it('sign-up', RETRY, async () => {
+    const t = ++tries;
     const pairs = 16;
-    await Promise.all(Array.from({ length: pairs }, (_, i) => createResident(glc, `deja${i}@example.fr`)));
+    await Promise.all(Array.from({ length: pairs }, (_, i) => createResident(glc, `deja${i}.${t}@example.fr`)));
     const browser = new Browser(glc.config.issuer);
     const login = await browser.follow(await browser.get('/compte'));
     const page = await browser.get(new URL(/href="([^"]*\/inscription)"/.exec(login.html)![1]!, login.url).href);
     const signUp = (email: string, ip: string) =>
       timed(browser, page, /inscription$/, { email, password: STRONG_PASSWORD, passwordConfirmation: STRONG_PASSWORD }, ip);
-    await signUp('echauffement@example.fr', '203.0.113.250');
+    await signUp(`echauffement.${t}@example.fr`, `203.0.${t}.250`);
     const { median, noise } = await pairedDifferences(
       pairs,
-      (i) => signUp(`deja${i}@example.fr`, `203.0.113.${i}`),
-      (i) => signUp(`nouveau${i}@example.fr`, `203.0.113.${100 + i}`),
+      (i) => signUp(`deja${i}.${t}@example.fr`, `203.0.${t}.${i}`),
+      (i) => signUp(`nouveau${i}.${t}@example.fr`, `203.0.${t}.${100 + i}`),
     );
     expect(Math.abs(median)).toBeLessThanOrEqual(noise);
-    expect(await glc.services.accountStore.findByEmail('nouveau0@example.fr')).toBeDefined();
-  }, 120_000);
+    expect(await glc.services.accountStore.findByEmail(`nouveau0.${t}@example.fr`)).toBeDefined();
+  });
 });
