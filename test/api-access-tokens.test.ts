@@ -4,7 +4,7 @@
 // working as with an opaque token, also when requests race and across instances.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
 import { startGlc, type RunningGlc } from '../src/server.js';
@@ -73,6 +73,9 @@ describe('issuance', () => {
     });
     expect(claims.exp! - claims.iat!).toBe(600);
     expect((await api(issuer, token)).status).toBe(200);
+    // Signed by node:crypto (oidc/node-signing-key.ts): verified with the published keys like any JWS.
+    const verified = await jwtVerify(token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, typ: 'at+jwt' });
+    expect(verified.payload.jti).toBe(claims.jti);
   });
 
   it('refuses any other resource, and a resource at the authorization endpoint', async () => {

@@ -1,5 +1,6 @@
 // node-oidc-provider configured as GLC's OpenID provider: authorization code + PKCE only,
 // exact redirect URIs, pairwise subjects, rotating refresh tokens, everything in PostgreSQL.
+import { EXTERNAL_SIGNING_ACK, withNodeEs256Signing } from './node-signing-key.js';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type Koa from 'koa';
@@ -198,7 +199,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clients, hooks.accountAlongToken),
-    jwks: jwks as Configuration['jwks'],
+    jwks: { keys: withNodeEs256Signing(jwks.keys) } as Configuration['jwks'],
     cookies: {
       keys: secrets.cookieKeys,
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
@@ -274,6 +275,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: { enabled: true, ack: EXTERNAL_SIGNING_ACK },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: {
