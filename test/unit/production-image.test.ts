@@ -17,4 +17,9 @@ describe('production Node.js options', () => {
     expect(mib).toBeGreaterThan(150);
     expect(mib).toBeLessThan(200);
   });
+
+  it('limit glibc to two malloc arenas (the bench runs GLC with the same settings)', () => {
+    // Without it each libuv thread (WebCrypto, argon2id) keeps its own arena: ≈ 50 MiB more at the code flow's peak.
+    expect(productionMemoryEnv()).toMatchObject({ MALLOC_ARENA_MAX: '2' });
+  });
 });
