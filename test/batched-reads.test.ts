@@ -6,6 +6,8 @@ import net from 'node:net';
 import pg from 'pg';
 import * as oidc from 'openid-client';
 import { authorizationRequest, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import { createResident } from './accounts-support.js';
+import { createConsentStore } from '../src/consent/store.js';
 
 let glc: TestGlc;
 let client: TestClient;
@@ -171,5 +173,36 @@ describe('saves gathered while the event loop polls', () => {
     expect(await interactions.find('lot-bon-1')).toBeDefined();
     expect(await interactions.find('lot-bon-2')).toBeDefined();
     expect(await interactions.find('lot-mauvais')).toBeUndefined();
+  });
+});
+
+describe('accounts read with their consent (every authorization and login)', () => {
+  it('parallel reads: one statement, each its own account and consent, a malformed or unknown id gives no account', async () => {
+    const { sub } = await residentToken('lot.consentement@example.fr');
+    expect(sub).toBeTruthy();
+    const withConsent = (await glc.services.accountStore.findByEmail('lot.consentement@example.fr'))!;
+    const without = await createResident(glc, 'lot.sans-consentement@example.fr');
+    const store = createConsentStore(glc.services.db);
+    const reads = () => statements.filter((s) => s.includes('unnest(') && s.includes('"consents"')).length;
+    statements.length = 0;
+    const [a, b, malformed, unknown, again] = await Promise.all([
+      store.accountWithConsentInForce(withConsent.id, client.clientId),
+      store.accountWithConsentInForce(without.id, client.clientId),
+      store.accountWithConsentInForce('pas-un-uuid', client.clientId),
+      store.accountWithConsentInForce('00000000-0000-4000-8000-000000000000', client.clientId),
+      store.accountWithConsentInForce(withConsent.id, 'un-autre-service'),
+    ]);
+    expect(reads()).toBe(1);
+    expect(a?.account.email).toBe('lot.consentement@example.fr');
+    expect(a?.consent?.client_id).toBe(client.clientId);
+    expect(a?.consent?.expires_at).toBeInstanceOf(Date);
+    expect(a?.grant).toBeDefined();
+    expect(b?.account.email).toBe('lot.sans-consentement@example.fr');
+    expect(b?.consent).toBeUndefined();
+    expect(malformed).toBeUndefined();
+    expect(unknown).toBeUndefined();
+    // Same account, another service: the account, without this service's consent.
+    expect(again?.account.id).toBe(withConsent.id);
+    expect(again?.consent).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { sql, type Expression, type Kysely, type Selectable } from 'kysely';
 import type { Account, Database } from '../db/schema.js';
 import type { ConsentStatus, ConsentTable } from './tables.js';
 import { precompile } from '../db/precompiled.js';
+import { batchedReads } from '../db/batched.js';
 import { entryHash, type ChainedEntry, type StoredEntry } from './journal.js';
 
 export type Consent = Selectable<ConsentTable>;
@@ -74,23 +75,50 @@ export function accountWithConsentFromRow(row: AccountWithConsentRow): { account
   return { account, consent: consent ? consentFromJson(consent) : undefined };
 }
 
-// Asked for on every authorization: compiled once (db/precompiled.ts). With the consent's grant,
-// which the authorization reuses next (consent service, grantFor).
-const accountWithConsent = precompile((db, v: { accountId: string; clientId: string }) =>
-  accountWithConsentQuery(db, v.accountId, v.clientId)
+/** accountWithConsentQuery with the consent's grant, which the authorization reuses next (consent service, grantFor). */
+const withConsentGrant = (db: Kysely<Database>, accountId: Expression<string>, clientId: Expression<string>) =>
+  accountWithConsentQuery(db, accountId, clientId)
     .leftJoin('oidc_payloads as g', (join) =>
       join
         .onRef('g.id', '=', 'c.grant_id')
         .on('g.model', '=', 'Grant')
         .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', sql<Date>`now()`)])),
     )
-    .select('g.payload as consent_grant'),
+    .select('g.payload as consent_grant');
+
+// Asked for on every authorization and login: compiled once (db/precompiled.ts), for all the
+// (account, service) pairs asked in one turn of the event loop (db/batched.ts). A malformed
+// account id is no account (the uuid guard of accountWithConsentQuery), not a failed batch.
+const accountsWithConsent = precompile((db, v: { accountIds: string[]; clientIds: string[] }) =>
+  db
+    .selectFrom(
+      sql<{ account_id: string; client_id: string }>`unnest(${v.accountIds}::text[], ${v.clientIds}::text[])`.as<'k'>(
+        sql`k(account_id, client_id)`,
+      ),
+    )
+    .innerJoinLateral(withConsentGrant(db, sql.ref<string>('k.account_id'), sql.ref<string>('k.client_id')).as('found'), (join) =>
+      join.onTrue(),
+    )
+    .select(['k.account_id as asked_account_id', 'k.client_id as asked_client_id'])
+    .selectAll('found'),
 );
+type AccountWithConsentAndGrant = AccountWithConsentRow & { consent_grant: unknown };
+const pairKey = (accountId: string, clientId: string) => `${accountId}\n${clientId}`;
 
 const JOURNAL_COLUMNS = ['id', 'subject', 'seq', 'event', 'client_id', 'detail', 'at', 'prev_hash', 'hash'] as const;
 
 export function createConsentStore(db: Q) {
   const lastTouched = new Map<string, number>();
+  const readAccountWithConsent = batchedReads<AccountWithConsentAndGrant>(async (_group, pairs) => {
+    const split = pairs.map((pair) => pair.split('\n') as [string, string]);
+    const { rows } = await accountsWithConsent.execute(db, { accountIds: split.map((p) => p[0]), clientIds: split.map((p) => p[1]) });
+    return new Map(
+      rows.map(({ asked_account_id, asked_client_id, ...row }) => [
+        pairKey(asked_account_id, asked_client_id),
+        row as AccountWithConsentAndGrant,
+      ]),
+    );
+  });
   return {
     find: (accountId: string, clientId: string, q: Q = db): Promise<Consent | undefined> =>
       q.selectFrom('consents').selectAll().where('account_id', '=', accountId).where('client_id', '=', clientId).executeTakeFirst(),
@@ -115,7 +143,7 @@ export function createConsentStore(db: Q) {
       accountId: string,
       clientId: string,
     ): Promise<{ account: Account; consent: Consent | undefined; grant: unknown } | undefined> {
-      const row = (await accountWithConsent.execute(db, { accountId, clientId })).rows[0];
+      const row = await readAccountWithConsent('account with consent', pairKey(accountId, clientId));
       if (!row) return undefined;
       const { consent_grant: grant, ...rest } = row;
       return { ...accountWithConsentFromRow(rest), grant: grant ?? undefined };

@@ -3,6 +3,7 @@
 // serve any request. Clients come from the clients table (see clients/store.ts).
 import { isDeepStrictEqual } from 'node:util';
 import DataLoader from 'dataloader';
+import { batchedReads, MAX_BATCH } from '../db/batched.js';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { accountReadAheadKey, grantReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
@@ -198,38 +199,6 @@ type TokenRow = {
   token_grant: unknown;
   token_session: unknown;
 } & Record<string, unknown>;
-
-// Under load, many requests look up a token in the same turn of the event loop (one userinfo
-// per service call, one code per callback). Their lookups wait until the loop has read every
-// request that arrived (setImmediate) and go as one statement: one round trip and one plan for
-// the lot instead of one each, which on loopback TCP also saves a costly write per request.
-// Batching only: nothing is cached across requests, so a revoked token is never served.
-const MAX_BATCH = 64;
-function batchedReads<Row>(read: (model: string, ids: string[]) => Promise<Map<string, Row>>) {
-  const loaders = new Map<string, DataLoader<string, Row | undefined>>();
-  return (model: string, id: string): Promise<Row | undefined> => {
-    let loader = loaders.get(model);
-    if (!loader) {
-      loader = new DataLoader<string, Row | undefined>(
-        async (ids) => {
-          const found = await read(model, [...new Set(ids)]);
-          // The same token asked twice in one batch: each request gets its own copy to change.
-          const given = new Set<string>();
-          return ids.map((key) => {
-            const row = found.get(key);
-            if (row === undefined) return undefined;
-            if (given.has(key)) return structuredClone(row);
-            given.add(key);
-            return row;
-          });
-        },
-        { cache: false, maxBatchSize: MAX_BATCH, batchScheduleFn: (send) => setImmediate(send) },
-      );
-      loaders.set(model, loader);
-    }
-    return loader.load(id);
-  };
-}
 
 type PayloadRow = Parameters<typeof q.upsert.execute>[1];
 
