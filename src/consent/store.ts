@@ -44,13 +44,10 @@ export interface JournalAppend {
 /**
  * The account, and its consent for the service if one is in force (active, not expired, as
  * findInForce), in one row; the consent as JSON in `consent_in_force`. Account and service are
- * values, or for a token read (oidc/adapter.ts, laterally joined) the token's own columns.
+ * columns of the query it is laterally joined to: the pairs asked (accountsWithConsent below) or
+ * a token's own (oidc/adapter.ts).
  */
-export function accountWithConsentQuery(
-  db: Kysely<Database>,
-  accountId: string | Expression<string>,
-  clientId: string | Expression<string>,
-) {
+export function accountWithConsentQuery(db: Kysely<Database>, accountId: Expression<string>, clientId: Expression<string>) {
   return db
     .selectFrom('accounts as a')
     .leftJoin('consents as c', (join) =>
@@ -62,7 +59,7 @@ export function accountWithConsentQuery(
     )
     .selectAll('a')
     .select(sql<Record<string, unknown> | null>`case when c.account_id is null then null else to_jsonb(c) end`.as('consent_in_force'))
-    .where('a.id', '=', typeof accountId === 'string' ? accountId : asUuid(accountId));
+    .where('a.id', '=', asUuid(accountId));
 }
 // accounts.id is a uuid; a text column compared to it must be cast, and a malformed one is no account.
 const asUuid = (text: Expression<string>) =>

@@ -6,7 +6,12 @@
 // without its cache): nothing is kept across requests, so a revoked token is never served.
 import DataLoader from 'dataloader';
 
-export const MAX_BATCH = 64;
+/** DataLoader as GLC batches: no cache, sent one turn later (after the poll phase), 64 at most. */
+export const BATCH_OPTIONS = {
+  cache: false,
+  maxBatchSize: 64,
+  batchScheduleFn: (send: () => void) => setImmediate(send),
+} as const;
 
 /**
  * Lookups by key within a group (a model, a query): `read` receives the distinct keys asked in
@@ -17,21 +22,18 @@ export function batchedReads<Row>(read: (group: string, keys: string[]) => Promi
   return (group: string, key: string): Promise<Row | undefined> => {
     let loader = loaders.get(group);
     if (!loader) {
-      loader = new DataLoader<string, Row | undefined>(
-        async (keys) => {
-          const found = await read(group, [...new Set(keys)]);
-          // The same key asked twice in one batch: each request gets its own copy to change.
-          const given = new Set<string>();
-          return keys.map((k) => {
-            const row = found.get(k);
-            if (row === undefined) return undefined;
-            if (given.has(k)) return structuredClone(row);
-            given.add(k);
-            return row;
-          });
-        },
-        { cache: false, maxBatchSize: MAX_BATCH, batchScheduleFn: (send) => setImmediate(send) },
-      );
+      loader = new DataLoader<string, Row | undefined>(async (keys) => {
+        const found = await read(group, [...new Set(keys)]);
+        // The same key asked twice in one batch: each request gets its own copy to change.
+        const given = new Set<string>();
+        return keys.map((k) => {
+          const row = found.get(k);
+          if (row === undefined) return undefined;
+          if (given.has(k)) return structuredClone(row);
+          given.add(k);
+          return row;
+        });
+      }, BATCH_OPTIONS);
       loaders.set(group, loader);
     }
     return loader.load(key);

@@ -2,6 +2,7 @@
 // 16 KiB, bytes that are not HTTP, a request that took too long to arrive. Node's own answer has no
 // body, so a service cannot read an OAuth error and a resident sees a blank page. This answers
 // like errorHandler does: JSON for services, a short French page for a browser, one log line.
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { FRENCH_ERRORS } from './middleware.js';
@@ -10,13 +11,6 @@ const STATUS_BY_CODE: Record<string, number> = {
   HPE_HEADER_OVERFLOW: 431,
   HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
   ERR_HTTP_REQUEST_TIMEOUT: 408,
-};
-
-const REASON: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  431: 'Request Header Fields Too Large',
 };
 
 // Paths that only programs call: they get JSON even without an Accept header.
@@ -55,7 +49,7 @@ export function parserErrorResponse(status: number, asPage: boolean, head: boole
     : JSON.stringify({ error: 'invalid_request', error_description: `${french.title}.` });
   const type = asPage ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8';
   const headers = [
-    `HTTP/1.1 ${status} ${REASON[status] ?? REASON[400]}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}`,
     `Content-Type: ${type}`,
     `Content-Length: ${Buffer.byteLength(body)}`,
     "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'",

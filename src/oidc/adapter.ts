@@ -3,7 +3,7 @@
 // serve any request. Clients come from the clients table (see clients/store.ts).
 import { isDeepStrictEqual } from 'node:util';
 import DataLoader from 'dataloader';
-import { batchedReads, MAX_BATCH } from '../db/batched.js';
+import { BATCH_OPTIONS, batchedReads } from '../db/batched.js';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { accountReadAheadKey, grantReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
@@ -201,6 +201,7 @@ type TokenRow = {
 } & Record<string, unknown>;
 
 type PayloadRow = Parameters<typeof q.upsert.execute>[1];
+const rowKey = (row: PayloadRow) => `${row.model} ${row.id}`;
 
 /**
  * Protocol rows saved in the same turn of the event loop (codes, tokens, sessions, interactions
@@ -209,37 +210,34 @@ type PayloadRow = Parameters<typeof q.upsert.execute>[1];
  * statement fail, each row is saved alone: one request's bad row never fails another's save.
  */
 function batchedUpserts(on: Db) {
-  const loader = new DataLoader<PayloadRow, void>(
-    async (rows) => {
-      const last = new Map<string, PayloadRow>();
-      for (const row of rows) last.set(`${row.model} ${row.id}`, row);
-      const unique = [...last.values()];
-      try {
-        await q.upsertMany.execute(on, {
-          models: unique.map((r) => r.model),
-          ids: unique.map((r) => r.id),
-          payloads: unique.map((r) => r.payload),
-          grant_ids: unique.map((r) => r.grant_id),
-          uids: unique.map((r) => r.uid),
-          user_codes: unique.map((r) => r.user_code),
-          expires_ats: unique.map((r) => r.expires_at),
-        });
-        return rows.map(() => undefined);
-      } catch {
-        const alone = await Promise.allSettled(unique.map((row) => q.upsert.execute(on, row)));
-        const outcome = new Map(unique.map((row, i) => [`${row.model} ${row.id}`, alone[i]!]));
-        return rows.map((row) => {
-          const result = outcome.get(`${row.model} ${row.id}`)!;
-          return result.status === 'fulfilled'
-            ? undefined
-            : result.reason instanceof Error
-              ? result.reason
-              : new Error(String(result.reason));
-        });
-      }
-    },
-    { cache: false, maxBatchSize: MAX_BATCH, batchScheduleFn: (send) => setImmediate(send) },
-  );
+  const loader = new DataLoader<PayloadRow, void>(async (rows) => {
+    const last = new Map<string, PayloadRow>();
+    for (const row of rows) last.set(rowKey(row), row);
+    const unique = [...last.values()];
+    try {
+      await q.upsertMany.execute(on, {
+        models: unique.map((r) => r.model),
+        ids: unique.map((r) => r.id),
+        payloads: unique.map((r) => r.payload),
+        grant_ids: unique.map((r) => r.grant_id),
+        uids: unique.map((r) => r.uid),
+        user_codes: unique.map((r) => r.user_code),
+        expires_ats: unique.map((r) => r.expires_at),
+      });
+      return rows.map(() => undefined);
+    } catch {
+      const alone = await Promise.allSettled(unique.map((row) => q.upsert.execute(on, row)));
+      const outcome = new Map(unique.map((row, i) => [rowKey(row), alone[i]!]));
+      return rows.map((row) => {
+        const result = outcome.get(rowKey(row))!;
+        return result.status === 'fulfilled'
+          ? undefined
+          : result.reason instanceof Error
+            ? result.reason
+            : new Error(String(result.reason));
+      });
+    }
+  }, BATCH_OPTIONS);
   return (row: PayloadRow): Promise<void> => loader.load(row);
 }
 
