@@ -86,4 +86,49 @@ describe('cluster mode', () => {
     expect(await exited).toBe(0);
     for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
   });
+
+  it('stops cleanly when SIGTERM comes while the second worker is still starting', async () => {
+    // An orchestrator may stop a container right after it answered its first readiness probe.
+    // The primary used to set its signal handlers only once every worker listened: it died at
+    // once, the first worker was cut off mid-request and the second crashed writing to a closed
+    // channel (EPIPE, with its stack on stderr).
+    const db = await createTestDatabase();
+    try {
+      const port = await freePort();
+      const early = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: 'test',
+          PORT: String(port),
+          ISSUER: `http://127.0.0.1:${port}`,
+          LOG_LEVEL: 'silent',
+          GLC_WORKERS: '2',
+          SECRETS_KEY: randomBytes(32).toString('hex'),
+          ...db.env,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      early.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => early.once('exit', (code) => resolve(code)));
+      const seen = new Set<number>();
+      for (let i = 0; i < 600; i++) {
+        for (const pid of childrenOf(early.pid!)) seen.add(pid);
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        if (ready) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const pid of childrenOf(early.pid!)) seen.add(pid);
+      expect(seen.size).toBe(2); // the first worker serves, the second is being started
+      early.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+      for (const pid of seen) expect(() => process.kill(pid, 0)).toThrow();
+    } finally {
+      await db.drop();
+    }
+  }, 90_000);
 });
