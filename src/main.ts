@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config.js';
 import { runPrimary } from './cluster.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 
 async function main(): Promise<void> {
   let config;
@@ -16,19 +16,47 @@ async function main(): Promise<void> {
     throw err;
   }
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config.workers, createLogger(config.logLevel));
+  // Signals are taken before the start: the server answers its first readiness probe before the
+  // rest of the start (job queue, demo service) is done, and an orchestrator may stop the
+  // container right then. A signal during the start waits for it to finish, then stops cleanly;
+  // without a listener it killed the process mid-request.
+  // `on`, not `once`: under `npm start` tsx may relay a signal the process already received
+  // (a process-group kill reaches both); with no listener left the second one would kill the
+  // process mid-request. A repeated signal joins the shutdown already under way.
+  // What a stop needs of server.ts's RunningGlc; set once the start is done.
+  let glc: { services: { log: Logger }; stop(): Promise<void> } | undefined = undefined;
+  let signalled: string | undefined;
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    signalled ??= signal;
+    if (!glc || shuttingDown) return;
+    shuttingDown = true;
+    const log = glc.services.log;
+    log.info({ signal }, 'shutting down');
+    glc.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: { message: err.message } }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
   // Loaded here, not above: the cluster's primary serves nothing and would spend most of a cold
   // start loading the whole application before forking its workers.
   const { startGlc } = await import('./server.js');
-  const glc = await startGlc(process.env, { config });
-  const log = glc.services.log;
+  const running = await startGlc(process.env, { config });
+  const log = running.services.log;
   log.info(
     { issuer: config.issuer, port: config.port, database: config.databaseUrl ? 'postgresql' : 'embedded-postgresql' },
     'GrandLyon Connect started',
   );
-  if (!config.production && cluster.isPrimary) {
+  if (!config.production && cluster.isPrimary && !signalled) {
     // examples/commune-site: its `npm start` then needs no other step.
     const { ensureCommuneSiteClient } = await import('./demo/commune-site.js');
-    await ensureCommuneSiteClient(glc.services);
+    await ensureCommuneSiteClient(running.services);
     process.stdout.write(
       [
         '',
@@ -42,24 +70,8 @@ async function main(): Promise<void> {
       ].join('\n') + '\n',
     );
   }
-  // `on`, not `once`: under `npm start` tsx may relay a signal the process already received
-  // (a process-group kill reaches both); with no listener left the second one would kill the
-  // process mid-request. A repeated signal joins the shutdown already under way.
-  let shuttingDown = false;
-  const shutdown = (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info({ signal }, 'shutting down');
-    glc.stop().then(
-      () => process.exit(0),
-      (err: Error) => {
-        log.error({ err: { message: err.message } }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  glc = running;
+  if (signalled) shutdown(signalled);
 }
 
 main().catch((err: Error) => {

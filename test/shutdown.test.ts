@@ -81,4 +81,37 @@ describe('SIGTERM under npm start (tsx)', () => {
     expect(response.text).toContain('lang="fr"');
     expect(await exited).toBe(0);
   }, 90_000);
+
+  it('stops cleanly on a SIGTERM sent as soon as the first readiness probe passes', async () => {
+    // The server answers before the rest of the start (job queue, demo service) is done: an
+    // orchestrator stopping the container right then used to kill the process outright.
+    const port = await freePort();
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: projectPath(),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        PORT: String(port),
+        ISSUER: `http://localhost:${port}`,
+        LOG_LEVEL: 'info',
+        ...database.env,
+      },
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 3000; i++) {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ready) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('"msg":"shutting down"');
+  }, 90_000);
 });
