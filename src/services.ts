@@ -15,7 +15,7 @@ import { createKeyStore, type KeyStore } from './oidc/keys.js';
 import { apiTokenVerifierOf, createProvider, type ProviderHooks } from './oidc/provider.js';
 import { createRevokedApiTokens, type ApiTokenClaims } from './oidc/api-tokens.js';
 import { edgeMiddlewares } from './http/edge.js';
-import { hashingLoad } from './accounts/passwords.js';
+import { hashingLoad, shareHashingCores } from './accounts/passwords.js';
 import { createAccountStore, type AccountStore } from './accounts/store.js';
 import { createAccountService, type AccountService } from './accounts/service.js';
 import { createSelfService, deleteThrottleKeysOfAccounts, type SelfService } from './accounts/self-service.js';
@@ -101,6 +101,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const statistics = createStatisticsService({ db, log, config });
   metrics.watchPool(() => poolStats(db));
   metrics.watchSigningKeys(async () => (await keys.list(false))[0]?.created_at);
+  shareHashingCores(config.workers);
   metrics.watchPasswordHashing(hashingLoad);
   const throttle = createThrottle(db, secrets, metrics.throttleBlock);
 

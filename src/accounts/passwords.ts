@@ -32,6 +32,15 @@ function strengthChecker() {
 // burst of logins, the others wait their turn in this queue rather than in libuv's.
 const hashingSlots = pLimit(Math.max(1, availableParallelism()));
 
+/**
+ * With one process per core (GLC_WORKERS), the cores are shared: each process hashes on its share
+ * of them, so the machine still runs one computation per core, not one per core per process.
+ * Called once by the composition root.
+ */
+export function shareHashingCores(processes: number): void {
+  hashingSlots.concurrency = Math.max(1, Math.floor(availableParallelism() / Math.max(1, processes)));
+}
+
 export function hashPassword(password: string): Promise<string> {
   return hashingSlots(() => argon2.hash(password, ARGON2_OPTIONS));
 }
