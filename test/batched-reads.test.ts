@@ -13,12 +13,16 @@ let glc: TestGlc;
 let client: TestClient;
 const statements: string[] = [];
 const originalQuery = pg.Client.prototype.query;
+/** Set by a test: statements matching it fail as on a lost connection (no SQLSTATE). */
+let failing: RegExp | undefined;
 
 beforeAll(async () => {
   // Before GLC opens its first connection: each connection binds the query method it finds.
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const first = args[0] as string | { text?: string };
-    statements.push(typeof first === 'string' ? first : (first?.text ?? ''));
+    const text = typeof first === 'string' ? first : (first?.text ?? '');
+    statements.push(text);
+    if (failing?.test(text)) return Promise.reject(new Error('Connection terminated unexpectedly'));
     return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof pg.Client.prototype.query;
   glc = await startTestGlc();
@@ -173,6 +177,22 @@ describe('saves gathered while the event loop polls', () => {
     expect(await interactions.find('lot-bon-1')).toBeDefined();
     expect(await interactions.find('lot-bon-2')).toBeDefined();
     expect(await interactions.find('lot-mauvais')).toBeUndefined();
+  });
+
+  it('a lost connection fails the lot at once, without a retry per row', async () => {
+    const interactions = adapterOf('Interaction');
+    statements.length = 0;
+    failing = /^insert into "oidc_payloads"/;
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => interactions.upsert(`lot-coupe-${i}`, { uid: `lot-coupe-${i}`, kind: 'Interaction' }, 600)),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill('rejected'));
+      expect(saves()).toBe(1); // was 7: the lot, then each row alone against the same failure
+    } finally {
+      failing = undefined;
+    }
+    expect(await interactions.find('lot-coupe-0')).toBeUndefined();
   });
 });
 

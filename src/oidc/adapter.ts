@@ -225,7 +225,15 @@ function batchedUpserts(on: Db) {
         expires_ats: unique.map((r) => r.expires_at),
       });
       return rows.map(() => undefined);
-    } catch {
+    } catch (err) {
+      // Only a row's own data can fail the lot (SQLSTATE class 22, data exception: a NUL in a JSON
+      // string; 23, a constraint): the rows are then saved one by one, so the others still are.
+      // Anything else (connection lost, database stopping) fails every row at once rather than
+      // sending a failing database one more statement per row.
+      if (unique.length === 1 || !/^2[23]/.test(String((err as { code?: unknown }).code))) {
+        const failure = err instanceof Error ? err : new Error(String(err));
+        return rows.map(() => failure);
+      }
       const alone = await Promise.allSettled(unique.map((row) => q.upsert.execute(on, row)));
       const outcome = new Map(unique.map((row, i) => [rowKey(row), alone[i]!]));
       return rows.map((row) => {
