@@ -105,6 +105,26 @@ describe('two instances behind one issuer', () => {
     }
   });
 
+  it('saves the same rows from both instances at once, in opposite orders, without a deadlock', async () => {
+    // Each instance sends the saves of one turn as one statement: two such statements taking the
+    // same rows in opposite orders would wait for each other until PostgreSQL aborts one.
+    type Adapter = {
+      upsert(id: string, payload: Record<string, unknown>, expiresIn: number): Promise<void>;
+      find(id: string): Promise<Record<string, unknown> | undefined>;
+    };
+    const adapterOf = (glc: RunningGlc) => (glc.services.provider.Interaction as unknown as { adapter: Adapter }).adapter;
+    const ids = Array.from({ length: 12 }, (_, i) => `croise-${i}`);
+    for (let round = 0; round < 15; round++) {
+      const results = await Promise.allSettled([
+        ...ids.map((id) => adapterOf(a).upsert(id, { uid: id, kind: 'Interaction', by: 'a', round }, 600)),
+        ...[...ids].reverse().map((id) => adapterOf(b).upsert(id, { uid: id, kind: 'Interaction', by: 'b', round }, 600)),
+      ]);
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(failed.map((r) => String(r.reason))).toEqual([]);
+    }
+    for (const id of ids) expect((await adapterOf(b).find(id))?.round).toBe(14);
+  });
+
   it('applies on every instance at once a change made on one, or in the database by another process', async () => {
     const { clientId, clientSecret } = await a.services.clients.add({
       name: 'Commune',

@@ -213,7 +213,10 @@ function batchedUpserts(on: Db) {
   const loader = new DataLoader<PayloadRow, void>(async (rows) => {
     const last = new Map<string, PayloadRow>();
     for (const row of rows) last.set(rowKey(row), row);
-    const unique = [...last.values()];
+    // In key order: batches of two instances (or two turns) that share rows then lock them in the
+    // same order, instead of each holding one and waiting for the other until PostgreSQL aborts one
+    // as a deadlock (after deadlock_timeout, one second).
+    const unique = [...last.values()].sort((x, y) => (rowKey(x) < rowKey(y) ? -1 : rowKey(x) > rowKey(y) ? 1 : 0));
     try {
       await q.upsertMany.execute(on, {
         models: unique.map((r) => r.model),
@@ -227,10 +230,11 @@ function batchedUpserts(on: Db) {
       return rows.map(() => undefined);
     } catch (err) {
       // Only a row's own data can fail the lot (SQLSTATE class 22, data exception: a NUL in a JSON
-      // string; 23, a constraint): the rows are then saved one by one, so the others still are.
-      // Anything else (connection lost, database stopping) fails every row at once rather than
-      // sending a failing database one more statement per row.
-      if (unique.length === 1 || !/^2[23]/.test(String((err as { code?: unknown }).code))) {
+      // string; 23, a constraint), or a conflict with another transaction (40): the rows are then
+      // saved one by one, so the others still are. Anything else (connection lost, database
+      // stopping) fails every row at once rather than sending a failing database one more
+      // statement per row.
+      if (unique.length === 1 || !/^(22|23|40)/.test(String((err as { code?: unknown }).code))) {
         const failure = err instanceof Error ? err : new Error(String(err));
         return rows.map(() => failure);
       }
