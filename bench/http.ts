@@ -8,7 +8,7 @@
 // the ratio GLC / bare are reported. Results: bench/results/<date>-<label>.json.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { createServices } from '../src/services.js';
 import { registerDomains } from '../src/domains.js';
 import { hashPassword } from '../src/accounts/passwords.js';
 import type { LoadResult, Scenario } from './load.js';
+import { CPU_GROUPS, cpuPerOperation, cpuSeconds, processTree, type CpuGroup } from './cpu.js';
 import { codeChallenge, randomUrlSafe } from './pkce.js';
 import { toCallback } from './flow-support.js';
 
@@ -107,27 +108,8 @@ export function productionMemoryEnv(): Record<string, string> {
 
 /** RSS of a process and its children (cluster workers), from /proc. */
 export function treeRss(pid: number): number {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const tree = new Set([pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [child, parent] of parents)
-      if (tree.has(parent) && !tree.has(child)) {
-        tree.add(child);
-        grew = true;
-      }
-  }
   let kib = 0;
-  for (const p of tree) {
+  for (const p of processTree(pid)) {
     try {
       kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
     } catch {
@@ -249,12 +231,17 @@ export async function startBare(): Promise<Target> {
   return { name: 'bare', issuer, clientId, clientSecret, process: child, stop: stopper(child) };
 }
 
-export function runLoad(scenario: Scenario, env: Record<string, string> = {}): Promise<LoadResult> {
+/** Runs one load in its own process; `onMeasuring` is called when its clock starts (after any warm-up). */
+export function runLoad(scenario: Scenario, env: Record<string, string> = {}, onMeasuring?: () => void): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = tsxNode(['bench/load.ts', JSON.stringify(scenario)], env);
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
+      if (onMeasuring && out.includes('measuring\n')) {
+        onMeasuring();
+        onMeasuring = undefined;
+      }
     });
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
@@ -263,7 +250,26 @@ export function runLoad(scenario: Scenario, env: Record<string, string> = {}): P
   });
 }
 
-/** One resident signs in (and consents) and gets an access token: the userinfo scenario's bearer. */
+/**
+ * A load, with the machine's CPU per operation over its measured part: the server's (`server`, a
+ * process tree; none for the argon2 ceiling), PostgreSQL's, the load generator's (its own count,
+ * as it has exited when the load ends) and the rest.
+ */
+export async function measuredLoad(server: number | undefined, scenario: Scenario, env: Record<string, string> = {}): Promise<LoadResult> {
+  let before: Map<CpuGroup, number> | undefined;
+  const result = await runLoad(scenario, env, () => (before = cpuSeconds(server)));
+  if (!before) return result;
+  const after = cpuSeconds(server);
+  after.set('load generator', before.get('load generator')! + (result.cpuSeconds ?? 0));
+  return { ...result, cpuMs: cpuPerOperation(before, after, result.count) };
+}
+
+/** Per group, the median over rounds of the CPU milliseconds per operation. */
+function medianCpu(runs: LoadResult[]): Record<CpuGroup, number> | undefined {
+  if (!runs.every((r) => r.cpuMs)) return undefined;
+  return Object.fromEntries(CPU_GROUPS.map((g) => [g, median(runs.map((r) => r.cpuMs![g]))])) as Record<CpuGroup, number>;
+}
+
 export async function accessToken(t: Target, account: { email: string; password: string }): Promise<string> {
   const browser = new Browser(t.issuer);
   const verifier = randomUrlSafe();
@@ -340,6 +346,9 @@ export interface ScenarioResult {
   bareMedian: number;
   ratio: number;
   pairedRatio: number;
+  /** Milliseconds of the machine's CPU per operation, by group (medians over rounds). */
+  glcCpuMs?: Record<CpuGroup, number>;
+  bareCpuMs?: Record<CpuGroup, number>;
 }
 
 /** Median of the ratios of the runs made side by side (round i of A against round i of B): on a shared machine, steadier than the ratio of medians. */
@@ -455,12 +464,16 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
           const bareRuns: LoadResult[] = [];
           scenarioPeak = treeRss(glc.process.pid!);
           for (let round = 0; round < options.rounds; round++) {
-            glcRuns.push(await runLoad(await s.make(glc)));
+            glcRuns.push(await measuredLoad(glc.process.pid!, await s.make(glc)));
             if (s.onlyGlc)
               bareRuns.push(
-                await runLoad({ kind: 'argon2', hash: seed.hash, password: PASSWORD, seconds }, { UV_THREADPOOL_SIZE: String(cores) }),
+                await measuredLoad(
+                  undefined,
+                  { kind: 'argon2', hash: seed.hash, password: PASSWORD, seconds },
+                  { UV_THREADPOOL_SIZE: String(cores) },
+                ),
               );
-            else bareRuns.push(await runLoad(await s.make(bare)));
+            else bareRuns.push(await measuredLoad(bare.process.pid!, await s.make(bare)));
           }
           const glcMedian = median(glcRuns.map((r) => r.perSecond));
           const bareMedian = median(bareRuns.map((r) => r.perSecond));
@@ -475,11 +488,16 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
             ratio: Math.round((glcMedian / bareMedian) * 100) / 100,
             pairedRatio: pairedRatio(glcRuns, bareRuns),
             glcRssPeakMiB: scenarioPeak,
+            glcCpuMs: medianCpu(glcRuns),
+            bareCpuMs: medianCpu(bareRuns),
           };
           results.push(r);
           process.stderr.write(
             `  ${s.name} [${workers} process(es)]: GLC ${glcMedian} / bare ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)}; GLC RSS peak ${scenarioPeak} MiB)\n`,
           );
+          const cpuLine = (cpu: Record<CpuGroup, number> | undefined) =>
+            cpu ? CPU_GROUPS.map((g) => `${g} ${cpu[g]}`).join(', ') : 'not measured';
+          process.stderr.write(`    CPU ms per operation — GLC: ${cpuLine(r.glcCpuMs)}; bare: ${cpuLine(r.bareCpuMs)}\n`);
         }
       } finally {
         clearInterval(sampler);
@@ -577,5 +595,25 @@ export function markdownTable(report: { results: ScenarioResult[]; memory: Recor
     );
   for (const [k, v] of Object.entries(report.memory)) lines.push(`| ${k} | | | ${v} | | |`);
   lines.push(`| cold start to ready (ms) | | | ${report.coldStartMs.join(', ')} | | |`);
+  // Where the machine's CPU goes per operation: on cores shared with PostgreSQL and the load
+  // generator, what the server spends is only part of the ratio.
+  lines.push(
+    '',
+    'CPU of the machine per operation, in milliseconds (medians over rounds; "server" is GLC or the bare library):',
+    '',
+    `| scenario | GLC processes | side | ${CPU_GROUPS.join(' | ')} | machine, in all |`,
+    `|---|---|---|${CPU_GROUPS.map(() => '---|').join('')}---|`,
+  );
+  const row = (r: ScenarioResult, side: string, cpu: Record<CpuGroup, number> | undefined) => {
+    if (!cpu) return;
+    const total = CPU_GROUPS.reduce((n, g) => n + cpu[g], 0);
+    lines.push(
+      `| ${r.scenario} | ${r.workers ?? 1} | ${side} | ${CPU_GROUPS.map((g) => cpu[g].toFixed(2)).join(' | ')} | ${total.toFixed(2)} |`,
+    );
+  };
+  for (const r of report.results) {
+    row(r, 'GLC', r.glcCpuMs);
+    row(r, 'bare (or ceiling)', r.bareCpuMs);
+  }
   return lines.join('\n');
 }

@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import { Browser } from '../test/support/browser.js';
 import { toCallback } from './flow-support.js';
 import { codeChallenge, randomUrlSafe } from './pkce.js';
+import type { CpuGroup } from './cpu.js';
 
 export type Scenario =
   | {
@@ -40,13 +41,28 @@ export interface LoadResult {
   errors: number;
   p50: number;
   p99: number;
+  /** This process's CPU seconds while measuring. */
+  cpuSeconds?: number;
+  /** Added by bench/http.ts: the machine's CPU milliseconds per operation, by group. */
+  cpuMs?: Record<CpuGroup, number>;
 }
+
+/** Tells bench/http.ts the clock starts (it reads the machine's CPU then); returns this process's CPU so far. */
+function startMeasuring(): NodeJS.CpuUsage {
+  process.stdout.write('measuring\n');
+  return process.cpuUsage();
+}
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
 }
 
 async function http(s: Extract<Scenario, { kind: 'http' }>): Promise<LoadResult> {
+  const cpu = startMeasuring();
   const r = await autocannon({
     url: s.url,
     method: s.method ?? 'GET',
@@ -56,7 +72,14 @@ async function http(s: Extract<Scenario, { kind: 'http' }>): Promise<LoadResult>
     duration: s.seconds,
   });
   const ok = r.requests.total - r.non2xx - r.errors;
-  return { perSecond: Math.round(ok / s.seconds), count: ok, errors: r.non2xx + r.errors, p50: r.latency.p50, p99: r.latency.p99 };
+  return {
+    perSecond: Math.round(ok / s.seconds),
+    count: ok,
+    errors: r.non2xx + r.errors,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuSeconds: cpuSince(cpu),
+  };
 }
 
 async function flow(s: Extract<Scenario, { kind: 'flow' }>): Promise<LoadResult> {
@@ -99,6 +122,7 @@ async function flow(s: Extract<Scenario, { kind: 'flow' }>): Promise<LoadResult>
   }));
   for (const loop of loops) await codeFlow(loop.browser, loop.account);
 
+  const cpu = startMeasuring();
   const times: number[] = [];
   let errors = 0;
   const deadline = performance.now() + s.seconds * 1000;
@@ -129,12 +153,14 @@ async function flow(s: Extract<Scenario, { kind: 'flow' }>): Promise<LoadResult>
     errors,
     p50: Math.round(percentile(times, 50)),
     p99: Math.round(percentile(times, 99)),
+    cpuSeconds: cpuSince(cpu),
   };
 }
 
 async function argon2Ceiling(s: Extract<Scenario, { kind: 'argon2' }>): Promise<LoadResult> {
   // argon2 runs on libuv's pool (UV_THREADPOOL_SIZE set by the caller to the core count).
   const parallel = os.availableParallelism() * 2;
+  const cpu = startMeasuring();
   const times: number[] = [];
   const deadline = performance.now() + s.seconds * 1000;
   const started = performance.now();
@@ -155,6 +181,7 @@ async function argon2Ceiling(s: Extract<Scenario, { kind: 'argon2' }>): Promise<
     errors: 0,
     p50: Math.round(percentile(times, 50)),
     p99: Math.round(percentile(times, 99)),
+    cpuSeconds: cpuSince(cpu),
   };
 }
 
