@@ -463,6 +463,11 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
           const glcRuns: LoadResult[] = [];
           const bareRuns: LoadResult[] = [];
           scenarioPeak = treeRss(glc.process.pid!);
+          // One short unrecorded load on each side first: the first round otherwise carries the
+          // compilation of the code it runs (more of it for GLC), which moved ratios by 10–20 %.
+          const warmUp = (scenario: Scenario): Scenario => ({ ...scenario, seconds: Math.min(2, seconds) });
+          await runLoad(warmUp(await s.make(glc)));
+          if (!s.onlyGlc) await runLoad(warmUp(await s.make(bare)));
           for (let round = 0; round < options.rounds; round++) {
             glcRuns.push(await measuredLoad(glc.process.pid!, await s.make(glc)));
             if (s.onlyGlc)
