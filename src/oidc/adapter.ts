@@ -216,7 +216,7 @@ function batchedUpserts(on: Db) {
     // In key order: batches of two instances (or two turns) that share rows then lock them in the
     // same order, instead of each holding one and waiting for the other until PostgreSQL aborts one
     // as a deadlock (after deadlock_timeout, one second).
-    const unique = [...last.values()].sort((x, y) => (rowKey(x) < rowKey(y) ? -1 : rowKey(x) > rowKey(y) ? 1 : 0));
+    const unique = [...last.keys()].sort().map((key) => last.get(key)!);
     try {
       await q.upsertMany.execute(on, {
         models: unique.map((r) => r.model),
