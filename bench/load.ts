@@ -7,6 +7,7 @@ import os from 'node:os';
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
 import { Browser } from '../test/support/browser.js';
+import { viaNodeHttp } from './node-http-send.js';
 import { toCallback } from './flow-support.js';
 import { codeChallenge, randomUrlSafe } from './pkce.js';
 import type { CpuGroup } from './cpu.js';
@@ -103,21 +104,20 @@ async function flow(s: Extract<Scenario, { kind: 'flow' }>): Promise<LoadResult>
     const callback = await toCallback(browser, authorizeUrl(account, verifier), s.redirectUri, account);
     const code = callback.searchParams.get('code');
     if (!code) throw new Error(`no code: ${callback.search}`);
-    const token = await fetch(`${s.issuer}/token`, {
+    const token = await viaNodeHttp(`${s.issuer}/token`, {
       method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: new Headers({ authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }),
       body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: s.redirectUri, code_verifier: verifier }),
     });
-    const tokens = (await token.json()) as { access_token?: string; id_token?: string };
+    const tokens = JSON.parse(token.html) as { access_token?: string; id_token?: string };
     if (!tokens.access_token || !tokens.id_token) throw new Error(`token ${token.status}`);
-    const me = await fetch(`${s.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
-    await me.arrayBuffer();
+    const me = await viaNodeHttp(`${s.issuer}/me`, { headers: new Headers({ authorization: `Bearer ${tokens.access_token}` }) });
     if (me.status !== 200) throw new Error(`userinfo ${me.status}`);
   }
 
   // Each loop is one resident: sign in once (and consent) before the clock starts.
   const loops = Array.from({ length: s.loops }, (_, i) => ({
-    browser: new Browser(s.issuer),
+    browser: new Browser(s.issuer, viaNodeHttp),
     account: s.accounts[i % s.accounts.length]!,
   }));
   for (const loop of loops) await codeFlow(loop.browser, loop.account);
@@ -135,7 +135,7 @@ async function flow(s: Extract<Scenario, { kind: 'flow' }>): Promise<LoadResult>
           if (s.mode === 'code') await codeFlow(loop.browser, loop.account);
           else {
             // A password login from a fresh browser: authorize → login page → password → code.
-            const browser = new Browser(s.issuer);
+            const browser = new Browser(s.issuer, viaNodeHttp);
             await toCallback(browser, authorizeUrl(loop.account, randomUrlSafe()), s.redirectUri, loop.account);
           }
           times.push(performance.now() - t0);

@@ -5,13 +5,31 @@ export interface Page {
   url: string;
   html: string;
   location: string | null;
-  headers: Headers;
+  headers: Pick<Headers, 'get'>;
 }
+
+/** One HTTP exchange, redirects not followed. */
+export interface Exchange {
+  status: number;
+  headers: Pick<Headers, 'get'>;
+  setCookies: string[];
+  html: string;
+}
+export type Send = (url: string, init: RequestInit & { headers: Headers }) => Promise<Exchange>;
+
+/** fetch, as a browser's tests use it. The load generator passes a lighter one (bench/node-http-send.ts). */
+const viaFetch: Send = async (url, init) => {
+  const res = await fetch(url, { ...init, redirect: 'manual' });
+  return { status: res.status, headers: res.headers, setCookies: res.headers.getSetCookie(), html: await res.text() };
+};
 
 export class Browser {
   private cookies = new Map<string, string>();
 
-  constructor(private readonly base: string) {}
+  constructor(
+    private readonly base: string,
+    private readonly send: Send = viaFetch,
+  ) {}
 
   cookie(name: string): string | undefined {
     return this.cookies.get(name);
@@ -21,8 +39,8 @@ export class Browser {
     this.cookies.clear();
   }
 
-  private store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
+  private store(setCookies: string[]): void {
+    for (const line of setCookies) {
       const [pair = ''] = line.split(';');
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
@@ -37,9 +55,9 @@ export class Browser {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     if (!headers.has('accept')) headers.set('accept', 'text/html');
-    const res = await fetch(absolute, { ...init, headers, redirect: 'manual' });
-    this.store(res);
-    return { status: res.status, url: absolute, html: await res.text(), location: res.headers.get('location'), headers: res.headers };
+    const res = await this.send(absolute, { ...init, headers });
+    this.store(res.setCookies);
+    return { status: res.status, url: absolute, html: res.html, location: res.headers.get('location'), headers: res.headers };
   }
 
   get(url: string): Promise<Page> {
