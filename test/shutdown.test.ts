@@ -19,23 +19,28 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** GLC in its own process group (like a container's init would see it), its output piped. */
+function startGlcProcess(command: string, args: string[], port: number, logLevel: string): ChildProcess {
+  return spawn(command, args, {
+    cwd: projectPath(),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      PORT: String(port),
+      ISSUER: `http://localhost:${port}`,
+      LOG_LEVEL: logLevel,
+      ...database.env,
+    },
+  });
+}
+
 describe('SIGTERM under npm start (tsx)', () => {
   it('drains a request in flight, twice signalled, then exits 0', async () => {
     const port = await freePort();
-    // What `npm start` runs, in its own process group (like a container's init would see it).
-    child = spawn(projectPath('node_modules', '.bin', 'tsx'), ['src/main.ts'], {
-      cwd: projectPath(),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        PORT: String(port),
-        ISSUER: `http://localhost:${port}`,
-        LOG_LEVEL: 'silent',
-        ...database.env,
-      },
-    });
+    // What `npm start` runs.
+    child = startGlcProcess(projectPath('node_modules', '.bin', 'tsx'), ['src/main.ts'], port, 'silent');
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -86,19 +91,7 @@ describe('SIGTERM under npm start (tsx)', () => {
     // The server answers before the rest of the start (job queue, demo service) is done: an
     // orchestrator stopping the container right then used to kill the process outright.
     const port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: projectPath(),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        PORT: String(port),
-        ISSUER: `http://localhost:${port}`,
-        LOG_LEVEL: 'info',
-        ...database.env,
-      },
-    });
+    child = startGlcProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], port, 'info');
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
