@@ -2,12 +2,12 @@
 // statement (oidc/adapter.ts, batchedReads). Real parallel userinfo calls on a real GLC: each
 // gets its own token's answer, an unknown token is still refused, and the lookups are gathered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import pg from 'pg';
 import * as oidc from 'openid-client';
 import { authorizationRequest, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
 import { createResident } from './accounts-support.js';
 import { createConsentStore } from '../src/consent/store.js';
+import { atOnce } from './support/at-once.js';
 
 let glc: TestGlc;
 let client: TestClient;
@@ -44,63 +44,6 @@ async function residentToken(email: string): Promise<{ accessToken: string; sub:
   return { accessToken: tokens.access_token, sub: tokens.claims()!.sub };
 }
 
-/** Reads one whole answer (head and a Content-Length body) from a keep-alive connection. */
-function oneAnswer(socket: net.Socket): Promise<void> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: string) => {
-      text += chunk;
-      const [head, body] = text.split('\r\n\r\n', 2);
-      const length = Number(/content-length: (\d+)/i.exec(head ?? '')?.[1] ?? NaN);
-      if (body !== undefined && Buffer.byteLength(body) >= length) {
-        socket.off('data', onData);
-        resolve();
-      }
-    };
-    socket.on('data', onData);
-  });
-}
-
-/**
- * Sends the requests at the same instant, as a busy server receives them: every connection is
- * opened and used once first (keep-alive), then all requests are written in one go. Answers in
- * order (status and JSON body).
- */
-async function atOnce(url: string, requests: string[]): Promise<{ status: number; body: Record<string, unknown> }[]> {
-  const port = Number(new URL(url).port);
-  const sockets = await Promise.all(
-    requests.map(
-      () =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-          socket.setEncoding('utf8');
-          socket.once('error', reject);
-        }),
-    ),
-  );
-  await Promise.all(
-    sockets.map((socket) => {
-      const answered = oneAnswer(socket);
-      socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
-      return answered;
-    }),
-  );
-  const answers = sockets.map(
-    (socket) =>
-      new Promise<string>((resolve, reject) => {
-        let text = '';
-        socket.on('data', (chunk: string) => (text += chunk));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(text));
-      }),
-  );
-  sockets.forEach((socket, i) => socket.write(requests[i]!));
-  return (await Promise.all(answers)).map((text) => {
-    const [head = '', body = ''] = text.split('\r\n\r\n', 2);
-    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), body: JSON.parse(body) as Record<string, unknown> };
-  });
-}
-
 const userinfoRequest = (accessToken: string) =>
   `GET /me HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${accessToken}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`;
 
@@ -113,10 +56,8 @@ describe('lookups gathered while the event loop polls', () => {
     const calls = Array.from({ length: 24 }, (_, i) => (i % 8 === 7 ? { accessToken: `inconnu-${i}`, sub: undefined } : residents[i % 3]!));
 
     statements.length = 0;
-    const answers = await atOnce(
-      glc.url,
-      calls.map(({ accessToken }) => userinfoRequest(accessToken)),
-    );
+    const port = Number(new URL(glc.url).port);
+    const answers = await atOnce(calls.map(({ accessToken }) => ({ port, request: userinfoRequest(accessToken) })));
     answers.forEach((answer, i) => {
       const expected = calls[i]!;
       if (expected.sub === undefined) {

@@ -9,6 +9,7 @@ import { startGlc, type RunningGlc } from '../src/server.js';
 import { hashPassword } from '../src/accounts/passwords.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort, STRONG_PASSWORD } from './support/glc.js';
+import { atOnce } from './support/at-once.js';
 import { Browser, type Page } from './support/browser.js';
 import { codeChallenge, randomUrlSafe } from '../bench/pkce.js';
 
@@ -40,23 +41,19 @@ describe('two instances behind one issuer', () => {
     await database?.drop();
   });
 
-  it('finishes on one instance an authorization begun on the other', async () => {
+  /** A resident signs in through both instances in turn (A, B, A, B…) up to the service's code. */
+  async function codeThroughBothInstances(email: string) {
     const { clientId, clientSecret } = await a.services.clients.add({
       name: 'Service',
       organisation: 'Métropole',
       scope: 'openid email',
       redirectUris: [redirectUri],
     });
-    await a.services.accountStore.create({
-      email: 'deux@example.fr',
-      passwordHash: await hashPassword(STRONG_PASSWORD),
-      emailVerifiedAt: new Date(),
-    });
+    await a.services.accountStore.create({ email, passwordHash: await hashPassword(STRONG_PASSWORD), emailVerifiedAt: new Date() });
     const browser = new Browser(issuer);
     const verifier = randomUrlSafe();
     const authorize = `${issuer}/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid email', state: 's', nonce: 'n', code_challenge: codeChallenge(verifier), code_challenge_method: 'S256' })}`;
 
-    // Alternate instances at every step: A, B, A, B…
     const instances = [a, b];
     let turn = 0;
     const next = () => instances[turn++ % 2]!;
@@ -75,7 +72,7 @@ describe('two instances behind one issuer', () => {
     page = await browser.submit(
       { ...page, url: on(next(), page.url) },
       new RegExp(`${loginAction.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
-      { email: 'deux@example.fr', password: STRONG_PASSWORD },
+      { email, password: STRONG_PASSWORD },
     );
     await follow();
     if (!page.location?.startsWith(redirectUri)) {
@@ -86,16 +83,40 @@ describe('two instances behind one issuer', () => {
     expect(served).toContain(1);
     const code = new URL(page.location!).searchParams.get('code');
     expect(code).toBeTruthy();
+    /** The code's redemption, sent to a given instance. */
+    const redeem = (instance: RunningGlc) =>
+      fetch(on(instance, '/token'), {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: redirectUri, code_verifier: verifier }),
+      });
+    const form = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    }).toString();
+    /** The same redemption as raw HTTP, for requests sent at the same instant. */
+    const redemption = [
+      'POST /token HTTP/1.1',
+      'Host: localhost',
+      `Authorization: Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+      'Content-Type: application/x-www-form-urlencoded',
+      `Content-Length: ${Buffer.byteLength(form)}`,
+      'Connection: close',
+      '',
+      form,
+    ].join('\r\n');
+    return { redeem, next, redemption };
+  }
 
+  it('finishes on one instance an authorization begun on the other', async () => {
+    const { redeem, next } = await codeThroughBothInstances('deux@example.fr');
     // The code is redeemed on the instance that did not issue it last.
-    const token = await fetch(on(next(), '/token'), {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: redirectUri, code_verifier: verifier }),
-    });
+    const token = await redeem(next());
     expect(token.status).toBe(200);
     const { access_token: accessToken } = (await token.json()) as { access_token: string };
     for (const instance of [a, b]) {
@@ -103,6 +124,15 @@ describe('two instances behind one issuer', () => {
       expect(me.status).toBe(200);
       expect(((await me.json()) as { email: string }).email).toBe('deux@example.fr');
     }
+  });
+
+  it('redeems a code once when both instances receive its redemption at the same instant', async () => {
+    // Every request reads the code before any consumes it: the conditional update decides.
+    const { redemption } = await codeThroughBothInstances('course@example.fr');
+    const port = (instance: RunningGlc) => (instance.server.address() as { port: number }).port;
+    const answers = await atOnce([a, b, a, b, a, b].map((instance) => ({ port: port(instance), request: redemption })));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 400 && r.body.error === 'invalid_grant')).toHaveLength(5);
   });
 
   it('saves the same rows from both instances at once, in opposite orders, without a deadlock', async () => {
