@@ -41,6 +41,17 @@ describe('two instances behind one issuer', () => {
     await database?.drop();
   });
 
+  /** A request to the token endpoint of one instance, the service authenticated by its secret. */
+  const tokenRequestOn = (instance: RunningGlc, service: { clientId: string; clientSecret: string | null }, form: string) =>
+    fetch(on(instance, '/token'), {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${service.clientId}:${service.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: form,
+    });
+
   /** A resident signs in through both instances in turn (A, B, A, B…) up to the service's code. */
   async function codeThroughBothInstances(email: string) {
     const { clientId, clientSecret } = await a.services.clients.add({
@@ -85,14 +96,16 @@ describe('two instances behind one issuer', () => {
     expect(code).toBeTruthy();
     /** The code's redemption, sent to a given instance. */
     const redeem = (instance: RunningGlc) =>
-      fetch(on(instance, '/token'), {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: redirectUri, code_verifier: verifier }),
-      });
+      tokenRequestOn(
+        instance,
+        { clientId, clientSecret },
+        new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: code!,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        }).toString(),
+      );
     const form = new URLSearchParams({
       grant_type: 'authorization_code',
       code: code!,
@@ -163,14 +176,9 @@ describe('two instances behind one issuer', () => {
       redirectUris: [],
     });
     const tokenOn = (instance: RunningGlc) =>
-      fetch(on(instance, '/token'), {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
-      }).then((r) => r.status);
+      tokenRequestOn(instance, { clientId, clientSecret }, 'grant_type=client_credentials&scope=deleted_accounts%3Aread').then(
+        (r) => r.status,
+      );
     /** The notification travels through PostgreSQL: wait for it, bounded. */
     const eventually = async (instance: RunningGlc, status: number) => {
       for (let i = 0; i < 100 && (await tokenOn(instance)) !== status; i++) await new Promise((r) => setTimeout(r, 20));
