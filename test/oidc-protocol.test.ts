@@ -5,6 +5,7 @@ import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { sql } from 'kysely';
 import { Browser } from './support/browser.js';
+import { atOnce, rawServicePost } from './support/at-once.js';
 import {
   authorizationRequest,
   callbackUrl,
@@ -287,8 +288,13 @@ describe('refusals', () => {
       redirect_uri: client.redirectUri,
       code_verifier: pending.verifier,
     };
-    const results = await Promise.all([tokenRequest(client, body), tokenRequest(client, body), tokenRequest(client, body)]);
+    // Written at the same instant on warmed connections: every request reads the code before any
+    // consumes it, and the conditional update decides.
+    const port = Number(new URL(glc.url).port);
+    const request = rawServicePost('/token', client, new URLSearchParams(body).toString());
+    const results = await atOnce([1, 2, 3].map(() => ({ port, request })));
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 400 && r.body.error === 'invalid_grant')).toHaveLength(2);
   });
 
   it('refuses a wrong client secret, an expired code and a disabled client', async () => {

@@ -9,7 +9,7 @@ import { startGlc, type RunningGlc } from '../src/server.js';
 import { hashPassword } from '../src/accounts/passwords.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort, STRONG_PASSWORD } from './support/glc.js';
-import { atOnce } from './support/at-once.js';
+import { atOnce, rawServicePost } from './support/at-once.js';
 import { Browser, type Page } from './support/browser.js';
 import { codeChallenge, randomUrlSafe } from '../bench/pkce.js';
 
@@ -113,16 +113,7 @@ describe('two instances behind one issuer', () => {
       code_verifier: verifier,
     }).toString();
     /** The same redemption as raw HTTP, for requests sent at the same instant. */
-    const redemption = [
-      'POST /token HTTP/1.1',
-      'Host: localhost',
-      `Authorization: Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      'Content-Type: application/x-www-form-urlencoded',
-      `Content-Length: ${Buffer.byteLength(form)}`,
-      'Connection: close',
-      '',
-      form,
-    ].join('\r\n');
+    const redemption = rawServicePost('/token', { clientId, clientSecret }, form);
     return { redeem, next, redemption };
   }
 

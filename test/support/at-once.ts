@@ -57,3 +57,17 @@ export async function atOnce(requests: { port: number; request: string }[]): Pro
     return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), body: JSON.parse(body) as Record<string, unknown> };
   });
 }
+
+/** A raw form POST of a service authenticated by its secret (client_secret_basic), ending its connection. */
+export function rawServicePost(path: string, service: { clientId: string; clientSecret: string | null }, form: string): string {
+  return [
+    `POST ${path} HTTP/1.1`,
+    'Host: localhost',
+    `Authorization: Basic ${Buffer.from(`${service.clientId}:${service.clientSecret}`).toString('base64')}`,
+    'Content-Type: application/x-www-form-urlencoded',
+    `Content-Length: ${Buffer.byteLength(form)}`,
+    'Connection: close',
+    '',
+    form,
+  ].join('\r\n');
+}
