@@ -202,12 +202,15 @@ type TokenRow = {
 
 type PayloadRow = Parameters<typeof q.upsert.execute>[1];
 const rowKey = (row: PayloadRow) => `${row.model} ${row.id}`;
+// DataLoader takes an Error instance as a key's failure.
+const asError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));
 
 /**
  * Protocol rows saved in the same turn of the event loop (codes, tokens, sessions, interactions
  * of concurrent requests) go as one statement, as batchedReads does for lookups. A row saved
  * twice in one batch keeps its last version, as two statements in that order would. Should the
- * statement fail, each row is saved alone: one request's bad row never fails another's save.
+ * statement fail on a row's data or a conflict, each row is saved alone: one request's bad row
+ * never fails another's save. Any other failure fails the whole batch at once.
  */
 function batchedUpserts(on: Db) {
   const loader = new DataLoader<PayloadRow, void>(async (rows) => {
@@ -235,18 +238,14 @@ function batchedUpserts(on: Db) {
       // stopping) fails every row at once rather than sending a failing database one more
       // statement per row.
       if (unique.length === 1 || !/^(22|23|40)/.test(String((err as { code?: unknown }).code))) {
-        const failure = err instanceof Error ? err : new Error(String(err));
+        const failure = asError(err);
         return rows.map(() => failure);
       }
       const alone = await Promise.allSettled(unique.map((row) => q.upsert.execute(on, row)));
       const outcome = new Map(unique.map((row, i) => [rowKey(row), alone[i]!]));
       return rows.map((row) => {
         const result = outcome.get(rowKey(row))!;
-        return result.status === 'fulfilled'
-          ? undefined
-          : result.reason instanceof Error
-            ? result.reason
-            : new Error(String(result.reason));
+        return result.status === 'fulfilled' ? undefined : asError(result.reason);
       });
     }
   }, BATCH_OPTIONS);
