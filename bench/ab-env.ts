@@ -1,9 +1,11 @@
 // A/B of one GLC setting: the same compiled GLC started twice, with and without the given
 // environment, alternating rounds of one scenario. For deciding a change, not for the report:
 //   npm run build && npx tsx bench/ab-env.ts cc|userinfo|code 'LOG_LEVEL=warn[;NAME=value…]' [seconds] [rounds]
+// AB_WORKERS=2 runs both sides with two processes each.
 // Prints each side's rounds, RSS idle and peak, and the paired ratio B/A. Use an even number of rounds.
-import { glcScenario, pairedRatio, runLoad, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
+import { glcScenario, measuredLoad, pairedRatio, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
 import type { LoadResult } from './load.js';
+import type { CpuGroup } from './cpu.js';
 
 const which = process.argv[2] ?? 'cc';
 // NAME=value pairs separated by ';' (a value may hold '=' and spaces: NODE_OPTIONS=--a=1 --b=2).
@@ -15,6 +17,8 @@ const env = Object.fromEntries(
 );
 const seconds = Number(process.argv[4] ?? 3);
 const rounds = Number(process.argv[5] ?? 3);
+// Processes per side (GLC_WORKERS): 1 unless AB_WORKERS says otherwise.
+const workers = Number(process.env.AB_WORKERS ?? 1);
 
 const seed = await seedGlc(16);
 const runsA: LoadResult[] = [];
@@ -28,8 +32,8 @@ try {
   // of the loads.
   for (let round = 0; round < rounds; round++) {
     const bFirst = round % 2 === 1;
-    const first = await startGlcProcess(seed, 1, bFirst ? env : {});
-    const second = await startGlcProcess(seed, 1, bFirst ? {} : env);
+    const first = await startGlcProcess(seed, workers, bFirst ? env : {});
+    const second = await startGlcProcess(seed, workers, bFirst ? {} : env);
     const [a, b] = bFirst ? [second, first] : [first, second];
     try {
       idle.a = Math.max(idle.a, treeRss(a.process.pid!));
@@ -41,11 +45,11 @@ try {
       const scenario = (t: Target) => glcScenario(which, t, seed, seconds);
       const [sa, sb] = [await scenario(a), await scenario(b)];
       if (bFirst) {
-        runsB.push(await runLoad(sb));
-        runsA.push(await runLoad(sa));
+        runsB.push(await measuredLoad(b.process.pid, sb));
+        runsA.push(await measuredLoad(a.process.pid, sa));
       } else {
-        runsA.push(await runLoad(sa));
-        runsB.push(await runLoad(sb));
+        runsA.push(await measuredLoad(a.process.pid, sa));
+        runsB.push(await measuredLoad(b.process.pid, sb));
       }
       clearInterval(sampler);
     } finally {
@@ -54,8 +58,15 @@ try {
     }
   }
   const per = (runs: LoadResult[]) => runs.map((r) => Math.round(r.perSecond)).join(' ');
+  // The server's own CPU per operation (main thread, other threads), median of the rounds: steadier
+  // than throughput when a change is a few per cent and the machine is shared.
+  const cpu = (runs: LoadResult[]) => {
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    const of = (group: CpuGroup) => median(runs.map((r) => r.cpuMs?.[group] ?? NaN)).toFixed(3);
+    return `CPU ms/op main ${of('server main thread')}, threads ${of('server other threads')}, PostgreSQL ${of('PostgreSQL')}`;
+  };
   console.log(
-    `${which}: default ${per(runsA)} (RSS idle ${idle.a} MiB, peak ${peak.a} MiB) | with ${JSON.stringify(env)} ${per(runsB)} (RSS idle ${idle.b} MiB, peak ${peak.b} MiB) | paired B/A ${pairedRatio(runsB, runsA)}`,
+    `${which}: default ${per(runsA)} (RSS idle ${idle.a} MiB, peak ${peak.a} MiB; ${cpu(runsA)}) | with ${JSON.stringify(env)} ${per(runsB)} (RSS idle ${idle.b} MiB, peak ${peak.b} MiB; ${cpu(runsB)}) | paired B/A ${pairedRatio(runsB, runsA)}`,
   );
 } finally {
   await seed.drop();

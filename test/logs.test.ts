@@ -58,4 +58,15 @@ describe('logs', () => {
       expect(all).not.toContain(secret);
     }
   });
+
+  it('mask the names of secrets a caller would pass by mistake, though the access line skips that step', async () => {
+    lines.length = 0;
+    glc.services.log.warn({ email: 'par.erreur@example.fr', detail: { password: 'fuite-123', token: 'jeton-456' } }, 'careless');
+    await fetch(`${glc.config.issuer}/.well-known/openid-configuration`);
+    const careless = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === 'careless')!;
+    expect(careless).toMatchObject({ email: '[masqué]', detail: { password: '[masqué]', token: '[masqué]' } });
+    // The access line (src/http/middleware.ts, without redaction): its fixed fields, nothing more.
+    const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === 'request')!;
+    expect(Object.keys(access).sort()).toEqual(['level', 'method', 'ms', 'msg', 'path', 'requestId', 'service', 'status', 'time']);
+  });
 });

@@ -1,7 +1,7 @@
 // Queries compiled once and sent with fresh values (db/precompiled.ts): the SQL is Kysely's own,
 // each call's values reach PostgreSQL as parameters, and a value that would be frozen into the
 // query text is refused when the query is defined.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import { precompile } from '../src/db/precompiled.js';
 import { withMigratedDatabase } from './support/database.js';
@@ -41,6 +41,43 @@ describe('precompiled queries', () => {
       // Inside a transaction too.
       const inside = await db.transaction().execute(async (trx) => (await query.execute(trx, { model: 'Session', id: 'a' })).rows.length);
       expect(inside).toBe(1);
+    });
+  });
+
+  it('goes straight to the pool outside a transaction, with Kysely’s result, and stays on the transaction’s connection inside one', async () => {
+    await withMigratedDatabase(async (db) => {
+      const insert = precompile((q, row: { id: string }) =>
+        q.insertInto('oidc_payloads').values({ model: 'Session', id: row.id, payload: '{}' }),
+      );
+      const remove = precompile((q, v: { prefix: string }) =>
+        q.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', '>=', v.prefix),
+      );
+      const viaKysely = vi.spyOn(db, 'executeQuery');
+      // Kysely's executor is not used on the database itself (db/database.ts, runnerOf)…
+      expect((await insert.execute(db, { id: 'p1' })).numAffectedRows).toBe(1n);
+      await insert.execute(db, { id: 'p2' });
+      expect(viaKysely).not.toHaveBeenCalled();
+      // …and the result has the same shape: rows, and affected rows of a change.
+      const removed = await remove.execute(db, { prefix: 'p' });
+      expect(removed).toEqual({ rows: [], numAffectedRows: 2n });
+      expect(await db.deleteFrom('oidc_payloads').where('id', '=', 'none').executeTakeFirst()).toMatchObject({ numDeletedRows: 0n });
+      viaKysely.mockRestore();
+
+      // In a transaction that rolls back, its statements roll back with it: they ran on its connection.
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await insert.execute(trx, { id: 'rolled-back' });
+          expect((await trx.selectFrom('oidc_payloads').select('id').where('id', '=', 'rolled-back').execute()).length).toBe(1);
+          throw new Error('abandon');
+        }),
+      ).rejects.toThrow('abandon');
+      expect(await db.selectFrom('oidc_payloads').select('id').where('id', '=', 'rolled-back').execute()).toEqual([]);
+
+      // A failing statement gives its connection back: the pool still serves (10 connections at most).
+      await insert.execute(db, { id: 'dup' });
+      const duplicates = await Promise.allSettled(Array.from({ length: 12 }, () => insert.execute(db, { id: 'dup' })));
+      expect(duplicates.every((d) => d.status === 'rejected' && (d.reason as { code?: string }).code === '23505')).toBe(true);
+      expect((await insert.execute(db, { id: 'after' })).numAffectedRows).toBe(1n);
     });
   });
 

@@ -2,7 +2,9 @@
 // operation tree and compiling it to SQL cost more of GLC's CPU on the userinfo and token paths
 // than running the statement does (bench/profile.ts: about a seventh of the process on userinfo).
 // Only for queries of a fixed shape: each value named in `build` becomes one placeholder, never
-// part of the SQL text, so what PostgreSQL receives is exactly what Kysely would have sent.
+// part of the SQL text, so what PostgreSQL receives is exactly what Kysely would have sent. Run on
+// the database itself, they go straight to its pool (db/database.ts, runnerOf), not through
+// Kysely's executor; in a transaction, through it, on the transaction's connection.
 import {
   CompiledQuery,
   DummyDriver,
@@ -14,6 +16,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { Database } from './schema.js';
+import { runnerOf } from './database.js';
 
 // Compiles, never connects: precompiled queries can be module constants, and run on any pool.
 const compileOnly = new Kysely<Database>({
@@ -75,12 +78,11 @@ export function precompile<Values extends Record<string, unknown>, Row>(
   const { sql } = compiled;
   return {
     sql,
-    execute: (on, values) =>
-      on.executeQuery(
-        CompiledQuery.raw(
-          sql,
-          slots.map((s) => ('value' in s ? values[s.value] : s.constant)),
-        ),
-      ) as Promise<QueryResult<Row>>,
+    execute: (on, values) => {
+      const parameters = slots.map((s) => ('value' in s ? values[s.value] : s.constant));
+      // Straight to the pool when `on` is the database itself (db/database.ts); through Kysely in a transaction.
+      const run = runnerOf(on);
+      return (run ? run(sql, parameters) : on.executeQuery(CompiledQuery.raw(sql, parameters))) as Promise<QueryResult<Row>>;
+    },
   };
 }

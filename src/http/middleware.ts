@@ -5,6 +5,9 @@ import type { Logger } from '../log.js';
 import { render } from './views.js';
 
 export function requestLog(log: Logger) {
+  // The access line has fixed fields, none personal or secret: pino's redaction, which copies
+  // every line's object to mask a few names, is left out for it (half the cost of the line).
+  const access = log.child({}, { redact: [] });
   return async (ctx: Context, next: Next) => {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('x-request-id');
@@ -15,7 +18,7 @@ export function requestLog(log: Logger) {
     } finally {
       // Path only: query strings carry codes, tokens and emails.
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info(
+      access.info(
         { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
         'request',
       );
