@@ -4,7 +4,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import { precompile } from '../src/db/precompiled.js';
-import { withMigratedDatabase } from './support/database.js';
+import pg from 'pg';
+import { createTestDatabase, withMigratedDatabase } from './support/database.js';
+import { fastCommitDb, openDatabase } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
 
 describe('precompiled queries', () => {
   it('sends the SQL Kysely compiles, with each call’s values and the constants in place', async () => {
@@ -79,6 +82,35 @@ describe('precompiled queries', () => {
       expect(duplicates.every((d) => d.status === 'rejected' && (d.reason as { code?: string }).code === '23505')).toBe(true);
       expect((await insert.execute(db, { id: 'after' })).numAffectedRows).toBe(1n);
     });
+  });
+
+  it('closes the connections they opened when the database closes, also where Kysely itself never ran a query', async () => {
+    const database = await createTestDatabase();
+    const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL, dataDir: database.env.DATA_DIR });
+    const watcher = new pg.Client({ connectionString: database.env.DATABASE_URL });
+    await watcher.connect();
+    const open = async (name: string) =>
+      Number(
+        (
+          await watcher.query<{ n: string }>(
+            'select count(*) as n from pg_stat_activity where datname = current_database() and application_name = $1',
+            [name],
+          )
+        ).rows[0]!.n,
+      );
+    try {
+      const now = precompile((q, v: { model: string }) => q.selectFrom('oidc_payloads').select('id').where('model', '=', v.model));
+      await migrateToLatest(db);
+      // The fast-commit pool is only ever used by precompiled statements here.
+      await Promise.all(Array.from({ length: 3 }, () => now.execute(fastCommitDb(db), { model: 'Session' })));
+      expect(await open('glc-fast-commit')).toBeGreaterThan(0);
+      await db.destroy();
+      await expect.poll(() => open('glc-fast-commit'), { timeout: 2_000 }).toBe(0);
+      expect(await open('glc')).toBe(0);
+    } finally {
+      await watcher.end();
+      await database.drop();
+    }
   });
 
   it('refuses a value that would not be sent as a whole parameter', () => {

@@ -99,6 +99,12 @@ function kyselyOn(pool: pg.Pool): Db {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
   runners.set(db, poolRunner(pool));
+  // Kysely ends the pool only if it used it itself; the direct runner may have been its only user.
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    await destroy();
+    if (!pool.ending) await pool.end();
+  };
   return db;
 }
 
