@@ -1,14 +1,15 @@
-// The client-credentials tokens of GLC's own API are JWTs (RFC 9068): nothing is written when one
-// is issued, and the API checks signature, issuer, audience, type, expiry, the service's
-// registration and the revocation list. Revocation and introspection by the service keep
-// working as with an opaque token, also when requests race and across instances.
+// The client-credentials tokens of GLC's own API are opaque: each is saved (with the other rows
+// issued in the same turn) and the API reads it back. The API checks expiry, audience, the
+// service's registration; revocation and introspection by the service are the provider's own, also
+// when requests race and across instances. JWTs issued by earlier versions (RFC 9068) keep working
+// for their last minutes: signature, issuer, audience, type, expiry and revocation are checked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { decodeJwt } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
 import { startGlc, type RunningGlc } from '../src/server.js';
-import { resignApiToken } from './support/api-tokens.js';
+import { alterApiToken, legacyApiToken } from './support/api-tokens.js';
 
 let glc: TestGlc;
 let other: RunningGlc;
@@ -57,25 +58,42 @@ const payloadRows = async () =>
     ).n,
   );
 
+const tokenRow = (token: string) =>
+  glc.services.db
+    .selectFrom('oidc_payloads')
+    .select(['payload', 'expires_at'])
+    .where('model', '=', 'ClientCredentials')
+    .where('id', '=', token)
+    .executeTakeFirst();
+
 describe('issuance', () => {
-  it('is a signed at+jwt for the API audience, about the service itself, and writes nothing', async () => {
+  it('is an opaque token for the API audience, about the service itself, saved once', async () => {
     const before = await payloadRows();
     const token = await ccToken(commune);
-    expect(await payloadRows()).toBe(before);
-    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
-    const claims = decodeJwt(token);
-    expect(claims).toMatchObject({
-      iss: issuer,
+    expect(token.split('.')).toHaveLength(1);
+    expect(await payloadRows()).toBe(before + 1);
+    const row = await tokenRow(token);
+    expect(row?.payload).toMatchObject({
+      kind: 'ClientCredentials',
+      clientId: commune.clientId,
       aud: `${issuer}/api`,
-      client_id: commune.clientId,
-      sub: commune.clientId,
       scope: 'deleted_accounts:read',
     });
-    expect(claims.exp! - claims.iat!).toBe(600);
+    // Kept exactly as long as the token can be used, then removed by cleanup-expired.
+    const { iat, exp } = row!.payload as { iat: number; exp: number };
+    expect(exp - iat).toBe(600);
+    expect(row!.expires_at!.getTime()).toBeGreaterThanOrEqual((exp - 1) * 1000);
+    expect(row!.expires_at!.getTime()).toBeLessThanOrEqual((exp + 1) * 1000);
     expect((await api(issuer, token)).status).toBe(200);
-    // Signed by node:crypto (oidc/node-signing-key.ts): verified with the published keys like any JWS.
-    const verified = await jwtVerify(token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, typ: 'at+jwt' });
-    expect(verified.payload.jti).toBe(claims.jti);
+  });
+
+  it('many at once: each its own row, each accepted', async () => {
+    const before = await payloadRows();
+    const tokens = await Promise.all(Array.from({ length: 24 }, () => ccToken(commune)));
+    expect(new Set(tokens).size).toBe(24);
+    expect(await payloadRows()).toBe(before + 24);
+    const answers = await Promise.all(tokens.map((t, i) => api(i % 2 ? other.url : issuer, t)));
+    expect(answers.map((a) => a.status)).toEqual(Array(24).fill(200));
   });
 
   it('refuses any other resource, and a resource at the authorization endpoint', async () => {
@@ -110,20 +128,31 @@ describe('issuance', () => {
 });
 
 describe('use at the API', () => {
-  it('refuses a token whose signature, audience, type, issuer or expiry is not GLC’s', async () => {
+  it('refuses an expired token, and one for another audience', async () => {
+    const elsewhere = await ccToken(commune);
+    await alterApiToken(glc, elsewhere, { aud: 'https://ailleurs.example/api' });
+    expect((await api(issuer, elsewhere)).status).toBe(401);
     const token = await ccToken(commune);
+    expect((await api(issuer, token)).status).toBe(200);
+    await alterApiToken(glc, token);
+    const expired = await api(issuer, token);
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  it('still accepts a JWT of an earlier version until its expiry, and refuses one whose signature, audience, type, issuer or expiry is not GLC’s', async () => {
     const now = Math.floor(Date.now() / 1000);
+    expect((await api(issuer, await legacyApiToken(glc, commune.clientId))).status).toBe(200);
+    expect((await api(other.url, await legacyApiToken(glc, commune.clientId))).status).toBe(200);
     const forged = {
-      stranger: await resignApiToken(glc, token, {}, { strangerKey: true }),
-      expired: await resignApiToken(glc, token, { exp: now - 1 }),
-      otherAudience: await resignApiToken(glc, token, { aud: 'https://ailleurs.example/api' }),
-      otherIssuer: await resignApiToken(glc, token, { iss: 'https://ailleurs.example' }),
-      idTokenType: await resignApiToken(glc, token, {}, { header: { typ: 'JWT' } }),
-      residentSubject: await resignApiToken(glc, token, { sub: 'un-habitant' }),
-      unsigned: `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${token.split('.')[1]}.`,
+      stranger: await legacyApiToken(glc, commune.clientId, {}, { strangerKey: true }),
+      expired: await legacyApiToken(glc, commune.clientId, { exp: now - 1 }),
+      otherAudience: await legacyApiToken(glc, commune.clientId, { aud: 'https://ailleurs.example/api' }),
+      otherIssuer: await legacyApiToken(glc, commune.clientId, { iss: 'https://ailleurs.example' }),
+      idTokenType: await legacyApiToken(glc, commune.clientId, {}, { header: { typ: 'JWT' } }),
+      residentSubject: await legacyApiToken(glc, commune.clientId, { sub: 'un-habitant' }),
+      unsigned: `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${(await legacyApiToken(glc, commune.clientId)).split('.')[1]}.`,
     };
-    // Control: re-signed unchanged with GLC's key, it is accepted.
-    expect((await api(issuer, await resignApiToken(glc, token, {}))).status).toBe(200);
     for (const [name, value] of Object.entries(forged)) {
       const res = await api(issuer, value);
       expect(res.status, name).toBe(401);
@@ -172,18 +201,28 @@ describe('revocation and introspection by the service', () => {
     expect((await api(issuer, token)).status).toBe(401);
     expect((await api(other.url, token)).status).toBe(401);
     expect((await oidc.tokenIntrospection(commune.config, token)).active).toBe(false);
+    expect(await tokenRow(token)).toBeUndefined();
+
+    // A fresh token of the same service is not affected.
+    expect((await api(issuer, await ccToken(commune))).status).toBe(200);
+  });
+
+  it('revokes and introspects a JWT of an earlier version as before', async () => {
+    const token = await legacyApiToken(glc, commune.clientId);
+    expect(await oidc.tokenIntrospection(commune.config, token)).toMatchObject({ active: true, client_id: commune.clientId });
+    expect((await oidc.tokenIntrospection(neighbour.config, token)).active).toBe(false);
+    await oidc.tokenRevocation(neighbour.config, token);
+    expect((await api(issuer, token)).status).toBe(200);
+    await oidc.tokenRevocation(commune.config, token);
+    expect((await api(issuer, token)).status).toBe(401);
+    expect((await api(other.url, token)).status).toBe(401);
     const revoked = await glc.services.db
       .selectFrom('oidc_payloads')
       .select(['expires_at'])
       .where('model', '=', 'RevokedApiToken')
       .where('id', '=', decodeJwt(token).jti!)
       .execute();
-    // Kept exactly as long as the token could have been used, then removed by cleanup-expired.
-    expect(revoked).toHaveLength(1);
-    expect(revoked[0]!.expires_at?.getTime()).toBe(decodeJwt(token).exp! * 1000);
-
-    // A fresh token of the same service is not affected.
-    expect((await api(issuer, await ccToken(commune))).status).toBe(200);
+    expect(revoked[0]?.expires_at?.getTime()).toBe(decodeJwt(token).exp! * 1000);
   });
 
   it('needs the service to authenticate: without it, the token stays valid', async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { authorizationRequest, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
-import { resignApiToken } from './support/api-tokens.js';
+import { alterApiToken } from './support/api-tokens.js';
 
 let glc: TestGlc;
 let commune: TestClient;
@@ -82,9 +82,10 @@ describe('authorization', () => {
     expect(revoked.status).toBe(401);
     expect(revoked.headers.get('www-authenticate')).toContain('error="invalid_token"');
 
-    // The same token, signed with GLC's own key, but expired a second ago.
-    const valid = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
-    const expired = await resignApiToken(glc, valid, { exp: Math.floor(Date.now() / 1000) - 1 });
+    // A token of the service, expired a second ago.
+    const expired = (await oidc.clientCredentialsGrant(commune.config, { scope: 'deleted_accounts:read' })).access_token;
+    expect((await api('/api/v1/deleted-accounts', expired)).status).toBe(200);
+    await alterApiToken(glc, expired);
     expect((await api('/api/v1/deleted-accounts', expired)).status).toBe(401);
 
     // An access token of a resident (authorization code) is not a service's token.

@@ -9,7 +9,7 @@ import type { Context } from 'koa';
 import type { Services } from '../services.js';
 import { openApiDocument } from './openapi.js';
 import { DEFAULT_MAX_EVENTS, type SetError } from './security-events.js';
-import { looksLikeJwt } from '../oidc/api-tokens.js';
+import { apiAudienceOf, looksLikeJwt } from '../oidc/api-tokens.js';
 
 export const FEED_SCOPE = 'deleted_accounts:read';
 const REALM = 'GrandLyon Connect';
@@ -64,13 +64,15 @@ export function cursorCodec(s: Services) {
 }
 
 /**
- * The token's service and scopes: a JWT access token of GLC's API (what the client-credentials
- * grant issues), or an opaque one issued before JWTs (still valid for their last minutes).
+ * The token's service and scopes: an access token of GLC's API as the client-credentials grant
+ * issues it (opaque, for the API's audience), or a JWT of an earlier version in its last minutes
+ * (oidc/api-tokens.ts).
  */
 async function apiToken(s: Services, value: string): Promise<{ clientId: string; scopes: Set<string> } | undefined> {
   if (looksLikeJwt(value)) return s.apiTokens.check(value);
   const token = await s.provider.ClientCredentials.find(value);
   if (!token || token.isExpired || token.isSenderConstrained() || !token.clientId) return undefined;
+  if (token.aud !== apiAudienceOf(s.provider.issuer)) return undefined;
   return { clientId: token.clientId, scopes: token.scopes };
 }
 

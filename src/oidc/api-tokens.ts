@@ -1,21 +1,23 @@
 // Access tokens for the APIs GLC serves itself (deleted accounts, security events, statistics),
-// obtained with the client-credentials grant: signed JWTs (RFC 9068, typ at+jwt, ES256) with the
-// audience `${ISSUER}/api`. Issuing one writes nothing and using one reads no token row: the API
-// checks the signature with the provider's own keys. What an opaque token gave for free is kept:
-// - revocation (RFC 7009) by its service: the token's id is recorded until the token's expiry and
-//   the API refuses it (one primary-key read per call, as the opaque token's own lookup was);
-// - a disabled service's tokens stop at once (the API checks the registration in the cache);
-// - introspection (RFC 7662) by its service answers as for an opaque token.
-// oidc-provider refuses JWTs at its revocation and introspection endpoints; providerApiTokens()
-// answers there after the provider has authenticated the service.
+// obtained with the client-credentials grant, audience `${ISSUER}/api` (RFC 8707). Opaque, as the
+// residents' tokens: the provider saves each one with the other protocol rows issued in the same
+// turn (one statement for the lot, oidc/adapter.ts), and the API reads it back by its value (one
+// primary-key read). Revocation (RFC 7009) and introspection (RFC 7662) are the provider's own,
+// and a revoked token is gone for every instance at once. Until 1 December 2026 these tokens were
+// signed JWTs (RFC 9068, at+jwt, ES256): nothing written when issued, but the ES256 signature took
+// a fifth of the process's CPU per token, more than saving the token in a batch does
+// (docs/performance.md). A JWT issued by an earlier version stays valid for its last ten minutes
+// after an upgrade: the API still verifies it, and the service can still revoke and introspect
+// it (legacy code below, to be removed with the next version).
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { errors, type Configuration, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import { CLIENT_CREDENTIALS_SCOPES } from './claims.js';
 import { TTL } from './ttl.js';
 
-export const API_TOKEN_ALG = 'ES256';
-/** Revoked API tokens are protocol rows like the others: deleted by cleanup-expired after their expiry. */
+/** The signature algorithm of the API tokens of earlier versions (legacy, see above). */
+const API_TOKEN_ALG = 'ES256';
+/** Revoked legacy API tokens are protocol rows like the others: deleted by cleanup-expired after their expiry. */
 const REVOKED_MODEL = 'RevokedApiToken';
 
 export const apiAudienceOf = (issuer: string): string => `${issuer}/api`;
@@ -49,8 +51,7 @@ export function apiResourceIndicators(issuer: string): NonNullable<Configuration
         audience,
         scope: CLIENT_CREDENTIALS_SCOPES.join(' '),
         accessTokenTTL: TTL.ClientCredentials,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: API_TOKEN_ALG } },
+        accessTokenFormat: 'opaque',
       };
     },
   };
@@ -58,7 +59,7 @@ export function apiResourceIndicators(issuer: string): NonNullable<Configuration
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
-/** Verifies API tokens against the keys a provider was built with (current, next and previous). */
+/** Verifies legacy (JWT) API tokens against the keys a provider was built with (current, next and previous). */
 export function createApiTokenVerifier(issuer: string, privateJwks: { keys: JWK[] }) {
   const publicKeys = privateJwks.keys.map(
     (k) => Object.fromEntries(Object.entries(k).filter(([name]) => !(PRIVATE_MEMBERS as readonly string[]).includes(name))) as JWK,
@@ -120,7 +121,7 @@ export type RevokedApiTokens = ReturnType<typeof createRevokedApiTokens>;
 
 /**
  * Where oidc-provider answered unsupported_token_type to an authenticated service because the
- * token is a JWT: GLC's API token of that service is revoked (or introspected) as an opaque one
+ * token is a JWT: a legacy API token of that service is revoked (or introspected) as an opaque one
  * would be; any other token gets what RFC 7009 §2.2 and RFC 7662 §2.2 give an unknown token.
  */
 export function providerApiTokens(provider: Provider, verify: ApiTokenVerifier, revoked: RevokedApiTokens): void {

@@ -306,7 +306,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
           ctx.body = renderView('logout/done.njk', { clientName: ctx.oidc.client?.clientName });
         },
       },
-      // Client-credentials tokens are JWTs for GLC's own API (api-tokens.ts); nothing else is a resource.
+      // Client-credentials tokens are for GLC's own API (api-tokens.ts); nothing else is a resource.
       resourceIndicators: apiResourceIndicators(config.issuer),
     },
     extraParams: [],
