@@ -50,7 +50,8 @@ export function requestHandler(s: Services, app: Koa): (req: IncomingMessage, re
 
 export function createApp(s: Services, extraRouters: Router[] = [], extraMiddlewares: Koa.Middleware[] = []): Koa {
   const app = new Koa();
-  app.keys = s.secrets.cookieKeys;
+  // Koa passes it to the `cookies` package, which takes a Keygrip-shaped object as well as an array.
+  app.keys = s.secrets.cookieKeys as unknown as string[];
   trustProxies(app, s.config.trustProxyHops);
   if (s.config.production) forceSecureCookies(app);
   app.silent = true;

@@ -5,11 +5,13 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
+import { cookieSigner, type CookieSigner } from './http/cookie-signing.js';
 
 export interface Secrets {
   encrypt(plaintext: string): string;
   decrypt(ciphertext: string): string;
-  cookieKeys: string[];
+  /** Signs and checks GLC's cookies, for Koa and the provider (http/cookie-signing.ts). */
+  cookieKeys: CookieSigner;
   /** Keyed hash for pairwise subjects, token hashes and pseudonyms: stable, not reversible. */
   hmac(purpose: string, value: string): string;
 }
@@ -57,7 +59,7 @@ export function createSecrets(master: Buffer): Secrets {
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     },
-    cookieKeys: [derive(master, 'cookies').toString('base64url')],
+    cookieKeys: cookieSigner([derive(master, 'cookies').toString('base64url')]),
     hmac(purpose, value) {
       return createHmac('sha256', hmacKey(purpose)).update(value).digest('hex');
     },

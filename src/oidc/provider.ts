@@ -201,7 +201,8 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
     adapter: createAdapterClass(db, clients, hooks.accountAlongToken),
     jwks: { keys: withNodeEs256Signing(jwks.keys) } as Configuration['jwks'],
     cookies: {
-      keys: secrets.cookieKeys,
+      // The library passes it to the `cookies` package, which takes a Keygrip-shaped object as well as an array.
+      keys: secrets.cookieKeys as unknown as string[],
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
       names: { session: 'glc.session', interaction: 'glc.interaction', resume: 'glc.resume' },
