@@ -8,11 +8,18 @@ import type { Context, Next } from 'koa';
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
+// Runs on every request's query and every provider lookup: walks the values without copying them.
 export function hasControlCharacters(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return CONTROL.test(value);
   if (depth > 20 || value === null || typeof value !== 'object') return false;
-  const entries = Array.isArray(value) ? value : Object.entries(value as Record<string, unknown>).flat();
-  return entries.some((v) => hasControlCharacters(v, depth + 1));
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasControlCharacters(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key of Object.keys(value)) {
+    if (CONTROL.test(key) || hasControlCharacters((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
 }
 
 /** 400 with the standard OAuth error code; the error handler turns it into a French page or JSON. */
