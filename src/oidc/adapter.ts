@@ -34,6 +34,8 @@ const live = (expiresAt: Expression<Date | null>) => sql<SqlBool>`(${expiresAt} 
 // request's change (a new service, a logout) from being overwritten by this request's copy.
 const SESSION_REFRESH_S = 3600;
 const sessionAsReadKey = (id: string) => `Session read ${id}`;
+// Where a token read leaves the session it is bound to, for the library's lookup by uid.
+const sessionByUidKey = (uid: string) => `Session ${uid}`;
 
 export function isOnlyAnEarlyExtension(stored: AdapterPayload | undefined, next: AdapterPayload): boolean {
   if (!stored || typeof stored.exp !== 'number' || typeof next.exp !== 'number') return false;
@@ -303,7 +305,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Session') {
-        const ahead = takeReadAhead<AdapterPayload>(`Session ${uid}`);
+        const ahead = takeReadAhead<AdapterPayload>(sessionByUidKey(uid));
         if (ahead) return ahead.value;
       }
       return this.findWhere(readByUid, uid);
@@ -320,7 +322,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
       const { token_id: _id, token_payload, token_consumed_at, token_grant, token_session, ...account } = row;
       const payload = token_payload as AdapterPayload;
       if (typeof payload.grantId === 'string') readAhead(grantReadAheadKey(payload.grantId), token_grant ?? undefined);
-      if (typeof payload.sessionUid === 'string') readAhead(`Session ${payload.sessionUid}`, token_session ?? undefined);
+      if (typeof payload.sessionUid === 'string') readAhead(sessionByUidKey(payload.sessionUid), token_session ?? undefined);
       if (along && typeof payload.accountId === 'string' && typeof payload.clientId === 'string')
         readAhead(
           accountReadAheadKey(payload.accountId, payload.clientId),
