@@ -146,14 +146,21 @@ describe('accounts read with their consent (every authorization and login)', () 
     const store = createConsentStore(glc.services.db);
     const reads = () => statements.filter((s) => s.includes('unnest(') && s.includes('"consents"')).length;
     statements.length = 0;
-    const [a, b, malformed, unknown, again] = await Promise.all([
+    const [a, b, malformed, unknown, again, twice, joined] = await Promise.all([
       store.accountWithConsentInForce(withConsent.id, client.clientId),
       store.accountWithConsentInForce(without.id, client.clientId),
       store.accountWithConsentInForce('pas-un-uuid', client.clientId),
       store.accountWithConsentInForce('00000000-0000-4000-8000-000000000000', client.clientId),
       store.accountWithConsentInForce(withConsent.id, 'un-autre-service'),
+      store.accountWithConsentInForce(withConsent.id, client.clientId),
+      // The pair's two ids run together: still another pair, which names no account.
+      store.accountWithConsentInForce(`${withConsent.id}\n${client.clientId}`, ''),
     ]);
     expect(reads()).toBe(1);
+    // The same pair twice in one batch: the same answer, each its own copy.
+    expect(twice).toEqual(a);
+    expect(twice).not.toBe(a);
+    expect(joined).toBeUndefined();
     expect(a?.account.email).toBe('lot.consentement@example.fr');
     expect(a?.consent?.client_id).toBe(client.clientId);
     expect(a?.consent?.expires_at).toBeInstanceOf(Date);

@@ -100,22 +100,26 @@ const accountsWithConsent = precompile((db, v: { accountIds: string[]; clientIds
     .selectAll('found'),
 );
 type AccountWithConsentAndGrant = AccountWithConsentRow & { consent_grant: unknown };
-const pairKey = (accountId: string, clientId: string) => `${accountId}\n${clientId}`;
+type Pair = { accountId: string; clientId: string };
+// Unambiguous whatever the ids hold (a malformed account id may hold anything).
+const pairKey = ({ accountId, clientId }: Pair) => JSON.stringify([accountId, clientId]);
 
 const JOURNAL_COLUMNS = ['id', 'subject', 'seq', 'event', 'client_id', 'detail', 'at', 'prev_hash', 'hash'] as const;
 
 export function createConsentStore(db: Q) {
   const lastTouched = new Map<string, number>();
-  const readAccountWithConsent = batchedReads<AccountWithConsentAndGrant>(async (_group, pairs) => {
-    const split = pairs.map((pair) => pair.split('\n') as [string, string]);
-    const { rows } = await accountsWithConsent.execute(db, { accountIds: split.map((p) => p[0]), clientIds: split.map((p) => p[1]) });
+  const readAccountWithConsent = batchedReads<AccountWithConsentAndGrant, Pair>(async (_group, pairs) => {
+    const { rows } = await accountsWithConsent.execute(db, {
+      accountIds: pairs.map((p) => p.accountId),
+      clientIds: pairs.map((p) => p.clientId),
+    });
     return new Map(
       rows.map(({ asked_account_id, asked_client_id, ...row }) => [
-        pairKey(asked_account_id, asked_client_id),
+        pairKey({ accountId: asked_account_id, clientId: asked_client_id }),
         row as AccountWithConsentAndGrant,
       ]),
     );
-  });
+  }, pairKey);
   return {
     find: (accountId: string, clientId: string, q: Q = db): Promise<Consent | undefined> =>
       q.selectFrom('consents').selectAll().where('account_id', '=', accountId).where('client_id', '=', clientId).executeTakeFirst(),
@@ -140,7 +144,7 @@ export function createConsentStore(db: Q) {
       accountId: string,
       clientId: string,
     ): Promise<{ account: Account; consent: Consent | undefined; grant: unknown } | undefined> {
-      const row = await readAccountWithConsent('account with consent', pairKey(accountId, clientId));
+      const row = await readAccountWithConsent('account with consent', { accountId, clientId });
       if (!row) return undefined;
       const { consent_grant: grant, ...rest } = row;
       return { ...accountWithConsentFromRow(rest), grant: grant ?? undefined };

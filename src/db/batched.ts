@@ -15,22 +15,28 @@ export const BATCH_OPTIONS = {
 
 /**
  * Lookups by key within a group (a model, a query): `read` receives the distinct keys asked in
- * one turn and returns the rows found, by key; a key not found gives undefined.
+ * one turn and returns the rows found, by `keyOf` of their key (the key itself for a string key);
+ * a key not found gives undefined.
  */
-export function batchedReads<Row>(read: (group: string, keys: string[]) => Promise<Map<string, Row>>) {
-  const loaders = new Map<string, DataLoader<string, Row | undefined>>();
-  return (group: string, key: string): Promise<Row | undefined> => {
+export function batchedReads<Row, Key = string>(
+  read: (group: string, keys: Key[]) => Promise<Map<string, Row>>,
+  keyOf: (key: Key) => string = String,
+) {
+  const loaders = new Map<string, DataLoader<Key, Row | undefined>>();
+  return (group: string, key: Key): Promise<Row | undefined> => {
     let loader = loaders.get(group);
     if (!loader) {
-      loader = new DataLoader<string, Row | undefined>(async (keys) => {
-        const found = await read(group, [...new Set(keys)]);
+      loader = new DataLoader<Key, Row | undefined>(async (keys) => {
+        const distinct = new Map(keys.map((k) => [keyOf(k), k]));
+        const found = await read(group, [...distinct.values()]);
         // The same key asked twice in one batch: each request gets its own copy to change.
         const given = new Set<string>();
         return keys.map((k) => {
-          const row = found.get(k);
+          const id = keyOf(k);
+          const row = found.get(id);
           if (row === undefined) return undefined;
-          if (given.has(k)) return structuredClone(row);
-          given.add(k);
+          if (given.has(id)) return structuredClone(row);
+          given.add(id);
           return row;
         });
       }, BATCH_OPTIONS);
