@@ -147,6 +147,15 @@ export function createClientStore(db: Db, secrets: Secrets) {
       return (await cachedRow(clientId)).row?.claims_in_id_token === true;
     },
 
+    /**
+     * The cached metadata object of an enabled client, as findProviderMetadata last built it; a new
+     * object after any change or after the cache's age limit. Undefined when not cached.
+     */
+    cachedMetadata(clientId: string): object | undefined {
+      const hit = cache.get(clientId);
+      return hit && Date.now() - hit.at < CACHE_MS && hit.row?.enabled ? hit.metadata : undefined;
+    },
+
     /** The metadata oidc-provider needs; a CLI change applies everywhere at once (see the cache above). */
     async findProviderMetadata(clientId: string): Promise<AdapterPayload | undefined> {
       const entry = await cachedRow(clientId);

@@ -154,6 +154,28 @@ function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_descript
  *   compares the secret inside its request context (Provider.ctx): the check goes there.
  * - client_credentials could carry openid/profile/…; it gives API scopes only.
  */
+/**
+ * The library builds a client object once per distinct metadata, but finds it again by hashing
+ * the metadata's JSON (SHA-256) on every lookup: three times per code flow, once per token. The
+ * client built from the store's cached metadata is kept here beside that metadata object; a change
+ * (any instance, notified) or the cache's age limit gives a new object, hence a new lookup.
+ */
+function reuseBuiltClients(provider: Provider, clients: ClientStore): void {
+  type Client = InstanceType<Provider['Client']>;
+  const find = provider.Client.find.bind(provider.Client);
+  const built = new WeakMap<object, Client>();
+  provider.Client.find = async (id: string): Promise<Client | undefined> => {
+    const before = typeof id === 'string' ? clients.cachedMetadata(id) : undefined;
+    const known = before && built.get(before);
+    if (known) return known;
+    const client = await find(id);
+    // Kept only if the same cached metadata was current before and after: then it is what the
+    // library read (a change in between replaces the cached object).
+    if (client && before && clients.cachedMetadata(id) === before) built.set(before, client);
+    return client;
+  };
+}
+
 function enforceRegistration(provider: Provider): void {
   const compare = provider.Client.prototype.compareClientSecret;
   provider.Client.prototype.compareClientSecret = function (this: InstanceType<Provider['Client']>, secret: string) {
@@ -347,6 +369,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   if (config.production) forceSecureCookies(provider);
 
   enforceRegistration(provider);
+  reuseBuiltClients(provider, clients);
   const verifyApiToken = createApiTokenVerifier(config.issuer, jwks as { keys: JWK[] });
   apiTokenVerifiers.set(provider, verifyApiToken);
   providerApiTokens(provider, verifyApiToken, deps.revokedApiTokens);
