@@ -50,6 +50,18 @@ describe('pages and errors', () => {
     expect(res.html).not.toMatch(/Error:|at \S+\.(js|ts):\d+/);
   });
 
+  it('keeps the way back to a page with a very long address short enough for proxies', async () => {
+    const long = `/compte?jeton=${'x'.repeat(12_000)}`;
+    const res = await fetch(`${glc.url}${long}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    const location = res.headers.get('location')!;
+    expect(location.length).toBeLessThan(4_096);
+    expect(new URL(location, glc.url).searchParams.get('retour')).toBe('/compte');
+    // An ordinary one is kept.
+    const short = await fetch(`${glc.url}/compte?onglet=securite`, { redirect: 'manual' });
+    expect(new URL(short.headers.get('location')!, glc.url).searchParams.get('retour')).toBe('/compte?onglet=securite');
+  });
+
   it('reports health and readiness', async () => {
     expect((await fetch(`${glc.config.issuer}/healthz`)).status).toBe(200);
     const ready = await fetch(`${glc.config.issuer}/readyz`);

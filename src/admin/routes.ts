@@ -33,7 +33,9 @@ const ROLE_LABELS: Record<StaffRole, string> = {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const staffOf = (ctx: Context) => ctx.state.staff as StaffSession;
-const safeAdminPath = (p: unknown) => (typeof p === 'string' && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(p) ? p : '/admin');
+// Bounded like the residents' return paths (accounts/session.ts): it ends in a Location header.
+const safeAdminPath = (p: unknown) =>
+  typeof p === 'string' && p.length <= 2_000 && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(p) ? p : '/admin';
 
 /** The role under which an action is done: the first of `allowed` the staff member holds. */
 function actor(ctx: Context, allowed: readonly StaffRole[], reason: string): Actor {
