@@ -2,7 +2,7 @@
 // a load balancer: any step of a resident's authorization may land on either instance, and a
 // service's registration changed through one instance (or straight in the database, as the glc
 // CLI does from another process) applies at once on the other despite its in-memory cache.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startGlc, type RunningGlc } from '../src/server.js';
@@ -117,6 +117,34 @@ describe('two instances behind one issuer', () => {
     return { redeem, next, redemption };
   }
 
+  it('each instance builds a service’s client once per registration version, and follows a change made on the other', async () => {
+    // oidc-provider finds the client it built by hashing the metadata's JSON at each lookup; GLC
+    // keeps it beside the clients store's cached metadata (oidc/provider.ts, reuseBuiltClients).
+    const { clientId } = await a.services.clients.add({
+      name: 'Service',
+      organisation: 'Métropole',
+      scope: 'openid',
+      redirectUris: [redirectUri],
+    });
+    const provider = b.services.provider;
+    // The registration's own notification reaches B a few milliseconds later and empties its cache.
+    await provider.Client.find(clientId);
+    await new Promise((r) => setTimeout(r, 300));
+    const metadataReads = vi.spyOn(b.services.clientStore, 'findProviderMetadata');
+    const first = await provider.Client.find(clientId);
+    for (let i = 0; i < 10; i++) expect(await provider.Client.find(clientId)).toBe(first);
+    expect(metadataReads.mock.calls.length).toBeLessThanOrEqual(2); // 11 without the reuse
+    metadataReads.mockRestore();
+
+    await a.services.clients.update(clientId, { name: 'Service renommé', redirectUris: ['https://renomme.example/cb'] });
+    await expect.poll(async () => (await provider.Client.find(clientId))?.clientName, { timeout: 5_000 }).toBe('Service renommé');
+    expect((await provider.Client.find(clientId))?.redirectUris).toEqual(['https://renomme.example/cb']);
+    await a.services.clients.setEnabled(clientId, false);
+    await expect.poll(() => provider.Client.find(clientId), { timeout: 5_000 }).toBeUndefined();
+    await a.services.clients.setEnabled(clientId, true);
+    await expect.poll(async () => (await provider.Client.find(clientId))?.clientId, { timeout: 5_000 }).toBe(clientId);
+    expect(await provider.Client.find('inconnu')).toBeUndefined();
+  });
   it('finishes on one instance an authorization begun on the other', async () => {
     const { redeem, next } = await codeThroughBothInstances('deux@example.fr');
     // The code is redeemed on the instance that did not issue it last.
