@@ -3,9 +3,8 @@
 //   npm run build && npx tsx bench/ab-env.ts cc|userinfo|code 'LOG_LEVEL=warn[;NAME=value…]' [seconds] [rounds]
 // AB_WORKERS=2 runs both sides with two processes each.
 // Prints each side's rounds, RSS idle and peak, and the paired ratio B/A. Use an even number of rounds.
-import { glcScenario, measuredLoad, pairedRatio, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
+import { glcScenario, measuredLoad, medianCpu, pairedRatio, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
 import type { LoadResult } from './load.js';
-import type { CpuGroup } from './cpu.js';
 
 const which = process.argv[2] ?? 'cc';
 // NAME=value pairs separated by ';' (a value may hold '=' and spaces: NODE_OPTIONS=--a=1 --b=2).
@@ -61,9 +60,9 @@ try {
   // The server's own CPU per operation (main thread, other threads), median of the rounds: steadier
   // than throughput when a change is a few per cent and the machine is shared.
   const cpu = (runs: LoadResult[]) => {
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-    const of = (group: CpuGroup) => median(runs.map((r) => r.cpuMs?.[group] ?? NaN)).toFixed(3);
-    return `CPU ms/op main ${of('server main thread')}, threads ${of('server other threads')}, PostgreSQL ${of('PostgreSQL')}`;
+    const ms = medianCpu(runs);
+    if (!ms) return 'CPU not measured';
+    return `CPU ms/op main ${ms['server main thread'].toFixed(3)}, threads ${ms['server other threads'].toFixed(3)}, PostgreSQL ${ms.PostgreSQL.toFixed(3)}`;
   };
   console.log(
     `${which}: default ${per(runsA)} (RSS idle ${idle.a} MiB, peak ${peak.a} MiB; ${cpu(runsA)}) | with ${JSON.stringify(env)} ${per(runsB)} (RSS idle ${idle.b} MiB, peak ${peak.b} MiB; ${cpu(runsB)}) | paired B/A ${pairedRatio(runsB, runsA)}`,

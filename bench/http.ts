@@ -265,7 +265,7 @@ export async function measuredLoad(server: number | undefined, scenario: Scenari
 }
 
 /** Per group, the median over rounds of the CPU milliseconds per operation. */
-function medianCpu(runs: LoadResult[]): Record<CpuGroup, number> | undefined {
+export function medianCpu(runs: LoadResult[]): Record<CpuGroup, number> | undefined {
   if (!runs.every((r) => r.cpuMs)) return undefined;
   return Object.fromEntries(CPU_GROUPS.map((g) => [g, median(runs.map((r) => r.cpuMs![g]))])) as Record<CpuGroup, number>;
 }

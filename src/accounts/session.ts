@@ -72,7 +72,7 @@ export function signInUrl(returnTo: string, options: { forceLogin?: boolean } = 
 
 // A return path travels in a Location header: one of 16 kB (a page asked with a long query) would
 // be refused by the reverse proxy (nginx: 4–8 kB of headers by default) or the resident's client.
-const MAX_RETURN_PATH = 2_000;
+export const MAX_RETURN_PATH = 2_000;
 
 export function safeLocalPath(path: string | undefined): string {
   return path && path.length <= MAX_RETURN_PATH && /^\/[A-Za-z0-9/_\-.?=&%]*$/.test(path) && !path.startsWith('//') ? path : '/compte';

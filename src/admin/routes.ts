@@ -15,6 +15,7 @@ import { ClientInputError } from '../clients/service.js';
 import type { RecoveryRefusal } from '../franceconnect/service.js';
 import { TICKET_STATUSES, type TicketStatus } from '../help/tables.js';
 import { describeEvent } from '../accounts/activity.js';
+import { MAX_RETURN_PATH } from '../accounts/session.js';
 import { exportAccountData } from '../accounts/export.js';
 import { AUDIT_ACTIONS, toCsv } from '../audit/service.js';
 import { consoleCsv, consoleView } from '../statistics/routes.js';
@@ -33,9 +34,9 @@ const ROLE_LABELS: Record<StaffRole, string> = {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const staffOf = (ctx: Context) => ctx.state.staff as StaffSession;
-// Bounded like the residents' return paths (accounts/session.ts): it ends in a Location header.
+// Bounded like the residents' return paths: it ends in a Location header.
 const safeAdminPath = (p: unknown) =>
-  typeof p === 'string' && p.length <= 2_000 && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(p) ? p : '/admin';
+  typeof p === 'string' && p.length <= MAX_RETURN_PATH && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(p) ? p : '/admin';
 
 /** The role under which an action is done: the first of `allowed` the staff member holds. */
 function actor(ctx: Context, allowed: readonly StaffRole[], reason: string): Actor {

@@ -35,9 +35,14 @@ export function createClientStore(db: Db, secrets: Secrets) {
   };
   listen(db, 'glc_clients', invalidate);
 
-  async function cachedRow(clientId: string) {
+  const freshHit = (clientId: string) => {
     const hit = cache.get(clientId);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit;
+    return hit && Date.now() - hit.at < CACHE_MS ? hit : undefined;
+  };
+
+  async function cachedRow(clientId: string) {
+    const hit = freshHit(clientId);
+    if (hit) return hit;
     const started = generation;
     const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     const entry: { row: Client | undefined; metadata?: AdapterPayload; at: number } = { row, at: Date.now() };
@@ -152,8 +157,8 @@ export function createClientStore(db: Db, secrets: Secrets) {
      * object after any change or after the cache's age limit. Undefined when not cached.
      */
     cachedMetadata(clientId: string): object | undefined {
-      const hit = cache.get(clientId);
-      return hit && Date.now() - hit.at < CACHE_MS && hit.row?.enabled ? hit.metadata : undefined;
+      const hit = freshHit(clientId);
+      return hit?.row?.enabled ? hit.metadata : undefined;
     },
 
     /** The metadata oidc-provider needs; a CLI change applies everywhere at once (see the cache above). */

@@ -148,13 +148,6 @@ function errorPage(ctx: KoaContextWithOIDC, out: { error: string; error_descript
 }
 
 /**
- * Two rules of the registration oidc-provider leaves open:
- * - client_secret_basic and client_secret_post are interchangeable there; here a service must
- *   authenticate the way it registered (RFC 7591 token_endpoint_auth_method). The provider
- *   compares the secret inside its request context (Provider.ctx): the check goes there.
- * - client_credentials could carry openid/profile/…; it gives API scopes only.
- */
-/**
  * The library builds a client object once per distinct metadata, but finds it again by hashing
  * the metadata's JSON (SHA-256) on every lookup: three times per code flow, once per token. The
  * client built from the store's cached metadata is kept here beside that metadata object; a change
@@ -176,6 +169,13 @@ function reuseBuiltClients(provider: Provider, clients: ClientStore): void {
   };
 }
 
+/**
+ * Two rules of the registration oidc-provider leaves open:
+ * - client_secret_basic and client_secret_post are interchangeable there; here a service must
+ *   authenticate the way it registered (RFC 7591 token_endpoint_auth_method). The provider
+ *   compares the secret inside its request context (Provider.ctx): the check goes there.
+ * - client_credentials could carry openid/profile/…; it gives API scopes only.
+ */
 function enforceRegistration(provider: Provider): void {
   const compare = provider.Client.prototype.compareClientSecret;
   provider.Client.prototype.compareClientSecret = function (this: InstanceType<Provider['Client']>, secret: string) {
