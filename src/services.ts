@@ -26,7 +26,7 @@ import { setUpFranceConnect } from './franceconnect/setup.js';
 import { BROWSER_COOKIE, browserHashOf } from './franceconnect/browser.js';
 import type { FranceConnectService } from './franceconnect/service.js';
 import { createConsentService, type ConsentService } from './consent/service.js';
-import { consentAccountAlongToken, consentAccountLoader, consentClaimFilter, consentGrantLoader } from './consent/provider-hooks.js';
+import { consentAccountAlong, consentAccountLoader, consentClaimFilter, consentGrantLoader } from './consent/provider-hooks.js';
 import { createDeletionService, type DeletionService } from './deletion/service.js';
 import { createAuditService, type AuditService } from './audit/service.js';
 import { createAdminService, type AdminService } from './admin/service.js';
@@ -178,7 +178,7 @@ export async function createServices(config: Config, db: Db, log: Logger): Promi
   const providerHooks: ProviderHooks = Object.freeze({
     claimSources,
     loadAccount: consentAccountLoader(consent, accountStore.findById),
-    accountAlongToken: consentAccountAlongToken,
+    accountAlong: consentAccountAlong,
     releaseClaims: consentClaimFilter(consent),
     loadExistingGrant: consentGrantLoader(consent),
     onAccountUsed: Object.freeze([(accountId: string) => accountStore.touchActivity(accountId, new Date())]),

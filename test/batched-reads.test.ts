@@ -4,7 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import * as oidc from 'openid-client';
-import { authorizationRequest, newResidentAuthorizes, registerClient, startTestGlc, type TestClient, type TestGlc } from './support/glc.js';
+import {
+  authorizationRequest,
+  callbackUrl,
+  newResidentAuthorizes,
+  registerClient,
+  startTestGlc,
+  type TestClient,
+  type TestGlc,
+} from './support/glc.js';
 import { createResident } from './accounts-support.js';
 import { createConsentStore } from '../src/consent/store.js';
 import { atOnce } from './support/at-once.js';
@@ -172,5 +180,74 @@ describe('accounts read with their consent (every authorization and login)', () 
     // Same account, another service: the account, without this service's consent.
     expect(again?.account.id).toBe(withConsent.id);
     expect(again?.consent).toBeUndefined();
+  });
+});
+
+describe('an authorization reads the session with its account, consent and grant', () => {
+  it('parallel authorizations from one signed-in browser: each service its own answer, no separate account read', async () => {
+    const pending = await authorizationRequest(client);
+    const { browser } = await newResidentAuthorizes(glc, client, pending, 'lot.session@example.fr');
+    // A second service the resident never consented to.
+    const other = await registerClient(glc);
+    const consented = await Promise.all([authorizationRequest(client), authorizationRequest(client)]);
+    const notConsented = await authorizationRequest(other);
+    const unknown = new URL(consented[0].url);
+    unknown.searchParams.set('client_id', 'service-inconnu');
+    const controlled = new URL(consented[0].url);
+    controlled.searchParams.set('client_id', `${client.clientId}\u0001`);
+    const accountReads = () => statements.filter((s) => s.includes('"asked_account_id"')).length;
+    const sessionReads = () => statements.filter((s) => s.includes('"oidc_payloads" as "s"') && s.includes('"consents"')).length;
+
+    statements.length = 0;
+    const get = (url: URL) => browser.get(url.href);
+    const [first, second, toOther, toUnknown, toControlled] = await Promise.all([
+      get(consented[0].url),
+      get(consented[1].url),
+      get(notConsented.url),
+      get(unknown),
+      get(controlled),
+    ]);
+    // The consented service gets its codes at once, each for its own request.
+    for (const [page, request] of [
+      [first, consented[0]],
+      [second, consented[1]],
+    ] as const) {
+      const callback = callbackUrl(page);
+      expect(callback.href.startsWith(client.redirectUri)).toBe(true);
+      expect(callback.searchParams.get('state')).toBe(request.state);
+      expect(callback.searchParams.get('code')).toBeTruthy();
+    }
+    // The other service is asked for: the consent page, not a code.
+    expect(toOther.status).toBeGreaterThanOrEqual(300);
+    expect(toOther.location?.startsWith(other.redirectUri)).toBe(false);
+    expect((await browser.follow(toOther)).html).toMatch(/\/consent"/);
+    // An unknown service, or one named with a control character: refused, not a failure.
+    expect(toUnknown.status).toBe(400);
+    expect(toControlled.status).toBe(400);
+    // The session reads brought the account and its consents: none was read on its own
+    // (one such read per authorization before), and the sessions were read at least once.
+    expect(accountReads()).toBe(0);
+    expect(sessionReads()).toBeGreaterThanOrEqual(1);
+
+    // The code obtained that way is the resident's.
+    const tokens = await oidc.authorizationCodeGrant(client.config, callbackUrl(first), {
+      pkceCodeVerifier: consented[0].verifier,
+      expectedState: consented[0].state,
+      expectedNonce: consented[0].nonce,
+    });
+    const sub = tokens.claims()!.sub;
+    expect((await oidc.fetchUserInfo(client.config, tokens.access_token, sub)).email).toBe('lot.session@example.fr');
+  });
+
+  it('a consent withdrawn since the last authorization is seen by the next one, read with the session', async () => {
+    const pending = await authorizationRequest(client);
+    const { browser } = await newResidentAuthorizes(glc, client, pending, 'lot.retrait@example.fr');
+    const account = (await glc.services.accountStore.findByEmail('lot.retrait@example.fr'))!;
+    const again = async () => browser.get((await authorizationRequest(client)).url.href);
+    expect(callbackUrl(await again()).searchParams.get('code')).toBeTruthy();
+    await glc.services.consent.withdraw(account.id, client.clientId, new Date());
+    const afterWithdrawal = await again();
+    expect(afterWithdrawal.location?.startsWith(client.redirectUri)).toBe(false);
+    expect((await browser.follow(afterWithdrawal)).html).toMatch(/\/consent"/);
   });
 });

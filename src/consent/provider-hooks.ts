@@ -5,8 +5,8 @@ import { ACCOUNT_CLIENT_ID } from '../accounts/account-client.js';
 import type { Claims } from '../oidc/account-claims.js';
 import type { ConsentService } from './service.js';
 import type { Account } from '../db/schema.js';
-import type { AccountAlongToken } from '../oidc/adapter.js';
-import { accountWithConsentQuery } from './store.js';
+import type { ReadAlong } from '../oidc/adapter.js';
+import { accountWithConsentAndGrantQuery, accountWithConsentQuery } from './store.js';
 
 /** The grant to reuse: the one built from the resident's consent record, or none (consent is asked). */
 export function consentGrantLoader(consent: Pick<ConsentService, 'grantFor'>): NonNullable<Configuration['loadExistingGrant']> {
@@ -42,5 +42,9 @@ export function consentAccountLoader(
     clientId && clientId !== ACCOUNT_CLIENT_ID ? consent.loadAccount(accountId, clientId) : findById(accountId);
 }
 
-/** What consentAccountLoader reads, for the adapter to join to a token's read (oidc/adapter.ts). */
-export const consentAccountAlongToken: AccountAlongToken = accountWithConsentQuery;
+/**
+ * What consentAccountLoader reads, for the adapter to join to a token's read (the token brings
+ * its grant) and to an authorization's session read (the consent's grant comes along, for
+ * consentGrantLoader): oidc/adapter.ts.
+ */
+export const consentAccountAlong: ReadAlong = Object.freeze({ token: accountWithConsentQuery, session: accountWithConsentAndGrantQuery });

@@ -496,11 +496,17 @@ export function createConsentService(s: ConsentDeps) {
      * carries (oidc/adapter.ts): grantFor and releaseClaims of the same request use them.
      */
     async loadAccount(accountId: string, clientId: string): Promise<Account | undefined> {
-      const ahead = takeReadAhead<Parameters<typeof accountWithConsentFromRow>[0]>(accountReadAheadKey(accountId, clientId));
+      const ahead = takeReadAhead<Parameters<typeof accountWithConsentFromRow>[0] & { consent_grant?: unknown }>(
+        accountReadAheadKey(accountId, clientId),
+      );
       if (ahead) {
-        const found = ahead.value && accountWithConsentFromRow(ahead.value);
-        if (found) readAhead(consentKey(accountId, clientId), found.consent);
-        return found?.account;
+        if (!ahead.value) return undefined;
+        // Read along a session, the row also holds the consent's grant (null: expired or gone).
+        const { consent_grant: grant, ...row } = ahead.value;
+        const found = accountWithConsentFromRow(row);
+        readAhead(consentKey(accountId, clientId), found.consent);
+        if (grant !== undefined && found.consent?.grant_id) readAhead(grantReadAheadKey(found.consent.grant_id), grant ?? undefined);
+        return found.account;
       }
       const found = await store.accountWithConsentInForce(accountId, clientId);
       if (!found) return undefined;

@@ -72,8 +72,8 @@ export function accountWithConsentFromRow(row: AccountWithConsentRow): { account
   return { account, consent: consent ? consentFromJson(consent) : undefined };
 }
 
-/** accountWithConsentQuery with the consent's grant, which the authorization reuses next (consent service, grantFor). */
-const withConsentGrant = (db: Kysely<Database>, accountId: Expression<string>, clientId: Expression<string>) =>
+/** accountWithConsentQuery with the consent's grant (`consent_grant`), which the authorization reuses next (consent service, grantFor). */
+export const accountWithConsentAndGrantQuery = (db: Kysely<Database>, accountId: Expression<string>, clientId: Expression<string>) =>
   accountWithConsentQuery(db, accountId, clientId)
     .leftJoin('oidc_payloads as g', (join) =>
       join
@@ -93,8 +93,9 @@ const accountsWithConsent = precompile((db, v: { accountIds: string[]; clientIds
         sql`k(account_id, client_id)`,
       ),
     )
-    .innerJoinLateral(withConsentGrant(db, sql.ref<string>('k.account_id'), sql.ref<string>('k.client_id')).as('found'), (join) =>
-      join.onTrue(),
+    .innerJoinLateral(
+      accountWithConsentAndGrantQuery(db, sql.ref<string>('k.account_id'), sql.ref<string>('k.client_id')).as('found'),
+      (join) => join.onTrue(),
     )
     .select(['k.account_id as asked_account_id', 'k.client_id as asked_client_id'])
     .selectAll('found'),

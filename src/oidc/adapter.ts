@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import DataLoader from 'dataloader';
 import { BATCH_OPTIONS, batchedReads } from '../db/batched.js';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { accountReadAheadKey, grantReadAheadKey, readAhead, takeReadAhead } from './read-ahead.js';
 import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -143,12 +143,13 @@ const q = (() => {
 })();
 
 /**
- * What the provider asks for right after a token (code, access or refresh token): the account
- * behind it, with what its domain reads along (the consent, consent/store.ts). A query of one
- * row or none, joined laterally to the token's own read on the token's account and service; its
- * row waits under accountReadAheadKey for the provider's loadAccount hook.
+ * What the provider asks for right after a token (code, access or refresh token) or, in an
+ * authorization, right after the session: the account behind it, with what its domain reads
+ * along (the consent, and for a session the consent's grant: consent/store.ts). A query of one
+ * row or none, joined laterally to the token's or session's own read on its account and the
+ * service; its row waits under accountReadAheadKey for the provider's loadAccount hook.
  */
-export type AccountAlongToken = (
+export type AccountAlong = (
   db: Kysely<Database>,
   accountId: Expression<string>,
   clientId: Expression<string>,
@@ -158,7 +159,7 @@ export type AccountAlongToken = (
  * Tokens of one model, and the session, grant and account the provider looks up next, each
  * token with its own in one snapshot. Several ids at once: see batchedReads.
  */
-function tokensWithWhatFollows(along: AccountAlongToken | undefined) {
+function tokensWithWhatFollows(along: AccountAlong | undefined) {
   return precompile((db, v: { model: string; ids: string[] }) => {
     const token = db
       .selectFrom('oidc_payloads as t')
@@ -201,6 +202,56 @@ type TokenRow = {
   token_grant: unknown;
   token_session: unknown;
 } & Record<string, unknown>;
+
+/**
+ * Sessions, each with the account behind it and what its domain reads along for the service
+ * the authorization names (`along`): what the provider looks up right after the session in an
+ * authorization. A session without an account, or an account unknown, gives null columns.
+ */
+function sessionsWithWhatFollows(along: AccountAlong) {
+  return precompile((db, v: { ids: string[]; clientIds: string[] }) =>
+    db
+      .selectFrom(sql<{ id: string; client_id: string }>`unnest(${v.ids}::text[], ${v.clientIds}::text[])`.as<'k'>(sql`k(id, client_id)`))
+      .innerJoin('oidc_payloads as s', (join) =>
+        join
+          .onRef('s.id', '=', 'k.id')
+          .on('s.model', '=', 'Session')
+          .on(live(sql.ref('s.expires_at'))),
+      )
+      .leftJoinLateral(along(db, sql<string>`s.payload->>'accountId'`, sql.ref<string>('k.client_id')).as('along'), (join) => join.onTrue())
+      // Prefixed: the account's columns come in the same row.
+      .select([
+        'k.id as session_id',
+        'k.client_id as session_client_id',
+        's.payload as session_payload',
+        's.consumed_at as session_consumed_at',
+      ])
+      .selectAll('along'),
+  );
+}
+
+type SessionRow = {
+  session_id: string;
+  session_client_id: string;
+  session_payload: unknown;
+  session_consumed_at: Date | null;
+} & Record<string, unknown>;
+type SessionForClient = { id: string; clientId: string };
+// Unambiguous whatever the ids hold.
+const sessionForClientKey = ({ id, clientId }: SessionForClient) => JSON.stringify([id, clientId]);
+
+/**
+ * The service an authorization request names (GET /auth), read from its query before the
+ * provider checks it: only to read ahead that service's consent with the session. A wrong or
+ * unknown one costs nothing but an unused read-ahead entry (keyed by account and service).
+ */
+function authorizationClientId(): string | undefined {
+  const ctx = Provider.ctx;
+  if (ctx?.method !== 'GET' || ctx.oidc?.route !== 'authorization') return undefined;
+  const clientId: unknown = ctx.query.client_id;
+  return typeof clientId === 'string' && clientId.length <= MAX_CLIENT_ID_LENGTH && !hasControlCharacters(clientId) ? clientId : undefined;
+}
+const MAX_CLIENT_ID_LENGTH = 200;
 
 type PayloadRow = Parameters<typeof q.upsert.execute>[1];
 const rowKey = (row: PayloadRow) => `${row.model} ${row.id}`;
@@ -254,11 +305,17 @@ function batchedUpserts(on: Db) {
   return (row: PayloadRow): Promise<void> => loader.load(row);
 }
 
-export function createAdapterClass(db: Db, clients: ClientStore, along?: AccountAlongToken) {
+/** What the adapter reads along with tokens and, in an authorization, with the session (see AccountAlong). */
+export interface ReadAlong {
+  readonly token: AccountAlong;
+  readonly session: AccountAlong;
+}
+
+export function createAdapterClass(db: Db, clients: ClientStore, along?: ReadAlong) {
   // Issued protocol rows: losing the last instant of them in a database crash costs a login.
   const issuing = fastCommitDb(db);
   const save = batchedUpserts(issuing);
-  const withWhatFollows = tokensWithWhatFollows(along);
+  const withWhatFollows = tokensWithWhatFollows(along?.token);
   const readToken = batchedReads<TokenRow>(async (model, ids) => {
     const { rows } = await withWhatFollows.execute(db, { model, ids });
     return new Map(rows.map((row) => [(row as TokenRow).token_id, row as TokenRow]));
@@ -268,6 +325,16 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
       const { rows } = await query.execute(db, { model, values });
       return new Map(rows.map((row) => [row.key as string, row]));
     });
+  const sessionsWithAccount = along && sessionsWithWhatFollows(along.session);
+  const readSessionForClient = batchedReads<SessionRow, SessionForClient>(async (_group, keys) => {
+    const { rows } = await sessionsWithAccount!.execute(db, { ids: keys.map((k) => k.id), clientIds: keys.map((k) => k.clientId) });
+    return new Map(
+      rows.map((row) => [
+        sessionForClientKey({ id: row.session_id as string, clientId: row.session_client_id as string }),
+        row as SessionRow,
+      ]),
+    );
+  }, sessionForClientKey);
   const readById = readLive(q.byId);
   const readByUid = readLive(q.byUid);
   const readByUserCode = readLive(q.byUserCode);
@@ -297,10 +364,28 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: Account
         if (ahead) return ahead.value;
       }
       if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
-      const found = await this.findWhere(readById, id);
+      if (this.model !== 'Session') return this.findWhere(readById, id);
+      const clientId = sessionsWithAccount && authorizationClientId();
+      const found = clientId ? await this.findSessionWithAccount(id, clientId) : await this.findWhere(readById, id);
       // The library saves the session it read at the end of the request (upsert, below).
-      if (this.model === 'Session' && found) readAhead(sessionAsReadKey(id), found);
+      if (found) readAhead(sessionAsReadKey(id), found);
       return found;
+    }
+
+    /**
+     * One round trip instead of two in an authorization: the session, and the account behind it
+     * with its consent for the service (and that consent's grant), handed to the provider's
+     * next lookups within this request.
+     */
+    private async findSessionWithAccount(id: string, clientId: string): Promise<AdapterPayload | undefined> {
+      if (hasControlCharacters(id)) return undefined;
+      const row = await readSessionForClient('Session', { id, clientId });
+      if (!row) return undefined;
+      const { session_id: _id, session_client_id: _client, session_payload, session_consumed_at, ...account } = row;
+      const payload = session_payload as AdapterPayload;
+      if (typeof payload.accountId === 'string')
+        readAhead(accountReadAheadKey(payload.accountId, clientId), account.id === null || account.id === undefined ? undefined : account);
+      return withConsumed(payload, session_consumed_at);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {

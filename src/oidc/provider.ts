@@ -13,7 +13,7 @@ import type { Account } from '../db/schema.js';
 import { renderView } from '../http/views.js';
 import { allowFormTargets } from '../http/middleware.js';
 import { forceSecureCookies, trustProxies } from '../http/proxy.js';
-import { createAdapterClass, type AccountAlongToken } from './adapter.js';
+import { createAdapterClass, type ReadAlong } from './adapter.js';
 import { SECTOR_PATTERN, subjectFor } from './subjects.js';
 import { TTL } from './ttl.js';
 import { accountClaims, type Claims } from './account-claims.js';
@@ -44,8 +44,8 @@ export interface ProviderHooks {
   readonly releaseClaims: (accountId: string, clientId: string | undefined, claims: Claims) => Promise<Claims>;
   /** The account behind a protocol request, for the service asking if any (consent domain reads its consent along). */
   readonly loadAccount: (accountId: string, clientId: string | undefined) => Promise<Account | undefined>;
-  /** What loadAccount reads, as a query the adapter joins to a token's own read (one round trip for both). */
-  readonly accountAlongToken?: AccountAlongToken;
+  /** What loadAccount reads, as queries the adapter joins to a token's read and to an authorization's session read (one round trip for both). */
+  readonly accountAlong?: ReadAlong;
   /** Returns the grant to reuse, or undefined to ask for consent again (consent domain). */
   readonly loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   /** An account was used by a service (activity for the inactivity rule). */
@@ -220,7 +220,7 @@ export async function createProvider(deps: ProviderDeps): Promise<Provider> {
   }
 
   const configuration: Configuration = {
-    adapter: createAdapterClass(db, clients, hooks.accountAlongToken),
+    adapter: createAdapterClass(db, clients, hooks.accountAlong),
     jwks: { keys: withNodeEs256Signing(jwks.keys) } as Configuration['jwks'],
     cookies: {
       // The library passes it to the `cookies` package, which takes a Keygrip-shaped object as well as an array.
