@@ -14,17 +14,19 @@ describe('database round trips per request', () => {
     expect(rows).toEqual({
       // The opaque token written (with the others of the same turn, in one statement under load).
       'client-credentials token': 1,
-      // Session; account with its consent and the consent's grant; code written. The session,
-      // unchanged and saved less than an hour ago, is not saved again; activity: once per hour.
-      'authorize (session and consent exist)': 3,
+      // Session with its account, the account's consent for the service and the consent's grant;
+      // code written. The session, unchanged and saved less than an hour ago, is not saved
+      // again; activity: once per hour.
+      'authorize (session and consent exist)': 2,
       // Code with its session, grant, account and consent; consumption; access token; consent's last use (once per 5 min).
       'token (authorization code)': 4,
       // Token with its session, grant, account and consent.
       userinfo: 1,
-      // Interaction (written, read three times, saved, deleted); throttle admission and
-      // settlement; account by email; login event; statistics; account with its consent and
-      // grant; session; code.
-      'password login (consent exists) up to the code': 15,
+      // Interaction (written; read by the login page, the login form and the return to the
+      // provider; saved with the login's result without a second read; deleted); throttle
+      // admission and settlement; account by email; login event; statistics; account with its
+      // consent and grant; session; code.
+      'password login (consent exists) up to the code': 14,
       discovery: 0,
       JWKS: 0,
     });

@@ -26,7 +26,7 @@ async function consentContext(s: Services, details: Interaction) {
   const request = analyseRequest(client, details.params.scope, details.params.claims);
   const now = new Date();
   const plan = await s.consent.plan(accountId, client, request, now);
-  return { accountId, client, request, plan, now };
+  return { details, accountId, client, request, plan, now };
 }
 
 async function grantAndFinish(
@@ -58,7 +58,7 @@ async function grantAndFinish(
     },
     'consent recorded',
   );
-  await finishInteraction(s, ctx, { consent: { grantId } });
+  await finishInteraction(s, ctx, { consent: { grantId } }, c.details);
 }
 
 async function showConsentPage(

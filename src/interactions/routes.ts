@@ -24,7 +24,7 @@ async function grantAll(s: Services, ctx: Context, details: Interaction): Promis
   if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
   if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
   const grantId = await grant.save();
-  await finishInteraction(s, ctx, { consent: { grantId } });
+  await finishInteraction(s, ctx, { consent: { grantId } }, details);
 }
 
 export function interactionRoutes(s: Services): Router {
@@ -74,7 +74,7 @@ export function interactionRoutes(s: Services): Router {
       );
       return;
     }
-    await finishInteraction(s, ctx, { login: { accountId: result.account.id, amr: ['pwd'] } });
+    await finishInteraction(s, ctx, { login: { accountId: result.account.id, amr: ['pwd'] } }, details);
   });
 
   router.get('/inscription', async (ctx) => {
@@ -109,7 +109,7 @@ export function interactionRoutes(s: Services): Router {
     if (details?.prompt.name === 'consent' && details.params.client_id !== ACCOUNT_CLIENT_ID) {
       await s.statistics.count({ kind: 'consent', clientId: String(details.params.client_id), detail: 'refused' }, new Date());
     }
-    await finishInteraction(s, ctx, { error: 'access_denied', error_description: 'the resident cancelled' });
+    await finishInteraction(s, ctx, { error: 'access_denied', error_description: 'the resident cancelled' }, details);
   });
 
   return router;
