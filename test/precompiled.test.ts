@@ -104,13 +104,48 @@ describe('precompiled queries', () => {
       // The fast-commit pool is only ever used by precompiled statements here.
       await Promise.all(Array.from({ length: 3 }, () => now.execute(fastCommitDb(db), { model: 'Session' })));
       expect(await open('glc-fast-commit')).toBeGreaterThan(0);
+      // The hot statements' own pool, on the database itself.
+      await Promise.all(Array.from({ length: 3 }, () => now.execute(db, { model: 'Session' })));
+      expect(await open('glc-hot')).toBeGreaterThan(0);
       await db.destroy();
       await expect.poll(() => open('glc-fast-commit'), { timeout: 2_000 }).toBe(0);
+      expect(await open('glc-hot')).toBe(0);
       expect(await open('glc')).toBe(0);
     } finally {
       await watcher.end();
       await database.drop();
     }
+  });
+
+  it('runs with a plan made once (generic), where other queries keep PostgreSQL’s choice', async () => {
+    await withMigratedDatabase(async (db) => {
+      const mode = precompile((q, v: { name: string }) => q.selectNoFrom(sql<string>`current_setting(${v.name})`.as('mode')));
+      const viaHot = async (on: typeof db) => (await mode.execute(on, { name: 'plan_cache_mode' })).rows[0]!.mode;
+      // Without it, PostgreSQL re-planned the joined reads at every execution (docs/performance.md).
+      expect(await viaHot(db)).toBe('force_generic_plan');
+      expect(await viaHot(fastCommitDb(db))).toBe('force_generic_plan');
+      // Kysely's other queries (a partial index needs its condition known when planning).
+      expect((await sql<{ mode: string }>`select current_setting(${'plan_cache_mode'}) as mode`.execute(db)).rows[0]!.mode).toBe('auto');
+      // In a transaction, on the transaction's connection (Kysely's pool).
+      expect(await db.transaction().execute((trx) => viaHot(trx))).toBe('auto');
+      // A read over an array, as the batched lookups: planned once, then that plan reused. One
+      // call at a time, so each takes the connection the previous one gave back.
+      const byIds = precompile((q, v: { ids: string[] }) =>
+        q
+          .selectFrom('oidc_payloads')
+          .select('id')
+          .where('model', '=', 'Session')
+          .where('id', '=', sql<string>`any(${v.ids}::text[])`),
+      );
+      for (let i = 0; i < 7; i++) await byIds.execute(db, { ids: [`s${i}`] });
+      const plans = precompile((q, v: { text: string }) =>
+        q
+          .selectFrom(sql<{ statement: string; generic_plans: number; custom_plans: number }>`pg_prepared_statements`.as('p'))
+          .select(['generic_plans', 'custom_plans'])
+          .where('statement', '=', v.text),
+      );
+      expect((await plans.execute(db, { text: byIds.sql })).rows).toEqual([{ generic_plans: 7, custom_plans: 0 }]);
+    });
   });
 
   it('refuses a value that would not be sent as a whole parameter', () => {

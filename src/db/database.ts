@@ -16,11 +16,20 @@ export function connectionStringOf(db: Db): string {
   return url;
 }
 const pools = new WeakMap<Db, pg.Pool>();
+// Every pool a database opened here uses (Kysely's, the hot statements', the fast-commit one).
+const allPools = new WeakMap<Db, pg.Pool[]>();
 
-/** Connection pool figures for the metrics. */
+/** Connection pool figures for the metrics: the pools of `db` (and of its fast-commit twin) summed. */
 export function poolStats(db: Db): { total: number; idle: number; waiting: number; max: number } | undefined {
-  const pool = pools.get(db);
-  return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 };
+  const list = allPools.get(db);
+  if (!list) return undefined;
+  const sum = (of: (pool: pg.Pool) => number) => list.reduce((n, pool) => n + of(pool), 0);
+  return {
+    total: sum((p) => p.totalCount),
+    idle: sum((p) => p.idleCount),
+    waiting: sum((p) => p.waitingCount),
+    max: sum((p) => p.options.max ?? 10),
+  };
 }
 
 // timestamptz as Date and bigint as number are what the domain code expects.
@@ -47,11 +56,25 @@ export async function openDatabase(options: {
 }
 
 function connect(connectionString: string): Db {
-  const pool = new pg.Pool({ connectionString, max: 10, idleTimeoutMillis: 30_000, application_name: 'glc' });
-  const db = kyselyOn(pool);
+  const pool = new pg.Pool({ connectionString, max: 8, idleTimeoutMillis: 30_000, application_name: 'glc' });
+  const hot = new pg.Pool({ connectionString, max: 4, idleTimeoutMillis: 30_000, application_name: 'glc-hot' });
+  hot.on('connect', (client) => void client.query(GENERIC_PLANS).catch(() => undefined));
+  const db = kyselyOn(pool, hot);
   urls.set(db, connectionString);
   return db;
 }
+
+// The hot statements (db/precompiled.ts: the protocol's reads and writes, on every authorization,
+// token and userinfo) run on their own connections, planned once with a generic plan. Left to
+// choose, PostgreSQL planned them again at each execution: the generic plan of a query over an
+// array of unknown length is costed above a custom one, so it never won, and the planning (0.4 to
+// 0.9 ms for the joined reads) was paid on every run. Measured: PostgreSQL's CPU per code flow
+// −27 % (docs/performance.md, seventh pass). Their generic plans were read at scale (index scans
+// only). Other queries keep PostgreSQL's choice: a generic plan cannot use a partial index whose
+// condition is a parameter (Kysely sends every value as one).
+// A SET on each new connection (queued before its first query) rather than a startup `options`
+// parameter, which PgBouncer refuses by default.
+const GENERIC_PLANS = 'set plan_cache_mode to force_generic_plan';
 
 // Statements with parameters are prepared once per connection under a name derived from their
 // text: PostgreSQL then parses and plans each hot query once per connection instead of on every
@@ -92,18 +115,23 @@ function prepareStatements(client: pg.PoolClient): void {
   };
 }
 
-function kyselyOn(pool: pg.Pool): Db {
-  // A broken idle connection must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
-  pool.on('connect', prepareStatements);
+/** Kysely on `pool`; the precompiled statements run directly on `hot` (the same pool unless given). */
+function kyselyOn(pool: pg.Pool, hot: pg.Pool = pool): Db {
+  const own = hot === pool ? [pool] : [pool, hot];
+  for (const p of own) {
+    // A broken idle connection must not crash the process; the next query reconnects.
+    p.on('error', () => undefined);
+    p.on('connect', prepareStatements);
+  }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
-  runners.set(db, poolRunner(pool));
-  // Kysely ends the pool only if it used it itself; the direct runner may have been its only user.
+  allPools.set(db, own);
+  runners.set(db, poolRunner(hot));
+  // Kysely ends its pool only if it used it itself; the direct runner may have been its only user.
   const destroy = db.destroy.bind(db);
   db.destroy = async () => {
     await destroy();
-    if (!pool.ending) await pool.end();
+    for (const p of own) if (!p.ending) await p.end();
   };
   return db;
 }
@@ -155,12 +183,14 @@ export function fastCommitDb(db: Db): Db {
     idleTimeoutMillis: 30_000,
     application_name: 'glc-fast-commit',
   });
-  // A SET on each new connection (queued before its first query) rather than a startup
-  // `options` parameter, which PgBouncer refuses by default.
-  pool.on('connect', (client) => void client.query('set synchronous_commit to off').catch(() => undefined));
-  pool.on('error', () => undefined);
+  // Only precompiled statements use it (the adapter's saves): generic plans, as the hot pool.
+  pool.on('connect', (client) => {
+    void client.query('set synchronous_commit to off').catch(() => undefined);
+    void client.query(GENERIC_PLANS).catch(() => undefined);
+  });
   const fast = kyselyOn(pool);
   fastCommitDbs.set(db, fast);
+  allPools.get(db)?.push(pool);
   const destroy = db.destroy.bind(db);
   db.destroy = async () => {
     await fast.destroy().catch(() => undefined);
