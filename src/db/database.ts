@@ -184,10 +184,8 @@ export function fastCommitDb(db: Db): Db {
     application_name: 'glc-fast-commit',
   });
   // Only precompiled statements use it (the adapter's saves): generic plans, as the hot pool.
-  pool.on('connect', (client) => {
-    void client.query('set synchronous_commit to off').catch(() => undefined);
-    void client.query(GENERIC_PLANS).catch(() => undefined);
-  });
+  // One query (two statements): a second one queued behind it would make pg print a deprecation warning.
+  pool.on('connect', (client) => void client.query(`set synchronous_commit to off; ${GENERIC_PLANS}`).catch(() => undefined));
   const fast = kyselyOn(pool);
   fastCommitDbs.set(db, fast);
   allPools.get(db)?.push(pool);
