@@ -1,8 +1,12 @@
 // A/B of one GLC setting: the same compiled GLC started twice, with and without the given
 // environment, alternating rounds of one scenario. For deciding a change, not for the report:
 //   npm run build && npx tsx bench/ab-env.ts cc|userinfo|code 'LOG_LEVEL=warn[;NAME=value…]' [seconds] [rounds]
-// AB_WORKERS=2 runs both sides with two processes each.
+// AB_WORKERS=2 runs both sides with two processes each. AB_B_ROOT=<checkout> runs side B from
+// that checkout's build instead (another commit, built with `npm run build` there, on the same
+// schema): before/after of a change that no setting can switch, e.g.
+//   git worktree add /tmp/before <commit> && (cd /tmp/before && ln -s "$PWD/node_modules" . && npm run build)
 // Prints each side's rounds, RSS idle and peak, and the paired ratio B/A. Use an even number of rounds.
+import path from 'node:path';
 import { glcScenario, measuredLoad, medianCpu, pairedRatio, seedGlc, startGlcProcess, treeRss, type Target } from './http.js';
 import type { LoadResult } from './load.js';
 
@@ -18,6 +22,7 @@ const seconds = Number(process.argv[4] ?? 3);
 const rounds = Number(process.argv[5] ?? 3);
 // Processes per side (GLC_WORKERS): 1 unless AB_WORKERS says otherwise.
 const workers = Number(process.env.AB_WORKERS ?? 1);
+const rootB = process.env.AB_B_ROOT ? path.resolve(process.env.AB_B_ROOT) : undefined;
 
 const seed = await seedGlc(16);
 const runsA: LoadResult[] = [];
@@ -31,8 +36,10 @@ try {
   // of the loads.
   for (let round = 0; round < rounds; round++) {
     const bFirst = round % 2 === 1;
-    const first = await startGlcProcess(seed, workers, bFirst ? env : {});
-    const second = await startGlcProcess(seed, workers, bFirst ? {} : env);
+    const startA = () => startGlcProcess(seed, workers, {});
+    const startB = () => startGlcProcess(seed, workers, env, [], rootB);
+    const first = await (bFirst ? startB() : startA());
+    const second = await (bFirst ? startA() : startB());
     const [a, b] = bFirst ? [second, first] : [first, second];
     try {
       idle.a = Math.max(idle.a, treeRss(a.process.pid!));
@@ -65,7 +72,7 @@ try {
     return `CPU ms/op main ${ms['server main thread'].toFixed(3)}, threads ${ms['server other threads'].toFixed(3)}, PostgreSQL ${ms.PostgreSQL.toFixed(3)}`;
   };
   console.log(
-    `${which}: default ${per(runsA)} (RSS idle ${idle.a} MiB, peak ${peak.a} MiB; ${cpu(runsA)}) | with ${JSON.stringify(env)} ${per(runsB)} (RSS idle ${idle.b} MiB, peak ${peak.b} MiB; ${cpu(runsB)}) | paired B/A ${pairedRatio(runsB, runsA)}`,
+    `${which}: default ${per(runsA)} (RSS idle ${idle.a} MiB, peak ${peak.a} MiB; ${cpu(runsA)}) | with ${JSON.stringify(env)}${rootB ? ` from ${rootB}` : ''} ${per(runsB)} (RSS idle ${idle.b} MiB, peak ${peak.b} MiB; ${cpu(runsB)}) | paired B/A ${pairedRatio(runsB, runsA)}`,
   );
 } finally {
   await seed.drop();

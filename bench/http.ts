@@ -182,11 +182,13 @@ export async function startGlcProcess(
   workers: number,
   extraEnv: Record<string, string> = {},
   nodeArgs: string[] = [],
+  // Another checkout's build (bench/ab-env.ts, AB_B_ROOT): its `dist` must accept this database's schema.
+  glcRoot: string = root,
 ): Promise<Target & { coldStartMs: number }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/src/main.js')], {
-    cwd: root,
+  const child = spawn(process.execPath, [...nodeArgs, path.join(glcRoot, 'dist/src/main.js')], {
+    cwd: glcRoot,
     // Logs at info level as in production, written to /dev/null (journald's cost is not GLC's).
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {

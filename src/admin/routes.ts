@@ -5,7 +5,6 @@
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
-import QRCode from 'qrcode';
 import { pageRouter } from '../http/page-router.js';
 import { render } from '../http/views.js';
 import { readForm, text } from '../http/forms.js';
@@ -132,7 +131,7 @@ export function adminRoutes(s: Services): Router {
     // The QR code as inline SVG (an image, no script: the strict CSP stays).
     const qrSvg = enrolment.enrolled
       ? undefined
-      : (await QRCode.toString(enrolment.uri, { type: 'svg', margin: 1 })).replace(
+      : (await (await import('qrcode')).default.toString(enrolment.uri, { type: 'svg', margin: 1 })).replace(
           '<svg ',
           '<svg role="img" aria-label="QR code à scanner avec votre application d’authentification" width="200" height="200" ',
         );

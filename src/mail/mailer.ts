@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { renderText } from '../http/views.js';
@@ -39,11 +39,13 @@ export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
   // Pooled: a purge can send thousands of notices; one SMTP connection per message would be slow.
   const url = new URL(smtpUrl);
   if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true');
-  const transport = nodemailer.createTransport(url.href);
+  // Loaded at the first mail (the queue's workers), not during the cold start.
+  let transport: Promise<Transporter> | undefined;
   return {
     async send(to, template, vars) {
       const message = composeMail(to, template, vars);
-      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text });
+      transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(url.href));
+      await (await transport).sendMail({ from, to: message.to, subject: message.subject, text: message.text });
     },
   };
 }

@@ -7,7 +7,7 @@
 // The mail payload is personal data (address, links): it holds only what the template needs,
 // completed jobs are deleted a minute after delivery, dead letters after DEAD_LETTER_DAYS.
 import { CompiledQuery, sql, type Transaction } from 'kysely';
-import { PgBoss, type Job, type SendOptions } from 'pg-boss';
+import type { Job, PgBoss, SendOptions } from 'pg-boss';
 import type { Db } from '../db/database.js';
 import { connectionStringOf } from '../db/database.js';
 import type { Database } from '../db/schema.js';
@@ -67,16 +67,10 @@ export interface Outbox {
 
 export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; retryDelaySeconds: number }): Outbox {
   const { log } = deps;
-  const boss = new PgBoss({
-    connectionString: connectionStringOf(deps.db),
-    max: 4,
-    application_name: 'glc-queue',
-    schedule: false, // periodic jobs stay with GLC's scheduler
-    maintenanceIntervalSeconds: MAINTENANCE_SECONDS,
-  });
-  // Connection trouble is logged, never fatal: jobs wait in the database.
-  boss.on('error', (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'queue error'));
-  let started: Promise<void> | undefined;
+  // Made when the queue starts (after the server listens): loading pg-boss is about a tenth of
+  // GLC's cold start, which it has no part in.
+  let boss: PgBoss | undefined;
+  let started: Promise<PgBoss> | undefined;
   let stopped = false;
 
   const queueOptions = {
@@ -89,7 +83,7 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
     deleteAfterSeconds: DELETE_AFTER_SECONDS,
   };
 
-  async function ensureQueue(name: string, options: Record<string, unknown>): Promise<void> {
+  async function ensureQueue(boss: PgBoss, name: string, options: Record<string, unknown>): Promise<void> {
     if (await boss.getQueue(name)) {
       await boss.updateQueue(name, options);
       return;
@@ -104,23 +98,38 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
   }
 
   async function send(name: QueueName, data: object, trx?: Transaction<Database>): Promise<void> {
-    await (started ??= start());
+    const boss = await (started ??= start());
     const options: SendOptions = trx ? { db: executor(trx) } : {};
     await boss.send(name, data, options);
   }
 
-  async function start(): Promise<void> {
-    await boss.start();
+  async function start(): Promise<PgBoss> {
+    const { PgBoss } = await import('pg-boss');
+    const created = new PgBoss({
+      connectionString: connectionStringOf(deps.db),
+      max: 4,
+      application_name: 'glc-queue',
+      schedule: false, // periodic jobs stay with GLC's scheduler
+      maintenanceIntervalSeconds: MAINTENANCE_SECONDS,
+    });
+    boss = created;
+    // Connection trouble is logged, never fatal: jobs wait in the database.
+    created.on('error', (err: Error) => log.error({ err: { name: err.name, message: err.message } }, 'queue error'));
+    await created.start();
     for (const name of QUEUES) {
-      await ensureQueue(deadLetterOf(name), { retentionSeconds: DEAD_LETTER_DAYS * 86_400, deleteAfterSeconds: DELETE_AFTER_SECONDS });
-      await ensureQueue(name, { ...queueOptions, deadLetter: deadLetterOf(name) });
+      await ensureQueue(created, deadLetterOf(name), {
+        retentionSeconds: DEAD_LETTER_DAYS * 86_400,
+        deleteAfterSeconds: DELETE_AFTER_SECONDS,
+      });
+      await ensureQueue(created, name, { ...queueOptions, deadLetter: deadLetterOf(name) });
     }
+    return created;
   }
 
   return {
-    start: () => (started ??= start()),
+    start: async () => void (await (started ??= start())),
     async work(handlers) {
-      await (started ??= start());
+      const boss = await (started ??= start());
       const run = <T>(name: QueueName, handler: (data: T) => Promise<void>) =>
         boss.work<T>(name, { batchSize: 1, localConcurrency: 4, pollingIntervalSeconds: 1 }, async ([job]: Job<T>[]) => {
           if (job) await handler(job.data);
@@ -147,14 +156,15 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
       }));
     },
     async retryDeadLetters(queue) {
-      await (started ??= start());
+      const boss = await (started ??= start());
       return boss.redrive(deadLetterOf(queue), { destination: queue, limit: 100_000 });
     },
     async stop() {
       if (stopped || !started) return;
       stopped = true;
       await started.catch(() => undefined);
-      await boss.stop({ graceful: true, timeout: 10_000, close: true });
+      // Also after a failed start: pg-boss may hold connections already.
+      await boss?.stop({ graceful: true, timeout: 10_000, close: true });
     },
   };
 }
