@@ -9,6 +9,7 @@ import {
   callbackUrl,
   newResidentAuthorizes,
   registerClient,
+  STRONG_PASSWORD,
   startTestGlc,
   type TestClient,
   type TestGlc,
@@ -16,6 +17,7 @@ import {
 import { createResident } from './accounts-support.js';
 import { createConsentStore } from '../src/consent/store.js';
 import { atOnce } from './support/at-once.js';
+import { Browser } from './support/browser.js';
 
 let glc: TestGlc;
 let client: TestClient;
@@ -237,6 +239,40 @@ describe('an authorization reads the session with its account, consent and grant
     });
     const sub = tokens.claims()!.sub;
     expect((await oidc.fetchUserInfo(client.config, tokens.access_token, sub)).email).toBe('lot.session@example.fr');
+  });
+
+  it('parallel logins: each resident returns to the service with their own account, read with the interaction', async () => {
+    const emails = ['lot.retour.un@example.fr', 'lot.retour.deux@example.fr'];
+    // Each resident has an account and has consented (in a first browser).
+    for (const email of emails) await newResidentAuthorizes(glc, client, await authorizationRequest(client), email);
+    const logins = await Promise.all(
+      emails.map(async (email) => {
+        const request = await authorizationRequest(client);
+        const browser = new Browser(glc.config.issuer);
+        const page = await browser.follow(await browser.get(request.url.href));
+        return { email, request, browser, page };
+      }),
+    );
+    const submitted = await Promise.all(
+      logins.map(({ browser, page, email }) => browser.submit(page, /\/login$/, { email, password: STRONG_PASSWORD })),
+    );
+    const accountReads = () => statements.filter((s) => s.includes('"asked_account_id"')).length;
+    statements.length = 0;
+    // Both return to the provider at once: each interaction read with its own account and consent.
+    const back = await Promise.all(
+      logins.map(({ browser }, i) => browser.follow(submitted[i]!, (u) => u.href.startsWith(client.redirectUri))),
+    );
+    expect(accountReads()).toBe(0);
+    for (const [i, { email, request }] of logins.entries()) {
+      const callback = callbackUrl(back[i]!);
+      expect(callback.searchParams.get('state')).toBe(request.state);
+      const tokens = await oidc.authorizationCodeGrant(client.config, callback, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      });
+      expect((await oidc.fetchUserInfo(client.config, tokens.access_token, tokens.claims()!.sub)).email).toBe(email);
+    }
   });
 
   it('a consent withdrawn since the last authorization is seen by the next one, read with the session', async () => {

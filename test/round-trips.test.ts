@@ -22,11 +22,11 @@ describe('database round trips per request', () => {
       'token (authorization code)': 4,
       // Token with its session, grant, account and consent.
       userinfo: 1,
-      // Interaction (written; read by the login page, the login form and the return to the
-      // provider; saved with the login's result without a second read; deleted); throttle
-      // admission and settlement; account by email; login event; statistics; account with its
-      // consent and grant; session; code.
-      'password login (consent exists) up to the code': 14,
+      // Interaction (written; read by the login page and the login form; saved with the login's
+      // result without a second read; read with the account, its consent and the consent's grant
+      // on the return to the provider; deleted); throttle admission and settlement; account by
+      // email; login event; statistics; session; code.
+      'password login (consent exists) up to the code': 13,
       discovery: 0,
       JWKS: 0,
     });

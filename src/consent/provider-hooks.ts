@@ -44,7 +44,10 @@ export function consentAccountLoader(
 
 /**
  * What consentAccountLoader reads, for the adapter to join to a token's read (the token brings
- * its grant) and to an authorization's session read (the consent's grant comes along, for
- * consentGrantLoader): oidc/adapter.ts.
+ * its grant) and, in an authorization, to the read of the session or of the interaction returned
+ * from (the consent's grant comes along, for consentGrantLoader): oidc/adapter.ts.
  */
-export const consentAccountAlong: ReadAlong = Object.freeze({ token: accountWithConsentQuery, session: accountWithConsentAndGrantQuery });
+export const consentAccountAlong: ReadAlong = Object.freeze({
+  token: accountWithConsentQuery,
+  authorization: accountWithConsentAndGrantQuery,
+});

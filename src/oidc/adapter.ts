@@ -144,10 +144,11 @@ const q = (() => {
 
 /**
  * What the provider asks for right after a token (code, access or refresh token) or, in an
- * authorization, right after the session: the account behind it, with what its domain reads
- * along (the consent, and for a session the consent's grant: consent/store.ts). A query of one
- * row or none, joined laterally to the token's or session's own read on its account and the
- * service; its row waits under accountReadAheadKey for the provider's loadAccount hook.
+ * authorization, right after the session or the interaction returned from: the account behind
+ * it, with what its domain reads along (the consent, and in an authorization the consent's
+ * grant: consent/store.ts). A query of one row or none, joined laterally to the row's own read
+ * on its account and the service; its row waits under accountReadAheadKey for the provider's
+ * loadAccount hook.
  */
 export type AccountAlong = (
   db: Kysely<Database>,
@@ -204,41 +205,54 @@ type TokenRow = {
 } & Record<string, unknown>;
 
 /**
- * Sessions, each with the account behind it and what its domain reads along for the service
- * the authorization names (`along`): what the provider looks up right after the session in an
- * authorization. A session without an account, or an account unknown, gives null columns.
+ * Rows of one model, each with the account behind it and what its domain reads along for a
+ * service (`along`): what the provider looks up right after the session in an authorization, or
+ * after the interaction when the browser returns from it. `accountOf` and `serviceOf` name them
+ * in SQL, from the row (`s`) or the key (`k`). No account, or an unknown one: null columns.
  */
-function sessionsWithWhatFollows(along: AccountAlong) {
+function rowsWithAccount(
+  along: AccountAlong,
+  model: 'Session' | 'Interaction',
+  accountOf: Expression<string>,
+  serviceOf: Expression<string>,
+) {
   return precompile((db, v: { ids: string[]; clientIds: string[] }) =>
     db
       .selectFrom(sql<{ id: string; client_id: string }>`unnest(${v.ids}::text[], ${v.clientIds}::text[])`.as<'k'>(sql`k(id, client_id)`))
       .innerJoin('oidc_payloads as s', (join) =>
         join
           .onRef('s.id', '=', 'k.id')
-          .on('s.model', '=', 'Session')
+          .on('s.model', '=', model)
           .on(live(sql.ref('s.expires_at'))),
       )
-      .leftJoinLateral(along(db, sql<string>`s.payload->>'accountId'`, sql.ref<string>('k.client_id')).as('along'), (join) => join.onTrue())
+      .leftJoinLateral(along(db, accountOf, serviceOf).as('along'), (join) => join.onTrue())
       // Prefixed: the account's columns come in the same row.
-      .select([
-        'k.id as session_id',
-        'k.client_id as session_client_id',
-        's.payload as session_payload',
-        's.consumed_at as session_consumed_at',
-      ])
+      .select(['k.id as row_id', 'k.client_id as row_client_id', 's.payload as row_payload', 's.consumed_at as row_consumed_at'])
       .selectAll('along'),
   );
 }
 
-type SessionRow = {
-  session_id: string;
-  session_client_id: string;
-  session_payload: unknown;
-  session_consumed_at: Date | null;
+type RowWithAccount = {
+  row_id: string;
+  row_client_id: string;
+  row_payload: unknown;
+  row_consumed_at: Date | null;
 } & Record<string, unknown>;
-type SessionForClient = { id: string; clientId: string };
+type RowForClient = { id: string; clientId: string };
 // Unambiguous whatever the ids hold.
-const sessionForClientKey = ({ id, clientId }: SessionForClient) => JSON.stringify([id, clientId]);
+const rowForClientKey = ({ id, clientId }: RowForClient) => JSON.stringify([id, clientId]);
+
+/** Who and which service an interaction is about when the browser returns from it: its login, else the session it began in. */
+const interactionAccount = sql<string>`coalesce(s.payload #>> '{result,login,accountId}', s.payload #>> '{session,accountId}')`;
+const interactionService = sql<string>`s.payload #>> '{params,client_id}'`;
+function accountOfInteraction(payload: AdapterPayload): { accountId: unknown; clientId: unknown } {
+  const { result, session, params } = payload as {
+    result?: { login?: { accountId?: unknown } };
+    session?: { accountId?: unknown };
+    params?: { client_id?: unknown };
+  };
+  return { accountId: result?.login?.accountId ?? session?.accountId, clientId: params?.client_id };
+}
 
 /**
  * The service an authorization request names (GET /auth), read from its query before the
@@ -305,10 +319,13 @@ function batchedUpserts(on: Db) {
   return (row: PayloadRow): Promise<void> => loader.load(row);
 }
 
-/** What the adapter reads along with tokens and, in an authorization, with the session (see AccountAlong). */
+/**
+ * What the adapter reads along (see AccountAlong): with a token (which brings its own grant), and
+ * in an authorization with the session or the interaction returned from (the consent's grant too).
+ */
 export interface ReadAlong {
   readonly token: AccountAlong;
-  readonly session: AccountAlong;
+  readonly authorization: AccountAlong;
 }
 
 export function createAdapterClass(db: Db, clients: ClientStore, along?: ReadAlong) {
@@ -325,16 +342,19 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: ReadAlo
       const { rows } = await query.execute(db, { model, values });
       return new Map(rows.map((row) => [row.key as string, row]));
     });
-  const sessionsWithAccount = along && sessionsWithWhatFollows(along.session);
-  const readSessionForClient = batchedReads<SessionRow, SessionForClient>(async (_group, keys) => {
-    const { rows } = await sessionsWithAccount!.execute(db, { ids: keys.map((k) => k.id), clientIds: keys.map((k) => k.clientId) });
+  // The session of an authorization with the account and its consent for the service the request
+  // names; the interaction the browser returns from with the account and service it is about.
+  const withAccount = along && {
+    Session: rowsWithAccount(along.authorization, 'Session', sql<string>`s.payload->>'accountId'`, sql.ref<string>('k.client_id')),
+    Interaction: rowsWithAccount(along.authorization, 'Interaction', interactionAccount, interactionService),
+  };
+  const readWithAccount = batchedReads<RowWithAccount, RowForClient>(async (model, keys) => {
+    const query = withAccount![model as 'Session' | 'Interaction'];
+    const { rows } = await query.execute(db, { ids: keys.map((k) => k.id), clientIds: keys.map((k) => k.clientId) });
     return new Map(
-      rows.map((row) => [
-        sessionForClientKey({ id: row.session_id as string, clientId: row.session_client_id as string }),
-        row as SessionRow,
-      ]),
+      rows.map((row) => [rowForClientKey({ id: row.row_id as string, clientId: row.row_client_id as string }), row as RowWithAccount]),
     );
-  }, sessionForClientKey);
+  }, rowForClientKey);
   const readById = readLive(q.byId);
   const readByUid = readLive(q.byUid);
   const readByUserCode = readLive(q.byUserCode);
@@ -364,28 +384,40 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: ReadAlo
         if (ahead) return ahead.value;
       }
       if (WITH_SESSION_AND_GRANT.has(this.model)) return this.findWithSessionAndGrant(id);
+      if (this.model === 'Interaction' && withAccount && Provider.ctx?.oidc?.route === 'resume')
+        return this.findWithAccount(id, '', accountOfInteraction);
       if (this.model !== 'Session') return this.findWhere(readById, id);
-      const clientId = sessionsWithAccount && authorizationClientId();
-      const found = clientId ? await this.findSessionWithAccount(id, clientId) : await this.findWhere(readById, id);
+      const clientId = withAccount && authorizationClientId();
+      const found = clientId
+        ? await this.findWithAccount(id, clientId, (payload) => ({ accountId: payload.accountId, clientId }))
+        : await this.findWhere(readById, id);
       // The library saves the session it read at the end of the request (upsert, below).
       if (found) readAhead(sessionAsReadKey(id), found);
       return found;
     }
 
     /**
-     * One round trip instead of two in an authorization: the session, and the account behind it
-     * with its consent for the service (and that consent's grant), handed to the provider's
-     * next lookups within this request.
+     * One round trip instead of two: the row (a session in an authorization, an interaction at
+     * the return from it), and the account behind it with its consent for the service (and that
+     * consent's grant), handed to the provider's next lookups within this request.
      */
-    private async findSessionWithAccount(id: string, clientId: string): Promise<AdapterPayload | undefined> {
+    private async findWithAccount(
+      id: string,
+      clientId: string,
+      about: (payload: AdapterPayload) => { accountId: unknown; clientId: unknown },
+    ): Promise<AdapterPayload | undefined> {
       if (hasControlCharacters(id)) return undefined;
-      const row = await readSessionForClient('Session', { id, clientId });
+      const row = await readWithAccount(this.model, { id, clientId });
       if (!row) return undefined;
-      const { session_id: _id, session_client_id: _client, session_payload, session_consumed_at, ...account } = row;
-      const payload = session_payload as AdapterPayload;
-      if (typeof payload.accountId === 'string')
-        readAhead(accountReadAheadKey(payload.accountId, clientId), account.id === null || account.id === undefined ? undefined : account);
-      return withConsumed(payload, session_consumed_at);
+      const { row_id: _id, row_client_id: _client, row_payload, row_consumed_at, ...account } = row;
+      const payload = row_payload as AdapterPayload;
+      const asked = about(payload);
+      if (typeof asked.accountId === 'string' && typeof asked.clientId === 'string')
+        readAhead(
+          accountReadAheadKey(asked.accountId, asked.clientId),
+          account.id === null || account.id === undefined ? undefined : account,
+        );
+      return withConsumed(payload, row_consumed_at);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
