@@ -69,7 +69,7 @@ function connect(connectionString: string): Db {
 // choose, PostgreSQL planned them again at each execution: the generic plan of a query over an
 // array of unknown length is costed above a custom one, so it never won, and the planning (0.4 to
 // 0.9 ms for the joined reads) was paid on every run. Measured: PostgreSQL's CPU per code flow
-// −27 % (docs/performance.md, seventh pass). Their generic plans were read at scale (index scans
+// −24 % with one process, −32 % with two (docs/performance.md, seventh pass). Their generic plans were read at scale (index scans
 // only). Other queries keep PostgreSQL's choice: a generic plan cannot use a partial index whose
 // condition is a parameter (Kysely sends every value as one).
 // A SET on each new connection (queued before its first query) rather than a startup `options`
