@@ -289,7 +289,9 @@ async function atMock(page: Page, login: string): Promise<void> {
   await page.waitForURL((u) => !u.pathname.startsWith('/franceconnect-mock/') && !u.pathname.startsWith('/franceconnect/callback'));
 }
 
-describe('accessibility of the pages a resident meets, in Chromium', () => {
+// Whole journeys with an audit of each page: about 60 s on a slow shared 2-core machine, past
+// the default limit; a limit, not a measure (nothing here is timed).
+describe('accessibility of the pages a resident meets, in Chromium', { timeout: 180_000 }, () => {
   let page: Page;
   let context: BrowserContext;
   const email = 'audit@example.fr';

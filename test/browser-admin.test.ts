@@ -85,7 +85,9 @@ async function submitWith(page: Page, field: string, value: string): Promise<voi
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
 }
 
-describe('console in Chromium', () => {
+// Whole journeys with an audit of each page: about 60 s on a slow shared 2-core machine, past
+// the default limit; a limit, not a measure (nothing here is timed).
+describe('console in Chromium', { timeout: 180_000 }, () => {
   it('an agent finds a resident, lifts a block and sends a reset mail; the resident sees both', async () => {
     const glc = suite.glc;
     const resident = await createResident(glc, RESIDENT, { given_name: 'Marie', family_name: 'LEFÈVRE' });
