@@ -63,8 +63,8 @@ describe('cluster mode', () => {
 
   it('serves with two workers and counts the requests of both in one scrape', async () => {
     expect(childrenOf(child.pid!)).toHaveLength(2);
-    // Each worker's pools summed (8 for Kysely, 4 for the hot statements, 4 for fast commits).
-    expect(await poolSum()).toBe(32);
+    // Each worker's pools summed (10 for Kysely, 4 for the hot statements, 4 for fast commits).
+    expect(await poolSum()).toBe(36);
     const requests = 40;
     await Promise.all(Array.from({ length: requests }, () => fetch(`${url}/healthz`).then((r) => r.arrayBuffer())));
     const count = (text: string) =>

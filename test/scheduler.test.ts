@@ -89,6 +89,31 @@ describe('scheduler', () => {
     expect(() => startScheduler(glc.services.db, createLogger('silent'), [...jobs, twin])).toThrow(/two jobs are named/);
   });
 
+  it('runs one turn at a time, and does not queue a job again while its turn waits or runs', async () => {
+    let active = 0;
+    let most = 0;
+    const runs = new Map<string, number>();
+    const job = (name: string, everyMs: number, takesMs: number): Job => ({
+      name,
+      everyMs,
+      run: async () => {
+        runs.set(name, (runs.get(name) ?? 0) + 1);
+        most = Math.max(most, ++active);
+        await new Promise((r) => setTimeout(r, takesMs));
+        active -= 1;
+      },
+    });
+    // Seven jobs due together, as at a start; one of them due again long before its turn ends.
+    const jobs = [...Array.from({ length: 6 }, (_, i) => job(`test-serial-${i}`, 3_600_000, 60)), job('test-serial-often', 20, 300)];
+    const scheduler = startScheduler(glc.services.db, createLogger('silent'), jobs, { firstRunAfterMs: 20 });
+    await until(() => jobs.every((j) => (runs.get(j.name) ?? 0) >= 1), 'every job ran');
+    await scheduler.stop();
+    expect(most).toBe(1);
+    // Due every 20 ms for ≥ 660 ms but never queued twice: a handful of turns, not dozens.
+    expect(runs.get('test-serial-often')).toBeLessThanOrEqual(3);
+    for (const j of jobs.slice(0, 6)) expect(runs.get(j.name)).toBe(1);
+  });
+
   it('with two schedulers on one database, a turn runs on one of them only', async () => {
     let runs = 0;
     const slow: Job = {

@@ -56,7 +56,7 @@ export async function openDatabase(options: {
 }
 
 function connect(connectionString: string): Db {
-  const pool = new pg.Pool({ connectionString, max: 8, idleTimeoutMillis: 30_000, application_name: 'glc' });
+  const pool = new pg.Pool({ connectionString, max: 10, idleTimeoutMillis: 30_000, application_name: 'glc' });
   const hot = new pg.Pool({ connectionString, max: 4, idleTimeoutMillis: 30_000, application_name: 'glc-hot' });
   hot.on('connect', (client) => void client.query(GENERIC_PLANS).catch(() => undefined));
   const db = kyselyOn(pool, hot);

@@ -85,6 +85,11 @@ export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], option
   const running = new Set<Promise<unknown>>();
   const statuses = new Map<string, JobStatus>();
   let stopped = false;
+  // Turns run one after another in an instance, and a job waiting for its turn or running is not
+  // queued again. Each turn holds a pooled connection (its lock) for its whole run: the jobs of a
+  // start, all due together, held most of the pool while their own queries waited for it, and a
+  // step taking a lock at the same time (the demo service's) could then wait forever.
+  let lastTurn: Promise<unknown> = Promise.resolve();
   const firstRunAfterMs = options.firstRunAfterMs ?? 1000;
   const onTurn = options.onTurn ?? (() => undefined);
   for (const job of jobs) {
@@ -98,13 +103,20 @@ export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], option
     };
     statuses.set(job.name, status);
     const lockKey = jobLockKey(job.name);
+    let pending = false;
     const tick = () => {
-      if (stopped) return;
+      if (stopped || pending) return;
+      pending = true;
       status.nextRunAt = new Date(Date.now() + job.everyMs);
-      const p = withAdvisoryLock(db, lockKey, async () => {
-        status.lastStartedAt = new Date();
-        return job.run(status.lastStartedAt);
-      })
+      const p = lastTurn
+        .then(() =>
+          stopped
+            ? ({ ran: false } as const)
+            : withAdvisoryLock(db, lockKey, async () => {
+                status.lastStartedAt = new Date();
+                return job.run(status.lastStartedAt);
+              }),
+        )
         .then((r) => {
           onTurn(job.name, r.ran ? 'done' : 'skipped');
           if (!r.ran) {
@@ -124,7 +136,11 @@ export function startScheduler(db: Db, log: Logger, jobs: readonly Job[], option
           status.lastError = err.message;
           log.error({ job: job.name, err: { name: err.name, message: err.message } }, 'job failed');
         })
-        .finally(() => running.delete(p));
+        .finally(() => {
+          pending = false;
+          running.delete(p);
+        });
+      lastTurn = p;
       running.add(p);
     };
     timers.push(setInterval(tick, job.everyMs).unref());
