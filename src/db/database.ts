@@ -15,8 +15,7 @@ export function connectionStringOf(db: Db): string {
   if (!url) throw new Error('database opened without openDatabase');
   return url;
 }
-const pools = new WeakMap<Db, pg.Pool>();
-// Every pool a database opened here uses (Kysely's, the hot statements', the fast-commit one).
+// Every pool a database opened here uses: Kysely's first, then the hot statements' and the fast-commit one.
 const allPools = new WeakMap<Db, pg.Pool[]>();
 
 /** Connection pool figures for the metrics: the pools of `db` (and of its fast-commit twin) summed. */
@@ -124,7 +123,6 @@ function kyselyOn(pool: pg.Pool, hot: pg.Pool = pool): Db {
     p.on('connect', prepareStatements);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  pools.set(db, pool);
   allPools.set(db, own);
   runners.set(db, poolRunner(hot));
   // Kysely ends its pool only if it used it itself; the direct runner may have been its only user.
@@ -204,7 +202,7 @@ export function fastCommitDb(db: Db): Db {
  * to listen to. Closed with the database.
  */
 export function listen(db: Db, channel: string, onNotify: () => void): void {
-  const pool = pools.get(db);
+  const pool = allPools.get(db)?.[0];
   if (!pool) return;
   let client: pg.Client | undefined;
   let closed = false;

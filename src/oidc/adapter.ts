@@ -267,6 +267,15 @@ function authorizationClientId(): string | undefined {
 }
 const MAX_CLIENT_ID_LENGTH = 200;
 
+/**
+ * Leaves the account columns read along a row for the provider's loadAccount of this account and
+ * service (null columns: no such account).
+ */
+function accountAhead(accountId: unknown, clientId: unknown, account: Record<string, unknown>): void {
+  if (typeof accountId !== 'string' || typeof clientId !== 'string') return;
+  readAhead(accountReadAheadKey(accountId, clientId), account.id === null || account.id === undefined ? undefined : account);
+}
+
 type PayloadRow = Parameters<typeof q.upsert.execute>[1];
 const rowKey = (row: PayloadRow) => `${row.model} ${row.id}`;
 // DataLoader takes an Error instance as a key's failure.
@@ -412,11 +421,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: ReadAlo
       const { row_id: _id, row_client_id: _client, row_payload, row_consumed_at, ...account } = row;
       const payload = row_payload as AdapterPayload;
       const asked = about(payload);
-      if (typeof asked.accountId === 'string' && typeof asked.clientId === 'string')
-        readAhead(
-          accountReadAheadKey(asked.accountId, asked.clientId),
-          account.id === null || account.id === undefined ? undefined : account,
-        );
+      accountAhead(asked.accountId, asked.clientId, account);
       return withConsumed(payload, row_consumed_at);
     }
 
@@ -440,11 +445,7 @@ export function createAdapterClass(db: Db, clients: ClientStore, along?: ReadAlo
       const payload = token_payload as AdapterPayload;
       if (typeof payload.grantId === 'string') readAhead(grantReadAheadKey(payload.grantId), token_grant ?? undefined);
       if (typeof payload.sessionUid === 'string') readAhead(sessionByUidKey(payload.sessionUid), token_session ?? undefined);
-      if (along && typeof payload.accountId === 'string' && typeof payload.clientId === 'string')
-        readAhead(
-          accountReadAheadKey(payload.accountId, payload.clientId),
-          account.id === null || account.id === undefined ? undefined : account,
-        );
+      if (along) accountAhead(payload.accountId, payload.clientId, account);
       return withConsumed(payload, token_consumed_at);
     }
 

@@ -98,10 +98,13 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
   }
 
   async function send(name: QueueName, data: object, trx?: Transaction<Database>): Promise<void> {
-    const boss = await (started ??= start());
+    const boss = await ready();
     const options: SendOptions = trx ? { db: executor(trx) } : {};
     await boss.send(name, data, options);
   }
+
+  /** pg-boss started, its schema and queues made: once, on first need. */
+  const ready = (): Promise<PgBoss> => (started ??= start());
 
   async function start(): Promise<PgBoss> {
     const { PgBoss } = await import('pg-boss');
@@ -127,9 +130,9 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
   }
 
   return {
-    start: async () => void (await (started ??= start())),
+    start: async () => void (await ready()),
     async work(handlers) {
-      const boss = await (started ??= start());
+      const boss = await ready();
       const run = <T>(name: QueueName, handler: (data: T) => Promise<void>) =>
         boss.work<T>(name, { batchSize: 1, localConcurrency: 4, pollingIntervalSeconds: 1 }, async ([job]: Job<T>[]) => {
           if (job) await handler(job.data);
@@ -140,7 +143,7 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
     enqueueMail: (job, trx) => send(MAIL_QUEUE, encodeMail(job), trx),
     enqueueLogout: (job, trx) => send(LOGOUT_QUEUE, job, trx),
     async status() {
-      await (started ??= start());
+      await ready();
       // Live counts from the job table (pg-boss's own queue counters are refreshed by its monitor).
       const { rows } = await sql<{ name: string; state: string; n: number }>`
         select name, state::text as state, count(*)::int as n from pgboss.job
@@ -156,7 +159,7 @@ export function createOutbox(deps: { db: Db; log: Logger; retryLimit: number; re
       }));
     },
     async retryDeadLetters(queue) {
-      const boss = await (started ??= start());
+      const boss = await ready();
       return boss.redrive(deadLetterOf(queue), { destination: queue, limit: 100_000 });
     },
     async stop() {
