@@ -8,7 +8,7 @@
 // the ratio GLC / bare are reported. Results: bench/results/<date>-<label>.json.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,12 +182,18 @@ export async function startGlcProcess(
   workers: number,
   extraEnv: Record<string, string> = {},
   nodeArgs: string[] = [],
-  // Another checkout's build (bench/ab-env.ts, AB_B_ROOT): its `dist` must accept this database's schema.
-  glcRoot: string = root,
+  // Another checkout's build (bench/ab-env.ts, AB_B_ROOT): its `dist` must accept this database's
+  // schema. `entry`: another build of this checkout (test/production-bundle.test.ts).
+  at: { root?: string; entry?: string } = {},
 ): Promise<Target & { coldStartMs: number }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...nodeArgs, path.join(glcRoot, 'dist/src/main.js')], {
+  const glcRoot = at.root ?? root;
+  // The production entry point (the Docker image's): the bundle, or, in a checkout built before
+  // it existed, tsc's output.
+  const bundled = path.join(glcRoot, 'dist/bundle/main.js');
+  const main = at.entry ?? (existsSync(bundled) ? bundled : path.join(glcRoot, 'dist/src/main.js'));
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: glcRoot,
     // Logs at info level as in production, written to /dev/null (journald's cost is not GLC's).
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -104,6 +104,21 @@ describe('expired protocol rows', () => {
 });
 
 describe('published documentation', () => {
+  it('renders the documents once at the first visits, however many arrive together', async () => {
+    // The first visits of this instance: the documents are rendered while they wait.
+    const paths = ['/docs', '/docs/kit-de-raccordement', '/docs/consentement', '/docs/franceconnect', '/docs', '/docs/inconnu'];
+    const answers = await Promise.all(
+      paths.map(async (p) => {
+        const res = await fetch(`${glc.config.issuer}${p}`);
+        return { status: res.status, html: await res.text() };
+      }),
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 404]);
+    expect(answers[0]!.html).toBe(answers[4]!.html);
+    expect(answers[0]!.html).toContain('href="/docs/fiche-identite"');
+    expect(answers[2]!.html).toMatch(/<h1[^>]*>[^<]*[Cc]onsentement/);
+  });
+
   it('serves the connection kit as a French page, linked from discovery', async () => {
     const meta = (await (await fetch(`${glc.config.issuer}/.well-known/openid-configuration`)).json()) as { service_documentation: string };
     const page = await fetch(meta.service_documentation);

@@ -3,7 +3,6 @@
 // ${ISSUER}/franceconnect-mock/api/v2. Called once, by the composition root.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -12,6 +11,7 @@ import type { Secrets } from '../secrets.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { AccountService } from '../accounts/service.js';
 import { randomToken } from '../secrets.js';
+import { projectPath } from '../paths.js';
 import { createFranceConnectMock, loadFixtureIdentities } from './mock/mock.js';
 import { createFranceConnectClient } from './client.js';
 import { createFranceConnectStore } from './store.js';
@@ -49,12 +49,9 @@ function mockCredentials(dataDir: string): MockCredentials {
 }
 
 function fixtureFile(): string {
-  const candidates = ['../../fixtures/franceconnect-identities.json', '../../../fixtures/franceconnect-identities.json'].map((p) =>
-    fileURLToPath(new URL(p, import.meta.url)),
-  );
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error('fixtures/franceconnect-identities.json not found (needed by the FranceConnect mock)');
-  return found;
+  const file = projectPath('fixtures', 'franceconnect-identities.json');
+  if (!existsSync(file)) throw new Error('fixtures/franceconnect-identities.json not found (needed by the FranceConnect mock)');
+  return file;
 }
 
 export interface FranceConnectSetupDeps {
