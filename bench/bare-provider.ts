@@ -1,9 +1,11 @@
-// The library's ceiling: a bare node-oidc-provider 9 with its in-memory adapter, a trivial
-// login (every interaction logs in the account named by the login_hint, consent granted at
-// once), the same key types as GLC (ES256 + RS256 3072) and pairwise subjects. Started by
-// bench/http.ts as its own process: PORT, BARE_CLIENT_ID, BARE_CLIENT_SECRET, BARE_REDIRECT_URI.
+// The library's ceiling: a bare node-oidc-provider 9 with its in-memory adapter, a minimal
+// password login (a bare form; argon2id verification of the password against BARE_PASSWORD_HASH,
+// GLC's parameters; the account is the login_hint, consent granted at once), the same key types
+// as GLC (ES256 + RS256 3072) and pairwise subjects. Started by bench/http.ts as its own process:
+// PORT, BARE_CLIENT_ID, BARE_CLIENT_SECRET, BARE_REDIRECT_URI, BARE_PASSWORD_HASH.
 import http from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
+import argon2 from 'argon2';
 import Provider, { type Configuration } from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
 
@@ -56,17 +58,38 @@ const configuration: Configuration = {
 const provider = new Provider(issuer, configuration);
 const callback = provider.callback();
 
+const passwordHash = process.env.BARE_PASSWORD_HASH!;
+
+async function interaction(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  if (req.method === 'GET') {
+    // The least a login page can be: one form, no style, no CSRF token, no throttling.
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(
+      `<!doctype html><title>Connexion</title><form method="post" action="/interaction/${details.uid}/login">` +
+        '<input name="email"><input name="password" type="password"><button>Se connecter</button></form>',
+    );
+    return;
+  }
+  let body = '';
+  for await (const chunk of req) body += String(chunk);
+  const form = new URLSearchParams(body);
+  if (!(await argon2.verify(passwordHash, form.get('password') ?? ''))) {
+    res.statusCode = 400;
+    res.end('mot de passe incorrect');
+    return;
+  }
+  // Consent granted in the same step.
+  const accountId = String(details.params.login_hint ?? form.get('email'));
+  const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+  grant.addOIDCScope(String(details.params.scope));
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
+}
+
 const server = http.createServer((req, res) => {
   if (!req.url?.startsWith('/interaction/')) return callback(req, res);
-  // Trivial login and consent in one step.
-  (async () => {
-    const details = await provider.interactionDetails(req, res);
-    const accountId = details.session?.accountId ?? String(details.params.login_hint ?? 'resident');
-    const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
-    grant.addOIDCScope(String(details.params.scope));
-    const grantId = await grant.save();
-    await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
-  })().catch((err: Error) => {
+  interaction(req, res).catch((err: Error) => {
     res.statusCode = 500;
     res.end(err.message);
   });

@@ -36,10 +36,16 @@ export function processTree(root: number): Set<number> {
   return tree;
 }
 
-/** CPU seconds used so far by every thread of the machine, by group; `server` is the server's root process. */
-export function cpuSeconds(server: number | undefined): Map<CpuGroup, number> {
+/**
+ * CPU seconds used so far by each thread of the machine (`pid/tid`), with its group; `server` is
+ * the server's root process. Per thread, not per group: a thread that ends between two readings
+ * (a PostgreSQL backend closed by an idle pool) must not take its whole past out of its group's sum.
+ */
+export type CpuReading = Map<string, { group: CpuGroup; seconds: number }>;
+
+export function cpuSeconds(server: number | undefined): CpuReading {
   const serverTree = server === undefined ? new Set<number>() : processTree(server);
-  const used = new Map<CpuGroup, number>(CPU_GROUPS.map((g) => [g, 0]));
+  const reading: CpuReading = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     let tasks: string[];
@@ -60,16 +66,27 @@ export function cpuSeconds(server: number | undefined): Map<CpuGroup, number> {
       if (!stat) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime + stime
-      const g = group ?? (tid === pid ? 'server main thread' : 'server other threads');
-      used.set(g, used.get(g)! + seconds);
+      reading.set(`${pid}/${tid}`, { group: group ?? (tid === pid ? 'server main thread' : 'server other threads'), seconds });
     }
   }
-  return used;
+  return reading;
 }
 
-/** Milliseconds of CPU per operation in each group between two readings. */
-export function cpuPerOperation(before: Map<CpuGroup, number>, after: Map<CpuGroup, number>, operations: number): Record<CpuGroup, number> {
+/**
+ * Milliseconds of CPU per operation in each group between two readings: the threads seen at the
+ * second reading, less what they had used at the first (nothing for those started since). The
+ * CPU of threads gone before the second reading is not counted. `extra`: seconds counted apart
+ * (the load generator reports its own, having exited before the second reading).
+ */
+export function cpuPerOperation(
+  before: CpuReading,
+  after: CpuReading,
+  operations: number,
+  extra: Partial<Record<CpuGroup, number>> = {},
+): Record<CpuGroup, number> {
+  const used = new Map<CpuGroup, number>(CPU_GROUPS.map((g) => [g, extra[g] ?? 0]));
+  for (const [thread, now] of after) used.set(now.group, used.get(now.group)! + now.seconds - (before.get(thread)?.seconds ?? 0));
   return Object.fromEntries(
-    CPU_GROUPS.map((g) => [g, operations > 0 ? Math.round(((1000 * (after.get(g)! - before.get(g)!)) / operations) * 100) / 100 : 0]),
+    CPU_GROUPS.map((g) => [g, operations > 0 ? Math.round(((1000 * used.get(g)!) / operations) * 100) / 100 : 0]),
   ) as Record<CpuGroup, number>;
 }
