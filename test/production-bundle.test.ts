@@ -2,30 +2,52 @@
 // not the TypeScript the other tests run. Built here into dist/bundle-test and started as the image
 // starts it, on PostgreSQL: a resident signs in with a password (argon2, a native package left
 // outside the bundle), a commune gets a token, the lazily loaded parts (documentation, the
-// FranceConnect mock's pages, the mail queue) are found from the bundle's own folder.
+// FranceConnect mock's pages, the mail queue and SMTP) are found from the bundle's own folder.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleServer } from '../scripts/bundle.js';
 import { accessToken, REDIRECT_URI, SCOPE, seedGlc, startGlcProcess, type Seeded, type Target } from '../bench/http.js';
 import { codeChallenge, randomUrlSafe } from '../bench/pkce.js';
 import { Browser } from './support/browser.js';
+import { eventually, freePort } from './support/glc.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist/bundle-test');
 let built: Awaited<ReturnType<typeof bundleServer>>;
 let seed: Seeded;
 let glc: Target;
+// Mail as a mail server receives it: pg-boss's queue and nodemailer are loaded at the first mail.
+const received: { to: string[]; raw: string }[] = [];
+let smtp: SMTPServer;
 
 beforeAll(async () => {
   built = await bundleServer(outdir);
   seed = await seedGlc(1);
-  glc = await startGlcProcess(seed, 1, {}, [], { entry: path.join(outdir, 'main.js') });
+  const smtpPort = await freePort();
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    disableReverseLookup: true,
+    onData(stream, session, callback) {
+      let raw = '';
+      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+      stream.on('end', () => {
+        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', () => resolve()));
+  glc = await startGlcProcess(seed, 1, { SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }, [], { entry: path.join(outdir, 'main.js') });
 }, 120_000);
 
 afterAll(async () => {
   await glc?.stop();
+  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
   await seed?.drop();
   rmSync(outdir, { recursive: true, force: true });
 });
@@ -102,5 +124,16 @@ describe('the production bundle', () => {
     const mock = await browser.follow(await browser.submit(login, /\/franceconnect$/));
     expect(mock.status).toBe(200);
     expect(mock.html).toContain('Connexion avec une identité de test');
+  });
+
+  it('sends a forgotten-password link by mail, through the queue', async () => {
+    const email = seed.accounts[0]!.email;
+    const browser = new Browser(glc.issuer);
+    const form = await browser.get('/mot-de-passe-oublie');
+    expect(form.status).toBe(200);
+    const sent = await browser.submit(form, /\/mot-de-passe-oublie$/, { email });
+    expect(sent.status).toBe(200);
+    await eventually(() => received.some((m) => m.to.includes(email)));
+    expect(received.find((m) => m.to.includes(email))!.raw).toContain('/mot-de-passe-oublie/nouveau?jeton=');
   });
 });
