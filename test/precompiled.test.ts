@@ -108,9 +108,9 @@ describe('precompiled queries', () => {
       await Promise.all(Array.from({ length: 3 }, () => now.execute(db, { model: 'Session' })));
       expect(await open('glc-hot')).toBeGreaterThan(0);
       await db.destroy();
-      await expect.poll(() => open('glc-fast-commit'), { timeout: 2_000 }).toBe(0);
-      expect(await open('glc-hot')).toBe(0);
-      expect(await open('glc')).toBe(0);
+      // A backend leaves pg_stat_activity shortly after its client has closed the connection:
+      // each pool is polled (the hot pool's check once failed in CI, read too early).
+      for (const pool of ['glc-fast-commit', 'glc-hot', 'glc']) await expect.poll(() => open(pool), { timeout: 2_000 }).toBe(0);
     } finally {
       await watcher.end();
       await database.drop();
