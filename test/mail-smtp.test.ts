@@ -1,40 +1,19 @@
 // The production mail path: a real SMTP conversation with a local SMTP server (smtp-server),
 // French subject and body intact, sender as configured, the link unescaped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { createSmtpMailer } from '../src/mail/mailer.js';
+import { startSmtp, type ReceivedMail, type TestSmtp } from './support/smtp.js';
 
-const received: { from: string; to: string[]; raw: string }[] = [];
-let server: SMTPServer;
+const received: ReceivedMail[] = [];
+let server: TestSmtp;
 let port: number;
 
 beforeAll(async () => {
-  server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    closeTimeout: 200, // the pooled mailer keeps its connection open
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => {
-        raw += c.toString('utf8');
-      });
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.server.address() as AddressInfo).port;
+  server = await startSmtp(received);
+  port = server.port;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
 });
 
 describe('SMTP mailer', () => {

@@ -4,15 +4,15 @@
 // `glc queue retry` sends again.
 import net from 'node:net';
 import * as jose from 'jose';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { startGlc } from '../src/server.js';
 import { revokeServiceAccess } from '../src/oidc/sessions.js';
 import { eventually, freePort, registerClient, startBackchannelReceiver, startTestGlc, type TestGlc } from './support/glc.js';
+import { startSmtp, type ReceivedMail } from './support/smtp.js';
 
 const DAY = 86_400_000;
-const received: { to: string[]; raw: string }[] = [];
+const received: ReceivedMail[] = [];
 let smtpPort: number;
 let glc: TestGlc;
 const saved = { ...process.env };
@@ -38,27 +38,6 @@ function startDeadSmtp(port: number): Promise<{ attempts: () => number; close():
       }),
     ),
   );
-}
-
-function startSmtp(port: number): Promise<SMTPServer> {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    disableReverseLookup: true,
-    closeTimeout: 200,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => {
-        raw += c.toString('utf8');
-      });
-      stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        callback();
-      });
-    },
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
 async function queueStatus(g: TestGlc): Promise<{ queue: string; queued: number; deadLetters: number }[]> {
@@ -104,7 +83,7 @@ describe('durable queue', () => {
     expect(received).toHaveLength(0);
 
     await dead.close();
-    const smtp = await startSmtp(smtpPort);
+    const smtp = await startSmtp(received, smtpPort);
     try {
       await eventually(() => received.length >= emails.length, 45_000);
       await new Promise((r) => setTimeout(r, 2500)); // time for a duplicate to show up, if any
@@ -113,12 +92,12 @@ describe('durable queue', () => {
       const status = await statusOf(glc, 'mail');
       expect(status).toMatchObject({ queued: 0, deadLetters: 0 });
     } finally {
-      await new Promise<void>((r) => smtp.close(() => r()));
+      await smtp.close();
     }
   });
 
   it('a mail queued in a transaction goes out if and only if the transaction commits', async () => {
-    const smtp = await startSmtp(smtpPort);
+    const smtp = await startSmtp(received, smtpPort);
     try {
       received.length = 0;
       const vars = { loginUrl: 'https://connect.example.fr/compte', resetUrl: 'https://connect.example.fr/mot-de-passe-oublie' };
@@ -136,7 +115,7 @@ describe('durable queue', () => {
       expect(received.flatMap((m) => m.to)).toEqual(['valide@example.fr']);
       expect(await statusOf(glc, 'mail')).toMatchObject({ queued: 0, deadLetters: 0 });
     } finally {
-      await new Promise<void>((r) => smtp.close(() => r()));
+      await smtp.close();
     }
   });
 
@@ -204,7 +183,7 @@ describe('durable queue', () => {
       SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       ...glc.database.env,
     });
-    const smtp = await startSmtp(smtpPort);
+    const smtp = await startSmtp(received, smtpPort);
     const byInstance = [0, 0];
     for (const [i, s] of [glc.services, second.services].entries()) {
       const send = s.mailTransport.send.bind(s.mailTransport);
@@ -230,7 +209,7 @@ describe('durable queue', () => {
       expect(byInstance[0]! + byInstance[1]!).toBe(emails.length);
     } finally {
       await second.stop();
-      await new Promise<void>((r) => smtp.close(() => r()));
+      await smtp.close();
     }
   });
 });

@@ -6,13 +6,13 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleServer } from '../scripts/bundle.js';
 import { accessToken, REDIRECT_URI, SCOPE, seedGlc, startGlcProcess, type Seeded, type Target } from '../bench/http.js';
 import { codeChallenge, randomUrlSafe } from '../bench/pkce.js';
 import { Browser } from './support/browser.js';
-import { eventually, freePort } from './support/glc.js';
+import { eventually } from './support/glc.js';
+import { startSmtp, type ReceivedMail, type TestSmtp } from './support/smtp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist/bundle-test');
@@ -20,34 +20,19 @@ let built: Awaited<ReturnType<typeof bundleServer>>;
 let seed: Seeded;
 let glc: Target;
 // Mail as a mail server receives it: pg-boss's queue and nodemailer are loaded at the first mail.
-const received: { to: string[]; raw: string }[] = [];
-let smtp: SMTPServer;
+const received: ReceivedMail[] = [];
+let smtp: TestSmtp | undefined;
 
 beforeAll(async () => {
   built = await bundleServer(outdir);
   seed = await seedGlc(1);
-  const smtpPort = await freePort();
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-      stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', () => resolve()));
-  glc = await startGlcProcess(seed, 1, { SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }, [], { entry: path.join(outdir, 'main.js') });
+  smtp = await startSmtp(received);
+  glc = await startGlcProcess(seed, 1, { SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }, [], { entry: path.join(outdir, 'main.js') });
 }, 120_000);
 
 afterAll(async () => {
   await glc?.stop();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
   await seed?.drop();
   rmSync(outdir, { recursive: true, force: true });
 });
