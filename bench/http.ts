@@ -278,11 +278,26 @@ export function medianCpu(runs: LoadResult[]): Record<CpuGroup, number> | undefi
   return Object.fromEntries(CPU_GROUPS.map((g) => [g, median(runs.map((r) => r.cpuMs![g]))])) as Record<CpuGroup, number>;
 }
 
+/** An authorization request of the bench's client with PKCE (S256) for `verifier`. */
+export function authorizeUrl(t: Target, verifier: string, loginHint?: string): string {
+  const params = new URLSearchParams({
+    client_id: t.clientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT_URI,
+    scope: SCOPE,
+    state: randomUrlSafe(),
+    nonce: randomUrlSafe(),
+    code_challenge: codeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  if (loginHint) params.set('login_hint', loginHint);
+  return `${t.issuer}/auth?${params}`;
+}
+
 export async function accessToken(t: Target, account: { email: string; password: string }): Promise<string> {
   const browser = new Browser(t.issuer);
   const verifier = randomUrlSafe();
-  const url = `${t.issuer}/auth?${new URLSearchParams({ client_id: t.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: SCOPE, state: randomUrlSafe(), nonce: randomUrlSafe(), code_challenge: codeChallenge(verifier), code_challenge_method: 'S256', login_hint: account.email })}`;
-  const callback = await toCallback(browser, url, REDIRECT_URI, account);
+  const callback = await toCallback(browser, authorizeUrl(t, verifier, account.email), REDIRECT_URI, account);
   const res = await fetch(`${t.issuer}/token`, {
     method: 'POST',
     headers: {
@@ -522,7 +537,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<Record<strin
           };
           results.push(r);
           process.stderr.write(
-            `  ${s.name} [${workers} process(es)]: ${s.measuresBare ? 'bare library' : 'GLC'} ${glcMedian} / ${s.onlyGlc ? 'argon2 alone' : 'bare'} ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors GLC ${glcRuns.reduce((n, x) => n + x.errors, 0)}, bare ${bareRuns.reduce((n, x) => n + x.errors, 0)}; GLC RSS peak ${scenarioPeak} MiB)\n`,
+            `  ${s.name} [${workers} process(es)]: ${s.measuresBare ? 'bare library' : 'GLC'} ${glcMedian} / ${s.onlyGlc ? 'argon2 alone' : 'bare'} ${bareMedian} ${s.unit} = ${r.ratio}, paired ${r.pairedRatio} (errors ${glcRuns.reduce((n, x) => n + x.errors, 0)} and ${bareRuns.reduce((n, x) => n + x.errors, 0)}${s.measuresBare ? '' : `; GLC RSS peak ${scenarioPeak} MiB`})\n`,
           );
           const cpuLine = (cpu: Record<CpuGroup, number> | undefined) =>
             cpu ? CPU_GROUPS.map((g) => `${g} ${cpu[g]}`).join(', ') : 'not measured';

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleServer } from '../scripts/bundle.js';
-import { accessToken, REDIRECT_URI, SCOPE, seedGlc, startGlcProcess, type Seeded, type Target } from '../bench/http.js';
-import { codeChallenge, randomUrlSafe } from '../bench/pkce.js';
+import { accessToken, authorizeUrl, glcScenario, seedGlc, startGlcProcess, type Seeded, type Target } from '../bench/http.js';
+import { randomUrlSafe } from '../bench/pkce.js';
 import { Browser } from './support/browser.js';
 import { eventually } from './support/glc.js';
 import { startSmtp, type ReceivedMail, type TestSmtp } from './support/smtp.js';
@@ -75,14 +75,10 @@ describe('the production bundle', () => {
     expect(me.status).toBe(200);
     expect(((await me.json()) as { sub?: string }).sub).toBeTruthy();
 
-    const cc = await fetch(`${glc.issuer}/token`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${seed.ccClientId}:${seed.ccClientSecret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: 'grant_type=client_credentials&scope=deleted_accounts%3Aread',
-    });
+    // The bench's client-credentials request: the commune's client, its scope.
+    const request = await glcScenario('cc', glc, seed, 1);
+    if (request.kind !== 'http') throw new Error('cc is an HTTP scenario');
+    const cc = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body });
     expect(cc.status).toBe(200);
     expect(((await cc.json()) as { access_token?: string }).access_token).toBeTruthy();
   });
@@ -94,17 +90,7 @@ describe('the production bundle', () => {
 
     // The FranceConnect mock (development): its identities (fixtures/) and its own pages (views/).
     const browser = new Browser(glc.issuer);
-    const query = new URLSearchParams({
-      client_id: seed.clientId,
-      response_type: 'code',
-      scope: SCOPE,
-      redirect_uri: REDIRECT_URI,
-      state: randomUrlSafe(),
-      nonce: randomUrlSafe(),
-      code_challenge: codeChallenge(randomUrlSafe()),
-      code_challenge_method: 'S256',
-    });
-    const login = await browser.follow(await browser.get(`/auth?${query}`));
+    const login = await browser.follow(await browser.get(authorizeUrl(glc, randomUrlSafe())));
     expect(login.status).toBe(200);
     const mock = await browser.follow(await browser.submit(login, /\/franceconnect$/));
     expect(mock.status).toBe(200);
